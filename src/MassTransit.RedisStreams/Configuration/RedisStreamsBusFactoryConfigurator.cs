@@ -1,0 +1,85 @@
+namespace MassTransit.RedisStreams.Configuration;
+
+using System;
+using MassTransit.Configuration;
+using StackExchange.Redis;
+
+
+sealed class RedisStreamsBusFactoryConfigurator :
+    BusFactoryConfigurator,
+    IRedisStreamsBusFactoryConfigurator,
+    IBusFactory
+{
+    readonly RedisStreamsBusConfiguration _busConfiguration;
+    readonly RedisStreamsHostConfiguration _hostConfiguration;
+
+    public RedisStreamsBusFactoryConfigurator(RedisStreamsBusConfiguration busConfiguration)
+        : base(busConfiguration)
+    {
+        _busConfiguration = busConfiguration;
+        _hostConfiguration = busConfiguration.HostConfiguration;
+    }
+
+    public IReceiveEndpointConfiguration CreateBusEndpointConfiguration(Action<IReceiveEndpointConfigurator> configure)
+    {
+        var queueName = _busConfiguration.Topology.Consume.CreateTemporaryQueueName("bus");
+
+        return _hostConfiguration.CreateReceiveEndpointConfiguration(queueName, _busConfiguration.BusEndpointConfiguration, x =>
+        {
+            ((RedisStreamsReceiveEndpointConfiguration)x).Temporary = true;
+            configure(x);
+        });
+    }
+
+    public void Host(string configuration, Action<IRedisStreamsHostConfigurator>? configure = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(configuration);
+
+        _hostConfiguration.Settings.Use(configuration);
+        configure?.Invoke(_hostConfiguration.Settings);
+    }
+
+    public void Host(ConfigurationOptions options, Action<IRedisStreamsHostConfigurator>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+
+        _hostConfiguration.Settings.Use(options);
+        configure?.Invoke(_hostConfiguration.Settings);
+    }
+
+    public void Host(IConnectionMultiplexer multiplexer, Action<IRedisStreamsHostConfigurator>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(multiplexer);
+
+        _hostConfiguration.Settings.Use(multiplexer);
+        configure?.Invoke(_hostConfiguration.Settings);
+    }
+
+    /// <summary>Applies options bound through Microsoft.Extensions.Options before the application's own callback runs.</summary>
+    public void Apply(RedisStreamsTransportOptions options)
+    {
+        _hostConfiguration.Settings.Apply(options);
+    }
+
+    public void ReceiveEndpoint(IEndpointDefinition definition, IEndpointNameFormatter? endpointNameFormatter,
+        Action<IRedisStreamsReceiveEndpointConfigurator>? configureEndpoint = null)
+    {
+        _hostConfiguration.ReceiveEndpoint(definition, endpointNameFormatter, configureEndpoint);
+    }
+
+    public void ReceiveEndpoint(IEndpointDefinition definition, IEndpointNameFormatter? endpointNameFormatter,
+        Action<IReceiveEndpointConfigurator>? configureEndpoint = null)
+    {
+        _hostConfiguration.ReceiveEndpoint(definition, endpointNameFormatter, configureEndpoint);
+    }
+
+    public void ReceiveEndpoint(string queueName, Action<IRedisStreamsReceiveEndpointConfigurator> configureEndpoint)
+    {
+        _hostConfiguration.ReceiveEndpoint(queueName, configureEndpoint);
+    }
+
+    public void ReceiveEndpoint(string queueName, Action<IReceiveEndpointConfigurator> configureEndpoint)
+    {
+        _hostConfiguration.ReceiveEndpoint(queueName, configureEndpoint);
+    }
+}

@@ -1,0 +1,112 @@
+namespace MassTransit.RedisStreams.Configuration;
+
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using MassTransit.Configuration;
+using StackExchange.Redis;
+using Transport;
+using Transports;
+
+
+sealed class RedisStreamsHostConfiguration :
+    BaseHostConfiguration<RedisStreamsReceiveEndpointConfiguration, IRedisStreamsReceiveEndpointConfigurator>
+{
+    readonly RedisStreamsBusConfiguration _busConfiguration;
+    readonly Lazy<RedisStreamsBroker> _broker;
+    readonly RedisStreamsBusTopology _topology;
+
+    public RedisStreamsHostConfiguration(RedisStreamsBusConfiguration busConfiguration)
+        : base(busConfiguration)
+    {
+        _busConfiguration = busConfiguration;
+
+        Settings = new RedisStreamsHostSettings();
+        _topology = new RedisStreamsBusTopology(this, busConfiguration.Topology);
+        _broker = new Lazy<RedisStreamsBroker>(() => new RedisStreamsBroker(this));
+
+        // The receive transport recovers from Redis failures itself; MassTransit's policy only covers the first start.
+        ReceiveTransportRetryPolicy = Retry.CreatePolicy(x =>
+        {
+            x.Handle<ConnectionException>();
+            x.Handle<RedisException>();
+            x.Exponential(1000, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(200));
+        });
+    }
+
+    public RedisStreamsHostSettings Settings { get; }
+
+    /// <summary>Created when the bus is built, after every <c>Host(...)</c> call.</summary>
+    public RedisStreamsBroker Broker => _broker.Value;
+
+    public override Uri HostAddress => Settings.HostAddress.ToUri();
+    public override IBusTopology Topology => _topology;
+    public override IRetryPolicy ReceiveTransportRetryPolicy { get; }
+
+    public override IEnumerable<ValidationResult> Validate()
+    {
+        return Settings.Validate().Concat(base.Validate());
+    }
+
+    public RedisStreamsReceiveEndpointConfiguration CreateReceiveEndpointConfiguration(string queueName,
+        Action<IRedisStreamsReceiveEndpointConfigurator>? configure)
+    {
+        return CreateReceiveEndpointConfiguration(queueName, _busConfiguration.CreateEndpointConfiguration(), configure);
+    }
+
+    public RedisStreamsReceiveEndpointConfiguration CreateReceiveEndpointConfiguration(string queueName,
+        RedisStreamsEndpointConfiguration endpointConfiguration, Action<IRedisStreamsReceiveEndpointConfigurator>? configure)
+    {
+        if (string.IsNullOrWhiteSpace(queueName))
+            throw new ArgumentException("The queue name must not be empty.", nameof(queueName));
+
+        var configuration = new RedisStreamsReceiveEndpointConfiguration(this, queueName, endpointConfiguration);
+
+        configure?.Invoke(configuration);
+
+        Observers.EndpointConfigured(configuration);
+        Add(configuration);
+
+        return configuration;
+    }
+
+    public override IReceiveEndpointConfiguration CreateReceiveEndpointConfiguration(string queueName, Action<IReceiveEndpointConfigurator>? configure)
+    {
+        return CreateReceiveEndpointConfiguration(queueName, configure);
+    }
+
+    public override void ReceiveEndpoint(IEndpointDefinition definition, IEndpointNameFormatter? endpointNameFormatter,
+        Action<IRedisStreamsReceiveEndpointConfigurator>? configureEndpoint = null)
+    {
+        var queueName = definition.GetEndpointName(endpointNameFormatter ?? DefaultEndpointNameFormatter.Instance);
+
+        ReceiveEndpoint(queueName, configurator =>
+        {
+            ApplyEndpointDefinition(configurator, definition);
+            configureEndpoint?.Invoke(configurator);
+        });
+    }
+
+    public override void ReceiveEndpoint(string queueName, Action<IRedisStreamsReceiveEndpointConfigurator> configureEndpoint)
+    {
+        CreateReceiveEndpointConfiguration(queueName, configureEndpoint);
+    }
+
+    public void ApplyEndpointDefinition(IRedisStreamsReceiveEndpointConfigurator configurator, IEndpointDefinition definition)
+    {
+        if (definition.IsTemporary && configurator is RedisStreamsReceiveEndpointConfiguration configuration)
+            configuration.Temporary = true;
+
+        base.ApplyEndpointDefinition(configurator, definition);
+    }
+
+    public override IHost Build()
+    {
+        var host = new RedisStreamsHost(this, _topology);
+
+        foreach (var endpointConfiguration in GetConfiguredEndpoints())
+            endpointConfiguration.Build(host);
+
+        return host;
+    }
+}

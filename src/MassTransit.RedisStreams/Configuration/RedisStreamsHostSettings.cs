@@ -1,0 +1,137 @@
+namespace MassTransit.RedisStreams.Configuration;
+
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using MassTransit.Configuration;
+using Redis;
+using StackExchange.Redis;
+using Transport;
+
+
+/// <summary>
+/// The connection and transport settings of one bus, from <see cref="RedisStreamsTransportOptions" /> and <c>cfg.Host(...)</c>.
+/// </summary>
+sealed class RedisStreamsHostSettings :
+    IRedisStreamsHostConfigurator,
+    ISpecification
+{
+    readonly RedisStreamsTransportOptions _options;
+    ConfigurationOptions? _configurationOptions;
+    IConnectionMultiplexer? _multiplexer;
+
+    public RedisStreamsHostSettings()
+    {
+        _options = new RedisStreamsTransportOptions();
+    }
+
+    public string? KeyPrefix
+    {
+        get => _options.KeyPrefix;
+        set => _options.KeyPrefix = value;
+    }
+
+    public string? ConsumerName
+    {
+        get => _options.ConsumerName;
+        set => _options.ConsumerName = value;
+    }
+
+    public TimeSpan IdlePollInterval
+    {
+        get => _options.IdlePollInterval;
+        set => _options.IdlePollInterval = value;
+    }
+
+    public TimeSpan TemporaryStreamExpiry
+    {
+        get => _options.TemporaryStreamExpiry;
+        set => _options.TemporaryStreamExpiry = value;
+    }
+
+    public RedisStreamsHostAddress HostAddress
+    {
+        get
+        {
+            var prefix = SafePrefix();
+            if (_multiplexer != null)
+                return RedisStreamsHostAddress.FromConfiguration(ConfigurationOptions.Parse(_multiplexer.Configuration), prefix);
+
+            if (_configurationOptions != null)
+                return RedisStreamsHostAddress.FromConfiguration(_configurationOptions, prefix);
+
+            try
+            {
+                return RedisStreamsHostAddress.FromConfiguration(ConfigurationOptions.Parse(_options.Configuration), prefix);
+            }
+            catch (ArgumentException)
+            {
+                return new RedisStreamsHostAddress("localhost", null, prefix);
+            }
+        }
+    }
+
+    public void Apply(RedisStreamsTransportOptions options)
+    {
+        _options.Configuration = options.Configuration;
+        _options.KeyPrefix = options.KeyPrefix;
+        _options.ConsumerName = options.ConsumerName;
+        _options.IdlePollInterval = options.IdlePollInterval;
+        _options.TemporaryStreamExpiry = options.TemporaryStreamExpiry;
+        _configurationOptions = null;
+        _multiplexer = null;
+    }
+
+    public void Use(string configuration)
+    {
+        _options.Configuration = configuration;
+        _configurationOptions = null;
+        _multiplexer = null;
+    }
+
+    public void Use(ConfigurationOptions options)
+    {
+        _configurationOptions = options;
+        _multiplexer = null;
+    }
+
+    public void Use(IConnectionMultiplexer multiplexer)
+    {
+        _multiplexer = multiplexer;
+        _configurationOptions = null;
+    }
+
+    public RedisConnection CreateConnection()
+    {
+        if (_multiplexer != null)
+            return new RedisConnection(_multiplexer);
+
+        return new RedisConnection(_configurationOptions ?? ConfigurationOptions.Parse(_options.Configuration));
+    }
+
+    public IEnumerable<ValidationResult> Validate()
+    {
+        var problems = _options.Validate();
+
+        // A connection given as options or as a multiplexer needs no configuration string.
+        if (_configurationOptions != null || _multiplexer != null)
+            problems = problems.Where(x => !x.StartsWith("RedisStreams:Configuration", StringComparison.Ordinal));
+
+        if (_configurationOptions is { EndPoints.Count: 0 })
+            problems = problems.Append("The ConfigurationOptions given to Host(...) name no server; add at least one endpoint, e.g. options.EndPoints.Add(\"localhost:6379\").");
+
+        return problems.Select(x => this.Failure("Host", x));
+    }
+
+    string SafePrefix()
+    {
+        try
+        {
+            return StreamKeys.NormalizePrefix(_options.KeyPrefix);
+        }
+        catch (ArgumentException)
+        {
+            return "";
+        }
+    }
+}

@@ -1,0 +1,89 @@
+namespace MassTransit.RedisStreams.Configuration;
+
+using System;
+using System.Collections.Generic;
+using MassTransit.Configuration;
+using Redis;
+using Transport;
+using Transports;
+
+
+sealed class RedisStreamsReceiveEndpointConfiguration :
+    ReceiveEndpointConfiguration,
+    IRedisStreamsReceiveEndpointConfigurator
+{
+    readonly RedisStreamsEndpointConfiguration _endpointConfiguration;
+    readonly RedisStreamsHostConfiguration _hostConfiguration;
+
+    public RedisStreamsReceiveEndpointConfiguration(RedisStreamsHostConfiguration hostConfiguration, string queueName,
+        RedisStreamsEndpointConfiguration endpointConfiguration)
+        : base(hostConfiguration, endpointConfiguration)
+    {
+        _hostConfiguration = hostConfiguration;
+        _endpointConfiguration = endpointConfiguration;
+
+        QueueName = queueName;
+    }
+
+    public string QueueName { get; }
+
+    /// <summary>A temporary endpoint's queue stream expires when its process dies and is deleted, with its groups, on stop.</summary>
+    public bool Temporary { get; set; }
+
+    public RedisStreamsStartPosition StartPosition { get; set; }
+
+    public RedisStreamsTopologyConfiguration TopologyConfiguration => _endpointConfiguration.Topology;
+
+    public override Uri HostAddress => _hostConfiguration.HostAddress;
+
+    public override Uri InputAddress =>
+        new RedisStreamsEndpointAddress(_hostConfiguration.Settings.HostAddress, QueueName, temporary: Temporary).ToUri();
+
+    public void Subscribe<T>()
+        where T : class
+    {
+        _endpointConfiguration.Topology.Consume.Subscribe<T>();
+    }
+
+    public void Subscribe(string entityName)
+    {
+        _endpointConfiguration.Topology.Consume.Subscribe(entityName);
+    }
+
+    public override ReceiveEndpointContext CreateReceiveEndpointContext()
+    {
+        return CreateRedisStreamsReceiveEndpointContext();
+    }
+
+    public void Build(IHost host)
+    {
+        var context = CreateRedisStreamsReceiveEndpointContext();
+
+        var transport = new RedisStreamsReceiveTransport(context);
+
+        var receiveEndpoint = new ReceiveEndpoint(transport, context);
+
+        host.AddReceiveEndpoint(QueueName, receiveEndpoint);
+
+        ReceiveEndpoint = receiveEndpoint;
+    }
+
+    public override IEnumerable<ValidationResult> Validate()
+    {
+        foreach (var result in base.Validate())
+            yield return result;
+
+        var problem = StreamKeys.DescribeInvalidName(QueueName);
+        if (problem != null)
+            yield return this.Failure("QueueName", $"The queue name '{QueueName}' {problem}");
+    }
+
+    RedisStreamsReceiveEndpointContext CreateRedisStreamsReceiveEndpointContext()
+    {
+        var builder = new RedisStreamsReceiveEndpointBuilder(_hostConfiguration, this);
+
+        ApplySpecifications(builder);
+
+        return builder.CreateReceiveEndpointContext();
+    }
+}

@@ -1,0 +1,23 @@
+namespace MassTransit;
+
+using System;
+
+
+/// <summary>
+/// Transport settings given with <c>cfg.Host(...)</c>; each one has the same meaning and default as the property of the same
+/// name on <see cref="RedisStreamsTransportOptions" />.
+/// </summary>
+public interface IRedisStreamsHostConfigurator
+{
+    /// <inheritdoc cref="RedisStreamsTransportOptions.KeyPrefix" />
+    string? KeyPrefix { set; }
+
+    /// <inheritdoc cref="RedisStreamsTransportOptions.ConsumerName" />
+    string? ConsumerName { set; }
+
+    /// <inheritdoc cref="RedisStreamsTransportOptions.IdlePollInterval" />
+    TimeSpan IdlePollInterval { set; }
+
+    /// <inheritdoc cref="RedisStreamsTransportOptions.TemporaryStreamExpiry" />
+    TimeSpan TemporaryStreamExpiry { set; }
+}

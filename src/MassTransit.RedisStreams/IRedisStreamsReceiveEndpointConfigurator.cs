@@ -1,0 +1,34 @@
+namespace MassTransit;
+
+using System;
+
+
+/// <summary>
+/// Configures a receive endpoint on the Redis Streams transport. The endpoint reads its queue stream <c>queue:{name}</c> and,
+/// for every message type it consumes, the event stream of that type, each through a consumer group named after the endpoint.
+/// </summary>
+public interface IRedisStreamsReceiveEndpointConfigurator :
+    IReceiveEndpointConfigurator
+{
+    /// <summary>
+    /// Where this endpoint's consumer groups on event streams start when they are first created: at new messages (the
+    /// default), or at the beginning of each stream, which delivers every event already in the log. Groups that exist keep
+    /// their position. The endpoint's own queue stream always starts at its beginning, so nothing sent before the endpoint first
+    /// ran is missed.
+    /// </summary>
+    RedisStreamsStartPosition StartPosition { set; }
+
+    /// <summary>
+    /// Subscribes the endpoint to the events of <typeparamref name="T" /> (and of its derived types), also when no consumer
+    /// on the endpoint consumes <typeparamref name="T" /> or when <see cref="IReceiveEndpointConfigurator.ConfigureConsumeTopology" /> is off.
+    /// </summary>
+    /// <typeparam name="T">The message type.</typeparam>
+    void Subscribe<T>()
+        where T : class;
+
+    /// <summary>
+    /// Subscribes the endpoint to the event stream of the entity name <paramref name="entityName" />: <c>events:{entityName}</c>.
+    /// </summary>
+    /// <param name="entityName">The entity name of a message type, e.g. <c>AuctionEnded</c>.</param>
+    void Subscribe(string entityName);
+}

@@ -1,0 +1,101 @@
+namespace MassTransit.RedisStreams.Redis;
+
+using System;
+using System.Threading;
+using System.Threading.Tasks;
+using StackExchange.Redis;
+
+
+/// <summary>
+/// The bus's one multiplexer. It is created on first use and, when the bus created it, disposed when the bus stops;
+/// a multiplexer handed in by the application is used as it is and never disposed.
+/// </summary>
+sealed class RedisConnection :
+    IAsyncDisposable
+{
+    readonly ConfigurationOptions? _options;
+    readonly IConnectionMultiplexer? _external;
+    readonly object _lock = new();
+    Task<IConnectionMultiplexer>? _connecting;
+
+    public RedisConnection(ConfigurationOptions options)
+    {
+        _options = options.Clone();
+
+        // The transport must start while Redis is down and come back by itself; it reports the outage through health instead.
+        _options.AbortOnConnectFail = false;
+    }
+
+    public RedisConnection(IConnectionMultiplexer multiplexer)
+    {
+        _external = multiplexer;
+        Observe(multiplexer);
+    }
+
+    /// <summary>Raised when the connection to a server fails or comes back, so idle receivers can react at once.</summary>
+    public event Action<bool>? ConnectionChanged;
+
+    public string Description => _external?.Configuration ?? _options!.ToString(includePassword: false);
+
+    public Task<IConnectionMultiplexer> GetMultiplexer()
+    {
+        if (_external != null)
+            return Task.FromResult(_external);
+
+        lock (_lock)
+        {
+            if (_connecting == null || _connecting.IsFaulted || _connecting.IsCanceled)
+                _connecting = Connect();
+
+            return _connecting;
+        }
+    }
+
+    public async Task<IDatabase> GetDatabase()
+    {
+        var multiplexer = await GetMultiplexer().ConfigureAwait(false);
+        return multiplexer.GetDatabase();
+    }
+
+    async Task<IConnectionMultiplexer> Connect()
+    {
+        var multiplexer = await ConnectionMultiplexer.ConnectAsync(_options!).ConfigureAwait(false);
+
+        Observe(multiplexer);
+
+        return multiplexer;
+    }
+
+    void Observe(IConnectionMultiplexer multiplexer)
+    {
+        multiplexer.ConnectionFailed += (_, _) => ConnectionChanged?.Invoke(false);
+        multiplexer.ConnectionRestored += (_, _) => ConnectionChanged?.Invoke(true);
+    }
+
+    /// <summary>
+    /// Closes a multiplexer the bus created; the next use after this creates a new one, so a stopped bus can start again.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        Task<IConnectionMultiplexer>? connecting;
+        lock (_lock)
+        {
+            connecting = _connecting;
+            _connecting = null;
+        }
+
+        if (_external != null || connecting == null)
+            return;
+
+        try
+        {
+            var multiplexer = await connecting.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
+            await multiplexer.CloseAsync().ConfigureAwait(false);
+            await multiplexer.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is RedisException or TimeoutException or ObjectDisposedException)
+        {
+            LogContext.Debug?.Log(exception, "Closing the Redis connection failed: {Connection}", Description);
+        }
+    }
+}

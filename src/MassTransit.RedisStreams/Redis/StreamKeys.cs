@@ -1,0 +1,95 @@
+namespace MassTransit.RedisStreams.Redis;
+
+using System;
+using StackExchange.Redis;
+
+
+/// <summary>
+/// The one place where Redis key names are made. Every key the transport touches comes from here.
+/// </summary>
+/// <remarks>
+/// Layout, with an optional prefix <c>p</c> (written <c>p:</c> in front of every key):
+/// <list type="bullet">
+/// <item><c>queue:{name}</c> — the stream of a receive endpoint; <c>queue:{name}_error</c> and <c>queue:{name}_skipped</c> beside it.</item>
+/// <item><c>events:{entity}</c> — the stream every publish of a message type appends to.</item>
+/// <item><c>{S}:wake</c> — a short-lived flag an idle reader of stream <c>S</c> sets; the next append clears it and publishes on
+/// the channel of the same name.</item>
+/// <item><c>{S}:sources</c> — for an event stream <c>S</c>, the set of event streams whose messages also are <c>S</c>'s type
+/// (a derived type's stream), so that a consumer of a base type reads them too.</item>
+/// <item><c>{S}:subscribers</c> — for an event stream <c>S</c>, a hash of the consumer groups that consume its type, and where each starts.</item>
+/// </list>
+/// The keys beside a stream wrap the stream key in a hash tag, so that on Redis Cluster they hash to the stream's own slot
+/// (a key without braces hashes whole; <c>{S}:x</c> hashes <c>S</c>). Names are validated to contain no braces.
+/// </remarks>
+sealed class StreamKeys
+{
+    public const string QueueSegment = "queue:";
+    public const string EventSegment = "events:";
+
+    readonly string _prefix;
+
+    public StreamKeys(string? keyPrefix)
+    {
+        Prefix = NormalizePrefix(keyPrefix);
+        _prefix = Prefix.Length == 0 ? "" : Prefix + ":";
+    }
+
+    /// <summary>The prefix without its trailing colon, or empty.</summary>
+    public string Prefix { get; }
+
+    public RedisKey Queue(string queueName) => (RedisKey)(_prefix + QueueSegment + queueName);
+
+    public RedisKey Events(string entityName) => (RedisKey)(_prefix + EventSegment + entityName);
+
+    public static RedisKey Wake(RedisKey stream) => Beside(stream, "wake");
+
+    public static RedisChannel WakeChannel(RedisKey stream) => RedisChannel.Literal(Wake(stream).ToString());
+
+    public static RedisKey Sources(RedisKey eventStream) => Beside(eventStream, "sources");
+
+    public static RedisKey Subscribers(RedisKey eventStream) => Beside(eventStream, "subscribers");
+
+    static RedisKey Beside(RedisKey stream, string suffix) => "{" + stream.ToString() + "}:" + suffix;
+
+    /// <summary>
+    /// Accepts "tenant", "tenant:" or null; returns "tenant" or "".
+    /// </summary>
+    public static string NormalizePrefix(string? keyPrefix)
+    {
+        if (string.IsNullOrEmpty(keyPrefix))
+            return "";
+
+        var prefix = keyPrefix.TrimEnd(':');
+        if (prefix.Length == 0)
+            return "";
+
+        var problem = DescribeInvalidName(prefix, allowColon: true);
+        if (problem != null)
+            throw new ArgumentException($"The key prefix '{keyPrefix}' {problem}", nameof(keyPrefix));
+
+        return prefix;
+    }
+
+    /// <summary>
+    /// Returns why a queue, entity or prefix name cannot be used in a key, or null when it can.
+    /// </summary>
+    public static string? DescribeInvalidName(string? name, bool allowColon = true)
+    {
+        if (string.IsNullOrWhiteSpace(name))
+            return "is empty.";
+
+        foreach (var c in name)
+        {
+            if (c is '{' or '}')
+                return "contains a brace; braces are reserved for Redis Cluster hash tags.";
+            if (char.IsWhiteSpace(c) || char.IsControl(c))
+                return "contains whitespace or a control character.";
+            if (c is '/' or '?' or '#')
+                return $"contains '{c}', which cannot be part of an endpoint address.";
+            if (c == ':' && !allowColon)
+                return "contains ':'.";
+        }
+
+        return null;
+    }
+}

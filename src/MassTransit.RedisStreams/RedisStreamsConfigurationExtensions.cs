@@ -1,0 +1,62 @@
+namespace MassTransit;
+
+using System;
+using RedisStreams.Configuration;
+
+
+/// <summary>
+/// Selects the Redis Streams transport for a bus.
+/// </summary>
+public static class RedisStreamsConfigurationExtensions
+{
+    /// <summary>
+    /// Runs the bus on Redis Streams. The connection and transport settings come from
+    /// <see cref="RedisStreamsTransportOptions" /> (bind them with
+    /// <c>services.AddOptions&lt;RedisStreamsTransportOptions&gt;().BindConfiguration("RedisStreams")</c>); anything the callback
+    /// sets overrides them. Without options and callback the bus connects to <c>localhost:6379</c>.
+    /// </summary>
+    /// <param name="configurator">The registration configurator from <c>AddMassTransit</c>.</param>
+    /// <param name="configure">Configures the bus, e.g. <c>cfg.Host("localhost:6379")</c> and <c>cfg.ConfigureEndpoints(context)</c>.</param>
+    public static void UsingRedisStreams(this IBusRegistrationConfigurator configurator,
+        Action<IBusRegistrationContext, IRedisStreamsBusFactoryConfigurator>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(configurator);
+
+        configurator.SetBusFactory(new RedisStreamsRegistrationBusFactory(configure ?? ((context, cfg) => cfg.ConfigureEndpoints(context))));
+    }
+
+    /// <summary>
+    /// Runs an additional bus (MultiBus) on Redis Streams; see
+    /// <see cref="UsingRedisStreams(IBusRegistrationConfigurator, Action{IBusRegistrationContext, IRedisStreamsBusFactoryConfigurator})" />.
+    /// Options are read under the bus's name: <c>services.AddOptions&lt;RedisStreamsTransportOptions&gt;(nameof(IMyBus))</c>.
+    /// </summary>
+    /// <param name="configurator">The registration configurator from <c>AddMassTransit&lt;TBus&gt;</c>.</param>
+    /// <param name="configure">Configures the bus.</param>
+    /// <typeparam name="TBus">The bus interface.</typeparam>
+    public static void UsingRedisStreams<TBus>(this IBusRegistrationConfigurator<TBus> configurator,
+        Action<IBusRegistrationContext, IRedisStreamsBusFactoryConfigurator>? configure = null)
+        where TBus : class, IBus
+    {
+        ArgumentNullException.ThrowIfNull(configurator);
+
+        configurator.SetBusFactory(new RedisStreamsRegistrationBusFactory(configure ?? ((context, cfg) => cfg.ConfigureEndpoints(context))));
+    }
+
+    /// <summary>
+    /// Creates a bus on Redis Streams without dependency injection: <c>Bus.Factory.CreateUsingRedisStreams(cfg => ...)</c>.
+    /// </summary>
+    /// <param name="selector">The bus factory selector, <c>Bus.Factory</c>.</param>
+    /// <param name="configure">Configures the bus, e.g. <c>cfg.Host("localhost:6379")</c> and its receive endpoints.</param>
+    /// <returns>The bus, not yet started.</returns>
+    public static IBusControl CreateUsingRedisStreams(this IBusFactorySelector selector, Action<IRedisStreamsBusFactoryConfigurator> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+
+        var busConfiguration = new RedisStreamsBusConfiguration(new RedisStreamsTopologyConfiguration());
+        var configurator = new RedisStreamsBusFactoryConfigurator(busConfiguration);
+
+        configure(configurator);
+
+        return configurator.Build(busConfiguration);
+    }
+}

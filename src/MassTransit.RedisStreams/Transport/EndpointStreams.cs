@@ -1,0 +1,154 @@
+namespace MassTransit.RedisStreams.Transport;
+
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Redis;
+using StackExchange.Redis;
+
+
+/// <summary>
+/// The streams one receive endpoint reads: its queue stream, the event stream of each type it consumes and the streams of the
+/// types derived from those. Sets up the endpoint's consumer group on each of them and subscribes to their wake channels.
+/// </summary>
+sealed class EndpointStreams
+{
+    const string GroupStartBeginning = "0";
+    const string GroupStartNew = "$";
+
+    readonly RedisStreamsClient _client;
+    readonly RedisStreamsReceiveEndpointContext _context;
+    readonly IReadOnlyList<string> _entityNames;
+    readonly Action<RedisKey, bool> _onWake;
+    readonly CancellationToken _stopped;
+    readonly Dictionary<RedisKey, Action<RedisChannel, RedisValue>> _wakeSubscriptions;
+    ReceiveStream[] _streams;
+
+    public EndpointStreams(RedisStreamsReceiveEndpointContext context, Action<RedisKey, bool> onWake, CancellationToken stopped)
+    {
+        _context = context;
+        _client = context.Broker.Client;
+        _onWake = onWake;
+        _stopped = stopped;
+        _entityNames = context.GetSubscribedEntityNames();
+        _wakeSubscriptions = new Dictionary<RedisKey, Action<RedisChannel, RedisValue>>();
+        _streams = [];
+    }
+
+    public ReceiveStream[] Streams => Volatile.Read(ref _streams);
+
+    public string Group => _context.QueueName;
+
+    public ReceiveStream? Find(RedisKey key)
+    {
+        foreach (var stream in Streams)
+        {
+            if (stream.Key == key)
+                return stream;
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Registers the endpoint as a subscriber of each type it consumes, finds the streams to read, and makes sure the consumer
+    /// group exists on each (creating a lost one again where the endpoint last read). Safe to repeat: after a failure, and
+    /// whenever a publisher announces a new derived type. Called by the endpoint's read loop only, never concurrently.
+    /// </summary>
+    public async Task Setup()
+    {
+        var keys = new List<RedisKey> { _context.QueueKey };
+
+        RedisValue startPosition = _context.StartPosition == RedisStreamsStartPosition.Beginning ? GroupStartBeginning : GroupStartNew;
+
+        var subscriptions = await Task.WhenAll(_entityNames.Select(async entityName =>
+        {
+            var eventStream = _client.Keys.Events(entityName);
+            var sources = await _client.RegisterSubscriber(eventStream, Group, startPosition).ConfigureAwait(false);
+
+            return sources.Prepend(eventStream);
+        })).ConfigureAwait(false);
+
+        keys.AddRange(subscriptions.SelectMany(x => x));
+
+        var current = Streams;
+        var streams = keys.Distinct().Select(key => current.FirstOrDefault(x => x.Key == key) ?? CreateStream(key)).ToArray();
+
+        await Task.WhenAll(streams.Select(stream => _client.CreateGroup(stream.Key, Group, GetGroupPosition(stream, startPosition))))
+            .ConfigureAwait(false);
+
+        if (_context.Temporary)
+            await _client.Expire(_context.QueueKey, _context.Broker.Settings.TemporaryStreamExpiry).ConfigureAwait(false);
+
+        foreach (var stream in streams)
+        {
+            if (!_wakeSubscriptions.ContainsKey(stream.Key))
+                _wakeSubscriptions.Add(stream.Key, await _client.SubscribeWake(stream.Key, _onWake).ConfigureAwait(false));
+        }
+
+        Volatile.Write(ref _streams, streams);
+    }
+
+    /// <summary>Keeps a temporary endpoint's queue stream from expiring while the endpoint runs.</summary>
+    public Task RenewTemporary()
+    {
+        return _context.Temporary
+            ? _client.Expire(_context.QueueKey, _context.Broker.Settings.TemporaryStreamExpiry)
+            : Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Unsubscribes from the wake channels; a temporary endpoint also deletes its queue stream and its consumer groups on the
+    /// event streams, since nothing will ever read them again.
+    /// </summary>
+    public async Task Teardown()
+    {
+        foreach (var subscription in _wakeSubscriptions)
+            await IgnoreFailure(_client.UnsubscribeWake(subscription.Key, subscription.Value)).ConfigureAwait(false);
+
+        _wakeSubscriptions.Clear();
+
+        if (!_context.Temporary)
+            return;
+
+        await IgnoreFailure(_client.DeleteStream(_context.QueueKey)).ConfigureAwait(false);
+
+        foreach (var entityName in _entityNames)
+            await IgnoreFailure(_client.UnregisterSubscriber(_client.Keys.Events(entityName), Group)).ConfigureAwait(false);
+
+        foreach (var stream in Streams.Where(x => !x.IsQueue))
+            await IgnoreFailure(_client.DestroyGroup(stream.Key, Group)).ConfigureAwait(false);
+    }
+
+    ReceiveStream CreateStream(RedisKey key)
+    {
+        return new ReceiveStream(key, key == _context.QueueKey, new AckBatcher(_client, key, Group, _stopped));
+    }
+
+    /// <summary>
+    /// A queue stream's group starts at the beginning, so messages sent before the endpoint first ran are received; an event
+    /// stream's group starts where the endpoint is configured to. A group lost with Redis data restarts after the last entry
+    /// this instance read.
+    /// </summary>
+    static RedisValue GetGroupPosition(ReceiveStream stream, RedisValue startPosition)
+    {
+        if (!stream.LastReadId.IsNull)
+            return stream.LastReadId;
+
+        return stream.IsQueue ? GroupStartBeginning : startPosition;
+    }
+
+    async Task IgnoreFailure(Task task)
+    {
+        try
+        {
+            await task.ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is RedisException or TimeoutException or ObjectDisposedException)
+        {
+            LogContext.Debug?.Log(exception, "Cleaning up endpoint {Endpoint} failed", _context.InputAddress);
+        }
+    }
+}

@@ -1,0 +1,112 @@
+namespace MassTransit.RedisStreams.Transport;
+
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Text.Json;
+using Context;
+using Redis;
+using StackExchange.Redis;
+
+
+/// <summary>
+/// Turns a message into the fields of a stream entry: <c>body</c>, then one field per header under MassTransit's own header
+/// names (<c>MessageId</c>, <c>Content-Type</c>, <c>MT-MessageType</c>, ...). Every value is text except a body that is not,
+/// so entries stay readable with redis-cli and other languages can write entries the transport understands.
+/// </summary>
+static class EntryWriter
+{
+    public const string BodyField = "body";
+
+    /// <summary>The body field name the Python event broker and other writers use; read when <c>body</c> is missing.</summary>
+    public const string AlternateBodyField = "data";
+
+    public const string ExpirationTimeHeader = "MT-Expiration-Time";
+
+    /// <summary>
+    /// Builds the arguments for <see cref="RedisStreamsClient.Append" />.
+    /// </summary>
+    public static RedisValue[] Write<T>(MessageSendContext<T> context)
+        where T : class
+    {
+        var fields = new List<KeyValuePair<string, RedisValue>>(16)
+        {
+            new(BodyField, context.Body.GetBytes())
+        };
+
+        void Add(string name, RedisValue value)
+        {
+            if (!value.IsNull)
+                fields.Add(new KeyValuePair<string, RedisValue>(name, value));
+        }
+
+        Add(MessageHeaders.ContentType, context.ContentType?.ToString());
+        Add(MessageHeaders.MessageId, Format(context.MessageId));
+        Add(MessageHeaders.CorrelationId, Format(context.CorrelationId));
+        Add(MessageHeaders.ConversationId, Format(context.ConversationId));
+        Add(MessageHeaders.InitiatorId, Format(context.InitiatorId));
+        Add(MessageHeaders.RequestId, Format(context.RequestId));
+        Add(MessageHeaders.SourceAddress, context.SourceAddress?.ToString());
+        Add(MessageHeaders.ResponseAddress, context.ResponseAddress?.ToString());
+        Add(MessageHeaders.FaultAddress, context.FaultAddress?.ToString());
+        Add(MessageHeaders.MessageType, context.SupportedMessageTypes is { Length: > 0 } types ? string.Join(";", types) : null);
+
+        if (context.TimeToLive is { } timeToLive && timeToLive > TimeSpan.Zero)
+            Add(ExpirationTimeHeader, (DateTime.UtcNow + timeToLive).ToString("O", CultureInfo.InvariantCulture));
+
+        var written = fields.Count;
+        foreach (var header in context.Headers.GetAll())
+        {
+            if (header.Key == BodyField || IsWritten(fields, written, header.Key))
+                continue;
+
+            Add(header.Key, FormatHeaderValue(header.Value));
+        }
+
+        var arguments = RedisStreamsClient.CreateAppendArguments(fields.Count);
+        var index = RedisStreamsClient.AppendHeaderSlots;
+        foreach (var field in fields)
+        {
+            arguments[index++] = field.Key;
+            arguments[index++] = field.Value;
+        }
+
+        return arguments;
+    }
+
+    static bool IsWritten(List<KeyValuePair<string, RedisValue>> fields, int count, string name)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            if (fields[i].Key == name)
+                return true;
+        }
+
+        return false;
+    }
+
+    static RedisValue Format(Guid? value) => value.HasValue ? value.Value.ToString("D") : RedisValue.Null;
+
+    /// <summary>
+    /// Header values become text: dates in round-trip format, numbers invariant, anything else that is not a simple value as
+    /// JSON, which MassTransit's transport headers read back into the type asked for.
+    /// </summary>
+    public static RedisValue FormatHeaderValue(object? value)
+    {
+        return value switch
+        {
+            null => RedisValue.Null,
+            string text => text,
+            Guid guid => guid.ToString("D"),
+            Uri uri => uri.ToString(),
+            DateTime dateTime => dateTime.ToString("O", CultureInfo.InvariantCulture),
+            DateTimeOffset dateTimeOffset => dateTimeOffset.ToString("O", CultureInfo.InvariantCulture),
+            bool boolean => boolean ? "true" : "false",
+            TimeSpan timeSpan => timeSpan.ToString("c", CultureInfo.InvariantCulture),
+            Enum enumValue => enumValue.ToString(),
+            IFormattable formattable when value.GetType().IsPrimitive || value is decimal => formattable.ToString(null, CultureInfo.InvariantCulture),
+            byte[] bytes => bytes,
+            _ => JsonSerializer.Serialize(value, value.GetType())
+        };
+    }
+}

@@ -1,0 +1,78 @@
+namespace MassTransit.RedisStreams.Transport;
+
+using System;
+using System.Collections.Concurrent;
+using System.Linq;
+using System.Threading.Tasks;
+using Configuration;
+using Redis;
+using StackExchange.Redis;
+using Topology;
+
+
+/// <summary>
+/// What the bus's endpoints share: the connection, the gateway, the settings, this instance's consumer name and the record
+/// of which publish topologies are already in Redis.
+/// </summary>
+sealed class RedisStreamsBroker
+{
+    readonly ConcurrentDictionary<string, Lazy<Task>> _publishTopologies;
+
+    public RedisStreamsBroker(RedisStreamsHostConfiguration hostConfiguration)
+    {
+        var settings = hostConfiguration.Settings;
+
+        HostConfiguration = hostConfiguration;
+        Settings = settings;
+        Connection = settings.CreateConnection();
+        Client = new RedisStreamsClient(Connection, new StreamKeys(settings.KeyPrefix));
+        HostAddress = settings.HostAddress;
+        ConsumerName = settings.ConsumerName ?? $"{Environment.MachineName}-{Environment.ProcessId}";
+
+        _publishTopologies = new ConcurrentDictionary<string, Lazy<Task>>();
+    }
+
+    public RedisStreamsHostConfiguration HostConfiguration { get; }
+    public RedisStreamsHostSettings Settings { get; }
+    public RedisConnection Connection { get; }
+    public RedisStreamsClient Client { get; }
+    public StreamKeys Keys => Client.Keys;
+    public RedisStreamsHostAddress HostAddress { get; }
+    public string ConsumerName { get; }
+
+    /// <summary>
+    /// Before the first publish of a type: records the type's stream as a source of each type it implements and creates the
+    /// consumer groups of those types' subscribers on it, so that a consumer of a base type misses none of its events. Done
+    /// once per entity name; a failed attempt is tried again by the next publish.
+    /// </summary>
+    public Task EnsurePublishTopology<T>(RedisStreamsMessagePublishTopology<T> topology)
+        where T : class
+    {
+        var lazy = _publishTopologies.GetOrAdd(topology.EntityName, _ => new Lazy<Task>(() => DeclarePublishTopology(topology)));
+
+        var task = lazy.Value;
+        if (task.IsFaulted || task.IsCanceled)
+        {
+            _publishTopologies.TryRemove(new(topology.EntityName, lazy));
+            lazy = _publishTopologies.GetOrAdd(topology.EntityName, _ => new Lazy<Task>(() => DeclarePublishTopology(topology)));
+            task = lazy.Value;
+        }
+
+        return task;
+    }
+
+    async Task DeclarePublishTopology<T>(RedisStreamsMessagePublishTopology<T> topology)
+        where T : class
+    {
+        var source = Keys.Events(topology.EntityName);
+
+        async Task Declare(string implementedEntityName)
+        {
+            HashEntry[] subscribers = await Client.AddSource(Keys.Events(implementedEntityName), source).ConfigureAwait(false);
+
+            await Task.WhenAll(subscribers.Select(x => Client.CreateGroup(source, x.Name!, x.Value))).ConfigureAwait(false);
+        }
+
+        await Task.WhenAll(topology.GetImplementedEntityNames().Select(Declare)).ConfigureAwait(false);
+    }
+}

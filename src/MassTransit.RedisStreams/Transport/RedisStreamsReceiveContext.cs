@@ -1,0 +1,70 @@
+namespace MassTransit.RedisStreams.Transport;
+
+using System;
+using System.Threading.Tasks;
+using Serialization;
+using StackExchange.Redis;
+using Transports;
+
+
+/// <summary>
+/// A received stream entry. It is also the entry's lock: completing it acknowledges the entry (batched XACK); a fault leaves
+/// it pending in the group, where it is delivered again.
+/// </summary>
+sealed class RedisStreamsReceiveContext :
+    BaseReceiveContext,
+    ReceiveLockContext,
+    RedisStreamsMessageContext
+{
+    readonly StreamEntry _entry;
+    readonly ReceiveStream _stream;
+    IHeaderProvider? _headerProvider;
+
+    public RedisStreamsReceiveContext(StreamEntry entry, ReceiveStream stream, RedisStreamsReceiveEndpointContext context, bool redelivered)
+        : base(redelivered, context)
+    {
+        _entry = entry;
+        _stream = stream;
+
+        ConsumerGroup = context.QueueName;
+        ConsumerName = context.Broker.ConsumerName;
+
+        Body = ReadBody(entry);
+    }
+
+    public override MessageBody Body { get; }
+
+    protected override IHeaderProvider HeaderProvider => _headerProvider ??= new EntryHeaderProvider(_entry);
+
+    public StreamEntry Entry => _entry;
+
+    public string StreamKey => _stream.Key.ToString();
+    public string EntryId => _entry.Id.ToString();
+    public string ConsumerGroup { get; }
+    public string ConsumerName { get; }
+
+    public Task Complete()
+    {
+        return _stream.Acknowledgements.Acknowledge(_entry.Id);
+    }
+
+    public Task Faulted(Exception exception)
+    {
+        // Not acknowledged: the entry stays in the group's pending list, to be delivered again.
+        return Task.CompletedTask;
+    }
+
+    public Task ValidateLockStatus()
+    {
+        return Task.CompletedTask;
+    }
+
+    static BytesMessageBody ReadBody(StreamEntry entry)
+    {
+        var body = entry[EntryWriter.BodyField];
+        if (body.IsNull)
+            body = entry[EntryWriter.AlternateBodyField];
+
+        return body.IsNull ? new BytesMessageBody([]) : new BytesMessageBody((byte[])body!);
+    }
+}
