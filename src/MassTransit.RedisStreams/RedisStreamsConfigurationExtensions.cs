@@ -1,7 +1,11 @@
 namespace MassTransit;
 
 using System;
+using DependencyInjection;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using RedisStreams.Configuration;
+using Transports;
 
 
 /// <summary>
@@ -23,6 +27,14 @@ public static class RedisStreamsConfigurationExtensions
         ArgumentNullException.ThrowIfNull(configurator);
 
         configurator.SetBusFactory(new RedisStreamsRegistrationBusFactory(configure ?? ((context, cfg) => cfg.ConfigureEndpoints(context))));
+
+        configurator.TryAddSingleton<IRedisStreamsAdmin>(provider =>
+        {
+            var hostConfiguration = provider.GetRequiredService<Bind<IBus, IBusInstance>>().Value.HostConfiguration as RedisStreamsHostConfiguration;
+
+            return new RedisStreamsAdmin(hostConfiguration?.Broker.Client
+                ?? throw new ConfigurationException("The default bus is not a Redis Streams bus."));
+        });
     }
 
     /// <summary>

@@ -106,7 +106,9 @@ sealed class RedisStreamsHostSettings :
         if (_multiplexer != null)
             return new RedisConnection(_multiplexer);
 
-        return new RedisConnection(_configurationOptions ?? ConfigurationOptions.Parse(_options.Configuration));
+        return _configurationOptions != null
+            ? new RedisConnection(_configurationOptions, defaultReconnectPolicy: false)
+            : new RedisConnection(ConfigurationOptions.Parse(_options.Configuration), defaultReconnectPolicy: true);
     }
 
     public IEnumerable<ValidationResult> Validate()

@@ -18,12 +18,24 @@ sealed class RedisConnection :
     readonly object _lock = new();
     Task<IConnectionMultiplexer>? _connecting;
 
-    public RedisConnection(ConfigurationOptions options)
+    /// <param name="options">The connection options; copied, never changed.</param>
+    /// <param name="defaultReconnectPolicy">
+    /// True when the options come from a configuration string, which cannot name a reconnect policy: the transport then
+    /// reconnects sooner than StackExchange.Redis's default, since every endpoint waits on it.
+    /// </param>
+    public RedisConnection(ConfigurationOptions options, bool defaultReconnectPolicy)
     {
         _options = options.Clone();
 
         // The transport must start while Redis is down and come back by itself; it reports the outage through health instead.
         _options.AbortOnConnectFail = false;
+
+        // A command issued while disconnected fails at once instead of waiting in a backlog: receive loops report the outage
+        // and back off, and sends retry under the transport's own bounded policy.
+        _options.BacklogPolicy = BacklogPolicy.FailFast;
+
+        if (defaultReconnectPolicy)
+            _options.ReconnectRetryPolicy = new ExponentialRetry(250, 5000);
     }
 
     public RedisConnection(IConnectionMultiplexer multiplexer)

@@ -204,6 +204,32 @@ sealed class RedisStreamsClient
         return result;
     }
 
+    /// <summary>Checks that the server answers (PING).</summary>
+    public async Task Ping()
+    {
+        var database = await Connection.GetDatabase().ConfigureAwait(false);
+
+        await database.PingAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Reads entries in ID order (XRANGE), from <paramref name="start" /> ("-" for the first) on.</summary>
+    /// <seealso href="https://redis.io/commands/xrange" />
+    public async Task<StreamEntry[]> Range(RedisKey stream, RedisValue start, int count)
+    {
+        var database = await Connection.GetDatabase().ConfigureAwait(false);
+
+        return await database.StreamRangeAsync(stream, start, "+", count).ConfigureAwait(false);
+    }
+
+    /// <summary>Deletes entries from a stream (XDEL).</summary>
+    /// <seealso href="https://redis.io/commands/xdel" />
+    public async Task<long> Delete(RedisKey stream, RedisValue[] ids)
+    {
+        var database = await Connection.GetDatabase().ConfigureAwait(false);
+
+        return await database.StreamDeleteAsync(stream, ids).ConfigureAwait(false);
+    }
+
     /// <summary>Sets a stream's time to live (PEXPIRE); temporary endpoints refresh it while they run.</summary>
     public async Task Expire(RedisKey stream, TimeSpan ttl)
     {

@@ -91,14 +91,6 @@ sealed class EndpointStreams
         Volatile.Write(ref _streams, streams);
     }
 
-    /// <summary>Keeps a temporary endpoint's queue stream from expiring while the endpoint runs.</summary>
-    public Task RenewTemporary()
-    {
-        return _context.Temporary
-            ? _client.Expire(_context.QueueKey, _context.Broker.Settings.TemporaryStreamExpiry)
-            : Task.CompletedTask;
-    }
-
     /// <summary>
     /// Unsubscribes from the wake channels; a temporary endpoint also deletes its queue stream and its consumer groups on the
     /// event streams, since nothing will ever read them again.

@@ -3,6 +3,7 @@ namespace MassTransit.RedisStreams.Transport;
 using System;
 using System.Collections.Concurrent;
 using System.Linq;
+using System.Threading;
 using System.Threading.Tasks;
 using Configuration;
 using Redis;
@@ -16,6 +17,8 @@ using Topology;
 /// </summary>
 sealed class RedisStreamsBroker
 {
+    static int _busCount;
+
     readonly ConcurrentDictionary<string, Lazy<Task>> _publishTopologies;
 
     public RedisStreamsBroker(RedisStreamsHostConfiguration hostConfiguration)
@@ -27,7 +30,7 @@ sealed class RedisStreamsBroker
         Connection = settings.CreateConnection();
         Client = new RedisStreamsClient(Connection, new StreamKeys(settings.KeyPrefix));
         HostAddress = settings.HostAddress;
-        ConsumerName = settings.ConsumerName ?? $"{Environment.MachineName}-{Environment.ProcessId}";
+        ConsumerName = settings.ConsumerName ?? $"{Environment.MachineName}-{Environment.ProcessId}-{Interlocked.Increment(ref _busCount)}";
 
         _publishTopologies = new ConcurrentDictionary<string, Lazy<Task>>();
     }

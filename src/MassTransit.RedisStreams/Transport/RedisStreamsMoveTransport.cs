@@ -2,8 +2,10 @@ namespace MassTransit.RedisStreams.Transport;
 
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Threading.Tasks;
 using Redis;
+using Serialization;
 using StackExchange.Redis;
 using Transports;
 
@@ -23,12 +25,15 @@ abstract class RedisStreamsMoveTransport
         _destination = destination;
     }
 
+    /// <summary>Where and by what the entry was moved, as MassTransit's other transports record it.</summary>
+    static readonly KeyValuePair<string, object>[] HostHeaders = CreateHostHeaders();
+
     protected async Task Move(ReceiveContext context, IEnumerable<KeyValuePair<string, object>> addedHeaders)
     {
         var fields = new List<KeyValuePair<RedisValue, RedisValue>>(24);
         var replaced = new HashSet<string>(StringComparer.Ordinal);
 
-        foreach (var header in addedHeaders)
+        foreach (var header in addedHeaders.Concat(HostHeaders))
         {
             var value = EntryWriter.FormatHeaderValue(header.Value);
             if (!value.IsNull && replaced.Add(header.Key))
@@ -63,36 +68,13 @@ abstract class RedisStreamsMoveTransport
 
         await _broker.Client.Append(_destination, arguments, onlyIfStreamExists: false).ConfigureAwait(false);
     }
-}
 
-
-sealed class RedisStreamsErrorTransport :
-    RedisStreamsMoveTransport,
-    IErrorTransport
-{
-    public RedisStreamsErrorTransport(RedisStreamsBroker broker, RedisKey destination)
-        : base(broker, destination)
+    static KeyValuePair<string, object>[] CreateHostHeaders()
     {
-    }
+        var headers = new DictionarySendHeaders();
+        headers.SetHostHeaders();
 
-    public Task Send(ExceptionReceiveContext context)
-    {
-        return Move(context, context.ExceptionHeaders.GetAll());
+        return headers.GetAll().ToArray();
     }
 }
 
-
-sealed class RedisStreamsDeadLetterTransport :
-    RedisStreamsMoveTransport,
-    IDeadLetterTransport
-{
-    public RedisStreamsDeadLetterTransport(RedisStreamsBroker broker, RedisKey destination)
-        : base(broker, destination)
-    {
-    }
-
-    public Task Send(ReceiveContext context, string reason)
-    {
-        return Move(context, [new KeyValuePair<string, object>(MessageHeaders.Reason, reason ?? "Unspecified")]);
-    }
-}

@@ -75,14 +75,6 @@ sealed class StreamReceiver :
         {
             await _context.DependenciesReady.OrCanceled(Stopping).ConfigureAwait(false);
 
-            // An endpoint with nothing connected yet (the bus endpoint before a request client connects its response handler)
-            // waits rather than reading entries that nothing would consume.
-            if (!_context.ReceivePipe.Connected.IsCompleted)
-            {
-                await _context.TransportObservers.NotifyReady(_context.InputAddress, false).ConfigureAwait(false);
-                await _context.ReceivePipe.Connected.OrCanceled(Stopping).ConfigureAwait(false);
-            }
-
             var workers = new Task[_concurrency];
             for (var i = 0; i < workers.Length; i++)
                 workers[i] = Task.Run(Work);
@@ -111,6 +103,7 @@ sealed class StreamReceiver :
     {
         var failures = 0;
         var healthy = false;
+        var reading = false;
         var nextHousekeeping = DateTime.UtcNow + _housekeepingInterval;
 
         while (!IsStopping)
@@ -120,10 +113,40 @@ sealed class StreamReceiver :
                 if (!healthy)
                 {
                     await _streams.Setup().ConfigureAwait(false);
-                    await ReadOwnPending().ConfigureAwait(false);
 
                     healthy = true;
                     failures = 0;
+                    reading = false;
+
+                    if (!_context.ReceivePipe.Connected.IsCompleted)
+                        await _context.TransportObservers.NotifyReady(_context.InputAddress, false).ConfigureAwait(false);
+                }
+
+                if (DateTime.UtcNow >= nextHousekeeping)
+                {
+                    // Renews a temporary stream's expiry, and picks up derived types whose announcement was missed while the
+                    // connection was down.
+                    await _streams.Setup().ConfigureAwait(false);
+                    nextHousekeeping = DateTime.UtcNow + _housekeepingInterval;
+                }
+
+                if (!reading)
+                {
+                    // An endpoint with nothing connected yet (the bus endpoint before a request client connects its response
+                    // handler) reads nothing that nothing would consume; it only notices when the connection fails, so that
+                    // health reflects the outage for it too.
+                    if (!_context.ReceivePipe.Connected.IsCompleted)
+                    {
+                        var connected = _context.ReceivePipe.Connected;
+                        var woken = _wake.Wait(_housekeepingInterval, Stopping);
+                        if (await Task.WhenAny(connected, woken).ConfigureAwait(false) == woken && !connected.IsCompleted)
+                            await _broker.Client.Ping().ConfigureAwait(false);
+
+                        continue;
+                    }
+
+                    await ReadOwnPending().ConfigureAwait(false);
+                    reading = true;
 
                     await _context.TransportObservers.NotifyReady(_context.InputAddress).ConfigureAwait(false);
                     SetReady();
@@ -131,13 +154,6 @@ sealed class StreamReceiver :
 
                 if (Interlocked.Exchange(ref _topologyChanged, 0) == 1)
                     await _streams.Setup().ConfigureAwait(false);
-
-                if (DateTime.UtcNow >= nextHousekeeping)
-                {
-                    // Also picks up derived types whose announcement was missed while the connection was down.
-                    await _streams.Setup().ConfigureAwait(false);
-                    nextHousekeeping = DateTime.UtcNow + _housekeepingInterval;
-                }
 
                 var capacity = _prefetch - Volatile.Read(ref _heldCount);
                 if (capacity <= 0)

@@ -1,0 +1,21 @@
+namespace MassTransit.RedisStreams.Transport;
+
+using System.Collections.Generic;
+using System.Threading.Tasks;
+using StackExchange.Redis;
+using Transports;
+
+sealed class RedisStreamsErrorTransport :
+    RedisStreamsMoveTransport,
+    IErrorTransport
+{
+    public RedisStreamsErrorTransport(RedisStreamsBroker broker, RedisKey destination)
+        : base(broker, destination)
+    {
+    }
+
+    public Task Send(ExceptionReceiveContext context)
+    {
+        return Move(context, context.ExceptionHeaders.GetAll());
+    }
+}
