@@ -12,11 +12,13 @@ using Transports;
 sealed class EntryHeaderProvider :
     IHeaderProvider
 {
+    readonly RedisValue _bodyField;
     readonly StreamEntry _entry;
 
-    public EntryHeaderProvider(StreamEntry entry)
+    public EntryHeaderProvider(StreamEntry entry, RedisValue bodyField)
     {
         _entry = entry;
+        _bodyField = bodyField;
     }
 
     public IEnumerable<KeyValuePair<string, object>> GetAll()
@@ -26,7 +28,7 @@ sealed class EntryHeaderProvider :
         foreach (var field in _entry.Values)
         {
             var name = (string?)field.Name;
-            if (name == null || name == EntryWriter.BodyField || field.Value.IsNull)
+            if (name == null || field.Name == _bodyField || field.Value.IsNull)
                 continue;
 
             yield return new KeyValuePair<string, object>(name, (string)field.Value!);
@@ -41,7 +43,7 @@ sealed class EntryHeaderProvider :
             return true;
         }
 
-        if (key != EntryWriter.BodyField)
+        if (key != _bodyField)
         {
             foreach (var field in _entry.Values)
             {

@@ -40,7 +40,8 @@ abstract class RedisStreamsMoveTransport
                 fields.Add(new KeyValuePair<RedisValue, RedisValue>(header.Key, value));
         }
 
-        if (context is RedisStreamsReceiveContext redisContext)
+        // The error filter hands over a proxy of the receive context; the payload lookup reaches the original entry.
+        if (context.TryGetPayload<RedisStreamsReceiveContext>(out var redisContext))
         {
             foreach (var field in redisContext.Entry.Values)
             {

@@ -17,6 +17,7 @@ sealed class RedisStreamsReceiveContext :
     RedisStreamsMessageContext
 {
     readonly StreamEntry _entry;
+    readonly RedisValue _bodyField;
     readonly ReceiveStream _stream;
     IHeaderProvider? _headerProvider;
 
@@ -29,12 +30,12 @@ sealed class RedisStreamsReceiveContext :
         ConsumerGroup = context.QueueName;
         ConsumerName = context.Broker.ConsumerName;
 
-        Body = ReadBody(entry);
+        (_bodyField, Body) = ReadBody(entry);
     }
 
     public override MessageBody Body { get; }
 
-    protected override IHeaderProvider HeaderProvider => _headerProvider ??= new EntryHeaderProvider(_entry);
+    protected override IHeaderProvider HeaderProvider => _headerProvider ??= new EntryHeaderProvider(_entry, _bodyField);
 
     public StreamEntry Entry => _entry;
 
@@ -59,12 +60,17 @@ sealed class RedisStreamsReceiveContext :
         return Task.CompletedTask;
     }
 
-    static BytesMessageBody ReadBody(StreamEntry entry)
+    /// <summary>The body is the <c>body</c> field, or the <c>data</c> field of an entry that has no <c>body</c>.</summary>
+    static (RedisValue Field, BytesMessageBody Body) ReadBody(StreamEntry entry)
     {
-        var body = entry[EntryWriter.BodyField];
+        RedisValue field = EntryWriter.BodyField;
+        var body = entry[field];
         if (body.IsNull)
-            body = entry[EntryWriter.AlternateBodyField];
+        {
+            field = EntryWriter.AlternateBodyField;
+            body = entry[field];
+        }
 
-        return body.IsNull ? new BytesMessageBody([]) : new BytesMessageBody((byte[])body!);
+        return (field, body.IsNull ? new BytesMessageBody([]) : new BytesMessageBody((byte[])body!));
     }
 }

@@ -41,6 +41,7 @@ sealed class StreamReceiver :
     int _heldCount;
     int _rotation;
     int _topologyChanged;
+    int _disarmed;
 
     public StreamReceiver(RedisStreamsReceiveEndpointContext context)
         : base(context)
@@ -104,6 +105,7 @@ sealed class StreamReceiver :
         var failures = 0;
         var healthy = false;
         var reading = false;
+        var armedUntil = DateTime.MinValue;
         var nextHousekeeping = DateTime.UtcNow + _housekeepingInterval;
 
         while (!IsStopping)
@@ -112,7 +114,7 @@ sealed class StreamReceiver :
             {
                 if (!healthy)
                 {
-                    await _streams.Setup().ConfigureAwait(false);
+                    await SetupStreams().ConfigureAwait(false);
 
                     healthy = true;
                     failures = 0;
@@ -126,7 +128,7 @@ sealed class StreamReceiver :
                 {
                     // Renews a temporary stream's expiry, and picks up derived types whose announcement was missed while the
                     // connection was down.
-                    await _streams.Setup().ConfigureAwait(false);
+                    await SetupStreams().ConfigureAwait(false);
                     nextHousekeeping = DateTime.UtcNow + _housekeepingInterval;
                 }
 
@@ -153,7 +155,7 @@ sealed class StreamReceiver :
                 }
 
                 if (Interlocked.Exchange(ref _topologyChanged, 0) == 1)
-                    await _streams.Setup().ConfigureAwait(false);
+                    await SetupStreams().ConfigureAwait(false);
 
                 var capacity = _prefetch - Volatile.Read(ref _heldCount);
                 if (capacity <= 0)
@@ -165,13 +167,19 @@ sealed class StreamReceiver :
                 if (await ReadNew(capacity, everyStream: false).ConfigureAwait(false) > 0 || AnyMaybeHasEntries())
                     continue;
 
-                // Every stream came back short. Arm the wake flags, then look once more: an entry appended before the flags
-                // were set is found by this read, one appended after finds a flag and publishes a wake-up.
-                await _broker.Client.ArmWake(StreamKeysOf(_streams.Streams), WakeFlagLifetime).ConfigureAwait(false);
+                // Every stream came back short. Unless the wake flags are known to be still set, arm them, then look once more:
+                // an entry appended before the flags were set is found by this read, one appended after finds a flag and
+                // publishes a wake-up.
+                if (Interlocked.Exchange(ref _disarmed, 0) == 1 || DateTime.UtcNow >= armedUntil)
+                {
+                    await _broker.Client.ArmWake(StreamKeysOf(_streams.Streams), WakeFlagLifetime).ConfigureAwait(false);
+                    armedUntil = DateTime.UtcNow + WakeFlagLifetime - _broker.Settings.IdlePollInterval - _broker.Settings.IdlePollInterval;
 
-                if (await ReadNew(capacity, everyStream: true).ConfigureAwait(false) > 0)
-                    continue;
+                    if (await ReadNew(capacity, everyStream: true).ConfigureAwait(false) > 0)
+                        continue;
+                }
 
+                // The poll bounds how late entries appended by other writers, or whose wake-up was lost, are seen.
                 if (!await _wake.Wait(_broker.Settings.IdlePollInterval, Stopping).ConfigureAwait(false))
                     WakeAll();
             }
@@ -197,7 +205,19 @@ sealed class StreamReceiver :
         }
     }
 
-    TimeSpan WakeFlagLifetime => _broker.Settings.IdlePollInterval * 2 + TimeSpan.FromSeconds(1);
+    async Task SetupStreams()
+    {
+        await _streams.Setup().ConfigureAwait(false);
+
+        // Streams may have been added, or Redis may have lost the flags with its data.
+        Interlocked.Exchange(ref _disarmed, 1);
+    }
+
+    /// <summary>
+    /// A flag outlives several polls, so an idle endpoint sets it again only every few polls; it still expires by itself once
+    /// nothing renews it.
+    /// </summary>
+    TimeSpan WakeFlagLifetime => _broker.Settings.IdlePollInterval * 4 + TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// Reads new entries (XREADGROUP ... &gt;) from the streams that may have some, sharing <paramref name="capacity" /> between
@@ -365,7 +385,11 @@ sealed class StreamReceiver :
     void OnWake(RedisKey stream, bool isEntry)
     {
         if (isEntry)
+        {
+            // The append that published this wake-up cleared the stream's flag.
+            Interlocked.Exchange(ref _disarmed, 1);
             _streams.Find(stream)?.Wake();
+        }
         else
             Interlocked.Exchange(ref _topologyChanged, 1);
 
@@ -374,6 +398,8 @@ sealed class StreamReceiver :
 
     void OnConnectionChanged(bool connected)
     {
+        // A restarted server has lost the flags.
+        Interlocked.Exchange(ref _disarmed, 1);
         WakeAll();
         _wake.Set();
         _capacity.Set();

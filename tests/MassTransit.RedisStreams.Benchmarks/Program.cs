@@ -1,0 +1,236 @@
+namespace MassTransit.RedisStreams.Benchmarks;
+
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using MassTransit.Serialization;
+using StackExchange.Redis;
+
+
+/// <summary>
+/// Measures the transport against a real redis-server: wake-up latency of an idle endpoint, what idle endpoints cost Redis,
+/// and send/consume throughput. Usage: <c>dotnet run -c Release --project tests/MassTransit.RedisStreams.Benchmarks -- [latency|idle|throughput|all]</c>.
+/// Uses REDIS_CONNECTION when set, else starts a private redis-server from PATH.
+/// </summary>
+public static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        var scenario = args.Length > 0 ? args[0] : "all";
+
+        PrivateRedis? privateRedis = null;
+        var connection = Environment.GetEnvironmentVariable("REDIS_CONNECTION");
+        if (string.IsNullOrWhiteSpace(connection))
+        {
+            privateRedis = PrivateRedis.Start();
+            connection = privateRedis.ConnectionString;
+        }
+
+        try
+        {
+            using var multiplexer = await ConnectionMultiplexer.ConnectAsync(connection + ",allowAdmin=true");
+            var info = (await multiplexer.GetServers()[0].InfoAsync("server")).SelectMany(x => x).First(x => x.Key == "redis_version").Value;
+            Console.WriteLine($"redis {info} at {connection}; {Environment.ProcessorCount} cores; .NET {Environment.Version}");
+
+            if (scenario is "latency" or "all")
+            {
+                await Latency(connection, wakeUp: true);
+                await Latency(connection, wakeUp: false);
+            }
+
+            if (scenario is "idle" or "all")
+                await IdleCost(connection, multiplexer);
+
+            if (scenario is "throughput" or "all")
+                await Throughput(connection);
+
+            return 0;
+        }
+        finally
+        {
+            privateRedis?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// One message at a time to an idle endpoint, so every message goes through the idle path: with the wake-up (sent by
+    /// this transport) or without it (an entry added by another writer, found by the idle poll at 100 ms).
+    /// </summary>
+    static async Task Latency(string connection, bool wakeUp)
+    {
+        const int warmup = 50;
+        const int samples = 500;
+        var prefix = "bench" + Guid.NewGuid().ToString("N")[..6];
+        var latencies = new List<double>(samples);
+        TaskCompletionSource<double>? received = null;
+
+        var bus = Bus.Factory.CreateUsingRedisStreams(cfg =>
+        {
+            cfg.Host(connection, h =>
+            {
+                h.KeyPrefix = prefix;
+                h.IdlePollInterval = wakeUp ? TimeSpan.FromSeconds(2) : TimeSpan.FromMilliseconds(100);
+            });
+            cfg.ReceiveEndpoint("latency", e =>
+            {
+                e.UseRawJsonDeserializer(RawSerializerOptions.AnyMessageType, isDefault: true);
+                e.Handler<Ping>(context =>
+                {
+                    received?.TrySetResult(Stopwatch.GetElapsedTime(context.Message.Sent).TotalMilliseconds);
+                    return Task.CompletedTask;
+                });
+            });
+        });
+
+        await bus.StartAsync();
+        using var raw = await ConnectionMultiplexer.ConnectAsync(connection);
+        var db = raw.GetDatabase();
+        var sendEndpoint = await bus.GetSendEndpoint(new Uri("queue:latency"));
+
+        try
+        {
+            for (var i = 0; i < warmup + samples; i++)
+            {
+                // Let the endpoint go idle (arm its wake flag and wait) before each message.
+                await Task.Delay(20);
+
+                received = new TaskCompletionSource<double>(TaskCreationOptions.RunContinuationsAsynchronously);
+                var ping = new Ping(Stopwatch.GetTimestamp());
+
+                if (wakeUp)
+                    await sendEndpoint.Send(ping);
+                else
+                    await db.StreamAddAsync(prefix + ":queue:latency", "body", $"{{\"sent\":{ping.Sent}}}");
+
+                var latency = await received.Task.WaitAsync(TimeSpan.FromSeconds(10));
+                if (i >= warmup)
+                    latencies.Add(latency);
+            }
+        }
+        finally
+        {
+            await bus.StopAsync();
+        }
+
+        latencies.Sort();
+        Console.WriteLine(
+            $"latency, idle endpoint, {(wakeUp ? "sent by the transport (wake-up)" : "added by another writer (poll 100 ms)")}, n={samples}: "
+            + $"p50 {Percentile(latencies, 0.50):F2} ms, p90 {Percentile(latencies, 0.90):F2} ms, p99 {Percentile(latencies, 0.99):F2} ms, "
+            + $"max {latencies[^1]:F2} ms");
+    }
+
+    /// <summary>Commands per second that idle endpoints send to Redis, counted by the server (INFO commandstats).</summary>
+    static async Task IdleCost(string connection, ConnectionMultiplexer multiplexer)
+    {
+        const int endpoints = 10;
+        var window = TimeSpan.FromSeconds(20);
+        var prefix = "bench" + Guid.NewGuid().ToString("N")[..6];
+
+        var bus = Bus.Factory.CreateUsingRedisStreams(cfg =>
+        {
+            cfg.Host(connection, h => h.KeyPrefix = prefix);
+            for (var i = 0; i < endpoints; i++)
+                cfg.ReceiveEndpoint("idle-" + i, e => e.Handler<Ping>(_ => Task.CompletedTask));
+        });
+
+        await bus.StartAsync();
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(3));
+
+            var server = multiplexer.GetServers()[0];
+            await server.ExecuteAsync("CONFIG", "RESETSTAT");
+            await Task.Delay(window);
+
+            var stats = (await server.InfoAsync("commandstats")).SelectMany(x => x)
+                .Select(x => (Command: x.Key.Replace("cmdstat_", "", StringComparison.Ordinal),
+                    Calls: long.Parse(x.Value.Split(',')[0].Split('=')[1], CultureInfo.InvariantCulture)))
+                .Where(x => x.Command is not ("config" or "info"))
+                .ToList();
+
+            var total = stats.Sum(x => x.Calls);
+            Console.WriteLine($"idle cost, {endpoints} endpoints (each reads 2 streams) + the bus endpoint, {window.TotalSeconds:F0} s: "
+                + $"{total / window.TotalSeconds:F1} commands/s in all, {total / window.TotalSeconds / endpoints:F2} per endpoint; "
+                + string.Join(", ", stats.OrderByDescending(x => x.Calls).Select(x => $"{x.Command} {x.Calls / window.TotalSeconds:F2}/s")));
+        }
+        finally
+        {
+            await bus.StopAsync();
+        }
+    }
+
+    /// <summary>Publishes with many sends in flight, and measures how fast one endpoint consumes them.</summary>
+    static async Task Throughput(string connection)
+    {
+        const int messages = 50_000;
+        const int inFlight = 256;
+        var prefix = "bench" + Guid.NewGuid().ToString("N")[..6];
+        var consumed = 0;
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        var bus = Bus.Factory.CreateUsingRedisStreams(cfg =>
+        {
+            cfg.Host(connection, h => h.KeyPrefix = prefix);
+            cfg.ReceiveEndpoint("throughput", e =>
+            {
+                e.PrefetchCount = 100;
+                e.Handler<Ping>(_ =>
+                {
+                    if (Interlocked.Increment(ref consumed) == messages)
+                        done.TrySetResult();
+                    return Task.CompletedTask;
+                });
+            });
+        });
+
+        await bus.StartAsync();
+        try
+        {
+            var stopwatch = Stopwatch.StartNew();
+            using var gate = new SemaphoreSlim(inFlight);
+            var sends = new List<Task>(messages);
+            for (var i = 0; i < messages; i++)
+            {
+                await gate.WaitAsync();
+                sends.Add(Publish(bus, gate));
+            }
+
+            await Task.WhenAll(sends);
+            var publishElapsed = stopwatch.Elapsed;
+
+            await done.Task.WaitAsync(TimeSpan.FromMinutes(5));
+            var consumeElapsed = stopwatch.Elapsed;
+
+            Console.WriteLine($"throughput, {messages} messages, {inFlight} publishes in flight: publish {messages / publishElapsed.TotalSeconds:F0} msg/s; "
+                + $"all consumed after {consumeElapsed.TotalSeconds:F2} s = {messages / consumeElapsed.TotalSeconds:F0} msg/s end to end");
+        }
+        finally
+        {
+            await bus.StopAsync();
+        }
+
+        static async Task Publish(IBus bus, SemaphoreSlim gate)
+        {
+            try
+            {
+                await bus.Publish(new Ping(Stopwatch.GetTimestamp()));
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }
+    }
+
+    static double Percentile(List<double> sorted, double percentile)
+    {
+        return sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(percentile * sorted.Count) - 1)];
+    }
+}
+
+
+public record Ping(long Sent);

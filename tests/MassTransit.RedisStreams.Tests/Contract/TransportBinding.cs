@@ -1,0 +1,95 @@
+namespace MassTransit.RedisStreams.Tests.Contract;
+
+using System;
+using System.Threading.Tasks;
+using Infrastructure;
+using MassTransit.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+
+/// <summary>
+/// Binds the transport contract suite to one transport. The suite is written once; each transport runs it through a binding.
+/// </summary>
+public interface ITransportBinding
+{
+    /// <summary>True for the Redis Streams transport; the in-memory binding proves the contract tests themselves are right.</summary>
+    bool IsRedis { get; }
+
+    /// <summary>
+    /// Selects the transport for a bus, runs <paramref name="configure" />, then <c>ConfigureEndpoints</c>. Every bus created by one binding instance shares the same broker (the same Redis and
+    /// key prefix), so two service providers built from one binding are two instances of one application.
+    /// </summary>
+    void UseTransport(IBusRegistrationConfigurator configurator, Action<IBusRegistrationContext, IBusFactoryConfigurator> configure);
+}
+
+
+/// <summary>Redis Streams on the shared test Redis, isolated by a key prefix of its own.</summary>
+public sealed class RedisBinding :
+    ITransportBinding
+{
+    public RedisBinding()
+    {
+        KeyPrefix = TestRedis.NewKeyPrefix();
+        ConnectionString = TestRedis.GetConnectionStringAsync().GetAwaiter().GetResult();
+    }
+
+    public string KeyPrefix { get; }
+    public string ConnectionString { get; }
+
+    public bool IsRedis => true;
+
+    public void UseTransport(IBusRegistrationConfigurator configurator, Action<IBusRegistrationContext, IBusFactoryConfigurator> configure)
+    {
+        configurator.UsingRedisStreams((context, cfg) =>
+        {
+            cfg.Host(ConnectionString, h => h.KeyPrefix = KeyPrefix);
+            configure(context, cfg);
+            cfg.ConfigureEndpoints(context);
+        });
+    }
+}
+
+
+/// <summary>MassTransit's in-memory transport: the reference the contract is checked against.</summary>
+public sealed class InMemoryBinding :
+    ITransportBinding
+{
+    public bool IsRedis => false;
+
+    public void UseTransport(IBusRegistrationConfigurator configurator, Action<IBusRegistrationContext, IBusFactoryConfigurator> configure)
+    {
+        configurator.UsingInMemory((context, cfg) =>
+        {
+            configure(context, cfg);
+            cfg.ConfigureEndpoints(context);
+        });
+    }
+}
+
+
+public static class TransportBindingExtensions
+{
+    /// <summary>
+    /// Builds a service provider with the MassTransit test harness on the binding's transport and starts the harness.
+    /// </summary>
+    public static async Task<ServiceProvider> StartHarness(this ITransportBinding binding, Action<IBusRegistrationConfigurator> registrations,
+        Action<IBusRegistrationContext, IBusFactoryConfigurator>? configure = null, Action<IServiceCollection>? services = null)
+    {
+        var collection = new ServiceCollection();
+        services?.Invoke(collection);
+
+        collection.AddMassTransitTestHarness(x =>
+        {
+            registrations(x);
+            binding.UseTransport(x, (context, cfg) => configure?.Invoke(context, cfg));
+        });
+
+        var provider = collection.BuildServiceProvider(true);
+
+        var harness = provider.GetRequiredService<ITestHarness>();
+        harness.TestTimeout = TimeSpan.FromSeconds(15);
+        await harness.Start();
+
+        return provider;
+    }
+}
