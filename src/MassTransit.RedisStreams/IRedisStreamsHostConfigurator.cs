@@ -20,4 +20,19 @@ public interface IRedisStreamsHostConfigurator
 
     /// <inheritdoc cref="RedisStreamsTransportOptions.TemporaryStreamExpiry" />
     TimeSpan TemporaryStreamExpiry { set; }
+
+    /// <inheritdoc cref="RedisStreamsTransportOptions.ClaimTimeout" />
+    TimeSpan ClaimTimeout { set; }
+
+    /// <inheritdoc cref="RedisStreamsTransportOptions.MaxDeliveryCount" />
+    int MaxDeliveryCount { set; }
+
+    /// <inheritdoc cref="RedisStreamsTransportOptions.SendTimeout" />
+    TimeSpan SendTimeout { set; }
+
+    /// <inheritdoc cref="RedisStreamsTransportOptions.MaxMessageSize" />
+    int MaxMessageSize { set; }
+
+    /// <inheritdoc cref="RedisStreamsTransportOptions.DeadConsumerTimeout" />
+    TimeSpan DeadConsumerTimeout { set; }
 }

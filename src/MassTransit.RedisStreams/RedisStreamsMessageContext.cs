@@ -17,4 +17,10 @@ public interface RedisStreamsMessageContext
 
     /// <summary>The consumer (process instance) that read the entry.</summary>
     string ConsumerName { get; }
+
+    /// <summary>
+    /// How many times the entry has been delivered, this delivery included: 1 the first time; more after a crash, a lost
+    /// connection or a failure that left it unacknowledged. <see cref="ReceiveContext.Redelivered" /> is true when above 1.
+    /// </summary>
+    int DeliveryCount { get; }
 }

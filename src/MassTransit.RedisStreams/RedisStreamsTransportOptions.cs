@@ -28,11 +28,43 @@ public class RedisStreamsTransportOptions
     public string? KeyPrefix { get; set; }
 
     /// <summary>
-    /// The name under which this process reads from consumer groups. It must differ between running instances; set it to
-    /// something stable such as a pod name so that a restarted instance takes up its own unfinished entries at once.
-    /// Default: the machine name and the process ID.
+    /// The name under which this instance reads from consumer groups. Each running instance leases its name in Redis
+    /// (<c>consumers:{name}</c>), so two live instances never share one: the first takes the name itself, later ones
+    /// <c>{name}-1</c>, <c>{name}-2</c>, .... An instance that restarts after its old lease ran out gets the same name back and
+    /// takes up its own unfinished entries at once. Set it to something stable such as a pod name. Default: the machine name.
     /// </summary>
     public string? ConsumerName { get; set; }
+
+    /// <summary>
+    /// How long an entry read by an instance may go unacknowledged and untouched before another instance claims it: the time
+    /// after which the work of a crashed instance is taken over. Entries still being handled are kept alive, however long
+    /// their handler runs, so this does not limit handler time. Default 30 seconds.
+    /// </summary>
+    public TimeSpan ClaimTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How many times an entry is delivered without being acknowledged — each crash or lost connection in its handler counts —
+    /// before it is moved to the endpoint's <c>_error</c> stream instead of being delivered again. Default 10.
+    /// </summary>
+    public int MaxDeliveryCount { get; set; } = 10;
+
+    /// <summary>
+    /// The longest a send or publish keeps trying while Redis cannot be reached (or is loading its data after a restart); after
+    /// it the call fails with an exception, so no message is ever dropped without the caller knowing. Default 30 seconds.
+    /// </summary>
+    public TimeSpan SendTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// The largest entry, in bytes (body and headers), a send or publish accepts; a larger one fails at once with an exception,
+    /// and a larger entry found in a stream is moved to <c>_error</c> unread. Default 4 MiB.
+    /// </summary>
+    public int MaxMessageSize { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>
+    /// How long a consumer of a group must have been idle, with nothing pending, before it is deleted from the group. A consumer
+    /// with pending entries is never deleted. Default 1 hour.
+    /// </summary>
+    public TimeSpan DeadConsumerTimeout { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>
     /// How often an idle endpoint checks its streams when no wake-up arrives. Appends made through this transport wake an
@@ -91,5 +123,20 @@ public class RedisStreamsTransportOptions
 
         if (TemporaryStreamExpiry < TimeSpan.FromSeconds(5))
             yield return $"RedisStreams:TemporaryStreamExpiry must be at least 5 seconds (was {TemporaryStreamExpiry}).";
+
+        if (ClaimTimeout < TimeSpan.FromSeconds(1))
+            yield return $"RedisStreams:ClaimTimeout must be at least 1 second (was {ClaimTimeout}).";
+
+        if (MaxDeliveryCount < 1)
+            yield return $"RedisStreams:MaxDeliveryCount must be at least 1 (was {MaxDeliveryCount}).";
+
+        if (SendTimeout < TimeSpan.Zero)
+            yield return $"RedisStreams:SendTimeout must not be negative (was {SendTimeout}).";
+
+        if (MaxMessageSize < 1024 || MaxMessageSize > 512 * 1024 * 1024)
+            yield return $"RedisStreams:MaxMessageSize must be between 1024 bytes and 512 MiB, the largest value Redis stores (was {MaxMessageSize}).";
+
+        if (DeadConsumerTimeout < ClaimTimeout)
+            yield return $"RedisStreams:DeadConsumerTimeout must be at least ClaimTimeout ({ClaimTimeout}) (was {DeadConsumerTimeout}).";
     }
 }

@@ -49,6 +49,36 @@ sealed class RedisStreamsHostSettings :
         set => _options.TemporaryStreamExpiry = value;
     }
 
+    public TimeSpan ClaimTimeout
+    {
+        get => _options.ClaimTimeout;
+        set => _options.ClaimTimeout = value;
+    }
+
+    public int MaxDeliveryCount
+    {
+        get => _options.MaxDeliveryCount;
+        set => _options.MaxDeliveryCount = value;
+    }
+
+    public TimeSpan SendTimeout
+    {
+        get => _options.SendTimeout;
+        set => _options.SendTimeout = value;
+    }
+
+    public int MaxMessageSize
+    {
+        get => _options.MaxMessageSize;
+        set => _options.MaxMessageSize = value;
+    }
+
+    public TimeSpan DeadConsumerTimeout
+    {
+        get => _options.DeadConsumerTimeout;
+        set => _options.DeadConsumerTimeout = value;
+    }
+
     public RedisStreamsHostAddress HostAddress
     {
         get
@@ -78,6 +108,11 @@ sealed class RedisStreamsHostSettings :
         _options.ConsumerName = options.ConsumerName;
         _options.IdlePollInterval = options.IdlePollInterval;
         _options.TemporaryStreamExpiry = options.TemporaryStreamExpiry;
+        _options.ClaimTimeout = options.ClaimTimeout;
+        _options.MaxDeliveryCount = options.MaxDeliveryCount;
+        _options.SendTimeout = options.SendTimeout;
+        _options.MaxMessageSize = options.MaxMessageSize;
+        _options.DeadConsumerTimeout = options.DeadConsumerTimeout;
         _configurationOptions = null;
         _multiplexer = null;
     }

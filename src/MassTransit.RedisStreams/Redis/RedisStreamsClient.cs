@@ -31,11 +31,68 @@ sealed class RedisStreamsClient
         return id
         """;
 
+    /// <summary>
+    /// For each ID still pending for this consumer: XCLAIM it to itself with JUSTID (the delivery count stays) and the given
+    /// idle time — 0 keeps an entry in work from being claimed by others, a large value hands it to them at once. Returns the
+    /// IDs that are no longer this consumer's. ARGV: group, consumer, idle ms, IDs.
+    /// </summary>
+    const string TouchScript = """
+        local lost = {}
+        for i = 4, #ARGV do
+          local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1, ARGV[2])
+          if #pending > 0 then
+            redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'IDLE', ARGV[3], 'JUSTID')
+          else
+            lost[#lost + 1] = ARGV[i]
+          end
+        end
+        return lost
+        """;
+
+    /// <summary>
+    /// Deletes consumers of a group that have no pending entries and have been idle at least ARGV[2] ms: the one named
+    /// ARGV[3], or, when it is empty, all but the one named ARGV[4]. Checked and deleted in one step, so an entry can never be
+    /// lost with its consumer (XGROUP DELCONSUMER drops the consumer's pending entries). Returns the deleted names.
+    /// </summary>
+    const string RemoveConsumersScript = """
+        local removed = {}
+        for _, consumer in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+          local name, pending, idle
+          for i = 1, #consumer, 2 do
+            if consumer[i] == 'name' then name = consumer[i + 1]
+            elseif consumer[i] == 'pending' then pending = consumer[i + 1]
+            elseif consumer[i] == 'idle' then idle = consumer[i + 1] end
+          end
+          local selected
+          if ARGV[3] ~= '' then selected = name == ARGV[3] else selected = name ~= ARGV[4] end
+          if selected and pending == 0 and idle >= tonumber(ARGV[2]) then
+            redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], name)
+            removed[#removed + 1] = name
+          end
+        end
+        return removed
+        """;
+
+    const string RenewLeaseScript = """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then
+          return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+        end
+        return 0
+        """;
+
+    const string ReleaseLeaseScript = """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then
+          return redis.call('DEL', KEYS[1])
+        end
+        return 0
+        """;
+
     /// <summary>The number of leading ARGV slots an append reserves before the fields.</summary>
     public const int AppendHeaderSlots = 2;
 
     static readonly RedisValue WakeEntry = "x";
     static readonly RedisValue WakeTopology = "t";
+    static readonly RedisValue WakeClaim = "c";
 
     public RedisStreamsClient(RedisConnection connection, StreamKeys keys)
     {
@@ -124,14 +181,16 @@ sealed class RedisStreamsClient
     }
 
     /// <summary>
-    /// Subscribes to the wake channel of a stream. The handler gets true for "new entries", false for "topology changed".
+    /// Subscribes to the wake channel of a stream; the handler learns what happened: new entries, a new derived type, or
+    /// entries released by a stopping instance for others to claim.
     /// </summary>
     /// <returns>The subscription, to pass to <see cref="UnsubscribeWake" />.</returns>
-    public async Task<Action<RedisChannel, RedisValue>> SubscribeWake(RedisKey stream, Action<RedisKey, bool> handler)
+    public async Task<Action<RedisChannel, RedisValue>> SubscribeWake(RedisKey stream, Action<RedisKey, WakeReason> handler)
     {
         var multiplexer = await Connection.GetMultiplexer().ConfigureAwait(false);
 
-        Action<RedisChannel, RedisValue> subscription = (_, value) => handler(stream, value != WakeTopology);
+        Action<RedisChannel, RedisValue> subscription = (_, value) =>
+            handler(stream, value == WakeTopology ? WakeReason.Topology : value == WakeClaim ? WakeReason.Claim : WakeReason.Entries);
 
         await multiplexer.GetSubscriber().SubscribeAsync(StreamKeys.WakeChannel(stream), subscription).ConfigureAwait(false);
 
@@ -202,6 +261,99 @@ sealed class RedisStreamsClient
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// Claims entries of a group that have been idle at least <paramref name="minIdle" /> (XAUTOCLAIM), from
+    /// <paramref name="cursor" /> on. The result carries the cursor to continue from ("0-0" after a full pass) and the IDs of
+    /// pending entries whose stream entry no longer exists, which Redis has removed from the pending list.
+    /// </summary>
+    /// <seealso href="https://redis.io/commands/xautoclaim" />
+    public async Task<StreamAutoClaimResult> ClaimIdle(RedisKey stream, string group, string consumer, TimeSpan minIdle, RedisValue cursor,
+        int count)
+    {
+        var database = await Connection.GetDatabase().ConfigureAwait(false);
+
+        return await database.StreamAutoClaimAsync(stream, group, consumer, (long)minIdle.TotalMilliseconds, cursor, count).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The delivery counts of this consumer's pending entries between <paramref name="first" /> and <paramref name="last" />
+    /// (XPENDING with a range and a consumer).
+    /// </summary>
+    /// <seealso href="https://redis.io/commands/xpending" />
+    public async Task<StreamPendingMessageInfo[]> GetPending(RedisKey stream, string group, string consumer, RedisValue first, RedisValue last,
+        int count)
+    {
+        var database = await Connection.GetDatabase().ConfigureAwait(false);
+
+        return await database.StreamPendingMessagesAsync(stream, group, count, consumer, first, last).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Sets the idle time of those of <paramref name="ids" /> still pending for <paramref name="consumer" />: 0 keeps them from
+    /// being claimed by others, a long time hands them over at the next claim. Returns the IDs no longer this consumer's.
+    /// </summary>
+    public async Task<RedisValue[]> Touch(RedisKey stream, string group, string consumer, IReadOnlyList<RedisValue> ids, TimeSpan idle)
+    {
+        var arguments = new RedisValue[3 + ids.Count];
+        arguments[0] = group;
+        arguments[1] = consumer;
+        arguments[2] = (long)idle.TotalMilliseconds;
+        for (var i = 0; i < ids.Count; i++)
+            arguments[3 + i] = ids[i];
+
+        var database = await Connection.GetDatabase().ConfigureAwait(false);
+        var result = await database.ScriptEvaluateAsync(TouchScript, [stream], arguments).ConfigureAwait(false);
+
+        return (RedisValue[]?)result ?? [];
+    }
+
+    /// <summary>Tells the other readers of a stream that entries were released for them to claim now.</summary>
+    public async Task AnnounceReleased(RedisKey stream)
+    {
+        var database = await Connection.GetDatabase().ConfigureAwait(false);
+
+        await database.PublishAsync(StreamKeys.WakeChannel(stream), WakeClaim).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Deletes consumers of <paramref name="group" /> that have no pending entries and were idle at least
+    /// <paramref name="minIdle" />: only <paramref name="onlyConsumer" /> when given, else every one but
+    /// <paramref name="exceptConsumer" />. Returns the names deleted.
+    /// </summary>
+    public async Task<string[]> RemoveIdleConsumers(RedisKey stream, string group, TimeSpan minIdle, string? onlyConsumer, string exceptConsumer)
+    {
+        var database = await Connection.GetDatabase().ConfigureAwait(false);
+        var result = await database.ScriptEvaluateAsync(RemoveConsumersScript, [stream],
+            [group, (long)minIdle.TotalMilliseconds, onlyConsumer ?? "", exceptConsumer]).ConfigureAwait(false);
+
+        return Array.ConvertAll((RedisValue[]?)result ?? [], x => x.ToString());
+    }
+
+    /// <summary>Takes a lease (SET NX PX) unless another holder has it.</summary>
+    public async Task<bool> AcquireLease(RedisKey key, string holder, TimeSpan ttl)
+    {
+        var database = await Connection.GetDatabase().ConfigureAwait(false);
+
+        return await database.StringSetAsync(key, holder, ttl, When.NotExists).ConfigureAwait(false);
+    }
+
+    /// <summary>Extends a lease this holder has; false when it has lost it.</summary>
+    public async Task<bool> RenewLease(RedisKey key, string holder, TimeSpan ttl)
+    {
+        var database = await Connection.GetDatabase().ConfigureAwait(false);
+        var result = await database.ScriptEvaluateAsync(RenewLeaseScript, [key], [holder, (long)ttl.TotalMilliseconds]).ConfigureAwait(false);
+
+        return (long)result == 1;
+    }
+
+    /// <summary>Gives up a lease this holder has.</summary>
+    public async Task ReleaseLease(RedisKey key, string holder)
+    {
+        var database = await Connection.GetDatabase().ConfigureAwait(false);
+
+        await database.ScriptEvaluateAsync(ReleaseLeaseScript, [key], [holder]).ConfigureAwait(false);
     }
 
     /// <summary>Checks that the server answers (PING).</summary>

@@ -17,6 +17,7 @@ using StackExchange.Redis;
 /// <item><c>{S}:sources</c> — for an event stream <c>S</c>, the set of event streams whose messages also are <c>S</c>'s type
 /// (a derived type's stream), so that a consumer of a base type reads them too.</item>
 /// <item><c>{S}:subscribers</c> — for an event stream <c>S</c>, a hash of the consumer groups that consume its type, and where each starts.</item>
+/// <item><c>consumers:{name}</c> — the lease of a running instance on its consumer name.</item>
 /// </list>
 /// The keys beside a stream wrap the stream key in a hash tag, so that on Redis Cluster they hash to the stream's own slot
 /// (a key without braces hashes whole; <c>{S}:x</c> hashes <c>S</c>). Names are validated to contain no braces.
@@ -40,6 +41,9 @@ sealed class StreamKeys
     public RedisKey Queue(string queueName) => (RedisKey)(_prefix + QueueSegment + queueName);
 
     public RedisKey Events(string entityName) => (RedisKey)(_prefix + EventSegment + entityName);
+
+    /// <summary>The lease that reserves a consumer name for one running instance.</summary>
+    public RedisKey ConsumerLease(string consumerName) => (RedisKey)(_prefix + "consumers:" + consumerName);
 
     public static RedisKey Wake(RedisKey stream) => Beside(stream, "wake");
 

@@ -21,12 +21,12 @@ sealed class EndpointStreams
     readonly RedisStreamsClient _client;
     readonly RedisStreamsReceiveEndpointContext _context;
     readonly IReadOnlyList<string> _entityNames;
-    readonly Action<RedisKey, bool> _onWake;
+    readonly Action<RedisKey, WakeReason> _onWake;
     readonly CancellationToken _stopped;
     readonly Dictionary<RedisKey, Action<RedisChannel, RedisValue>> _wakeSubscriptions;
     ReceiveStream[] _streams;
 
-    public EndpointStreams(RedisStreamsReceiveEndpointContext context, Action<RedisKey, bool> onWake, CancellationToken stopped)
+    public EndpointStreams(RedisStreamsReceiveEndpointContext context, Action<RedisKey, WakeReason> onWake, CancellationToken stopped)
     {
         _context = context;
         _client = context.Broker.Client;
@@ -59,6 +59,8 @@ sealed class EndpointStreams
     /// </summary>
     public async Task Setup()
     {
+        await _context.Broker.Identity.Acquire().ConfigureAwait(false);
+
         var keys = new List<RedisKey> { _context.QueueKey };
 
         RedisValue startPosition = _context.StartPosition == RedisStreamsStartPosition.Beginning ? GroupStartBeginning : GroupStartNew;
@@ -103,7 +105,18 @@ sealed class EndpointStreams
         _wakeSubscriptions.Clear();
 
         if (!_context.Temporary)
+        {
+            // A consumer with nothing pending is removed at once; one with pending entries (released, or failed) stays, so
+            // that they are not lost with it, and is removed by another instance once they are claimed and it has been idle
+            // long enough.
+            if (_context.Broker.Identity.CurrentName is { } consumer)
+            {
+                foreach (var stream in Streams)
+                    await IgnoreFailure(_client.RemoveIdleConsumers(stream.Key, Group, TimeSpan.Zero, consumer, "")).ConfigureAwait(false);
+            }
+
             return;
+        }
 
         await IgnoreFailure(_client.DeleteStream(_context.QueueKey)).ConfigureAwait(false);
 

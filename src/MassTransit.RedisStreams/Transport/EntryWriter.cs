@@ -74,6 +74,16 @@ static class EntryWriter
         return arguments;
     }
 
+    /// <summary>The size in bytes of the fields in <paramref name="arguments" />, as <see cref="EntryValidator" /> counts it.</summary>
+    public static long GetSize(RedisValue[] arguments)
+    {
+        long size = 0;
+        for (var i = RedisStreamsClient.AppendHeaderSlots; i < arguments.Length; i++)
+            size += arguments[i].Length();
+
+        return size;
+    }
+
     static bool IsWritten(List<KeyValuePair<string, RedisValue>> fields, int count, string name)
     {
         for (var i = 0; i < count; i++)

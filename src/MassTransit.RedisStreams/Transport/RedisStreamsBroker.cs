@@ -3,7 +3,6 @@ namespace MassTransit.RedisStreams.Transport;
 using System;
 using System.Collections.Concurrent;
 using System.Linq;
-using System.Threading;
 using System.Threading.Tasks;
 using Configuration;
 using Redis;
@@ -17,8 +16,6 @@ using Topology;
 /// </summary>
 sealed class RedisStreamsBroker
 {
-    static int _busCount;
-
     readonly ConcurrentDictionary<string, Lazy<Task>> _publishTopologies;
 
     public RedisStreamsBroker(RedisStreamsHostConfiguration hostConfiguration)
@@ -30,7 +27,7 @@ sealed class RedisStreamsBroker
         Connection = settings.CreateConnection();
         Client = new RedisStreamsClient(Connection, new StreamKeys(settings.KeyPrefix));
         HostAddress = settings.HostAddress;
-        ConsumerName = settings.ConsumerName ?? $"{Environment.MachineName}-{Environment.ProcessId}-{Interlocked.Increment(ref _busCount)}";
+        Identity = new ConsumerIdentity(Client, settings.ConsumerName);
 
         _publishTopologies = new ConcurrentDictionary<string, Lazy<Task>>();
     }
@@ -41,7 +38,10 @@ sealed class RedisStreamsBroker
     public RedisStreamsClient Client { get; }
     public StreamKeys Keys => Client.Keys;
     public RedisStreamsHostAddress HostAddress { get; }
-    public string ConsumerName { get; }
+    public ConsumerIdentity Identity { get; }
+
+    /// <summary>This instance's consumer name; valid once an endpoint has started.</summary>
+    public string ConsumerName => Identity.Name;
 
     /// <summary>
     /// Before the first publish of a type: records the type's stream as a source of each type it implements and creates the

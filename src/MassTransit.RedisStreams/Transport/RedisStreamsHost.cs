@@ -61,7 +61,7 @@ sealed class RedisStreamsHost :
     {
         context.Add("type", "RedisStreams");
         context.Add("hostAddress", _hostConfiguration.HostAddress);
-        context.Add("consumerName", _hostConfiguration.Broker.ConsumerName);
+        context.Add("consumerName", _hostConfiguration.Broker.Identity.CurrentName ?? "");
     }
 
     protected override IAgent[] GetAgentHandles()
@@ -87,6 +87,7 @@ sealed class RedisStreamsHost :
 
         protected override async Task StopAgent(StopContext context)
         {
+            await _broker.Identity.Release().ConfigureAwait(false);
             await _broker.Connection.DisposeAsync().ConfigureAwait(false);
 
             await base.StopAgent(context).ConfigureAwait(false);

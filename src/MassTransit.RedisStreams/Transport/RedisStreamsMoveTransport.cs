@@ -16,6 +16,9 @@ using Transports;
 /// </summary>
 abstract class RedisStreamsMoveTransport
 {
+    /// <summary>Where and by what the entry was moved, as MassTransit's other transports record it.</summary>
+    static readonly KeyValuePair<string, object>[] HostHeaders = CreateHostHeaders();
+
     readonly RedisStreamsBroker _broker;
     readonly RedisKey _destination;
 
@@ -25,10 +28,32 @@ abstract class RedisStreamsMoveTransport
         _destination = destination;
     }
 
-    /// <summary>Where and by what the entry was moved, as MassTransit's other transports record it.</summary>
-    static readonly KeyValuePair<string, object>[] HostHeaders = CreateHostHeaders();
+    protected Task Move(ReceiveContext context, IEnumerable<KeyValuePair<string, object>> addedHeaders)
+    {
+        // The error filter hands over a proxy of the receive context; the payload lookup reaches the original entry.
+        if (context.TryGetPayload<RedisStreamsReceiveContext>(out var redisContext))
+        {
+            return Move(redisContext.Entry, addedHeaders.Concat(
+            [
+                new KeyValuePair<string, object>(UndeliverableReason.SourceStreamHeader, redisContext.StreamKey),
+                new KeyValuePair<string, object>(UndeliverableReason.SourceEntryHeader, redisContext.EntryId)
+            ]));
+        }
 
-    protected async Task Move(ReceiveContext context, IEnumerable<KeyValuePair<string, object>> addedHeaders)
+        var fields = new List<NameValueEntry> { new(EntryWriter.BodyField, context.GetBody()) };
+        foreach (var header in context.TransportHeaders.GetAll())
+            fields.Add(new NameValueEntry(header.Key, EntryWriter.FormatHeaderValue(header.Value)));
+
+        return Append(fields, addedHeaders);
+    }
+
+    /// <summary>Moves an entry that was never handed to MassTransit (one that could not be, or was delivered too often).</summary>
+    public Task Move(StreamEntry entry, IEnumerable<KeyValuePair<string, object>> addedHeaders)
+    {
+        return Append(entry.Values, addedHeaders);
+    }
+
+    async Task Append(IEnumerable<NameValueEntry> original, IEnumerable<KeyValuePair<string, object>> addedHeaders)
     {
         var fields = new List<KeyValuePair<RedisValue, RedisValue>>(24);
         var replaced = new HashSet<string>(StringComparer.Ordinal);
@@ -40,23 +65,10 @@ abstract class RedisStreamsMoveTransport
                 fields.Add(new KeyValuePair<RedisValue, RedisValue>(header.Key, value));
         }
 
-        // The error filter hands over a proxy of the receive context; the payload lookup reaches the original entry.
-        if (context.TryGetPayload<RedisStreamsReceiveContext>(out var redisContext))
+        foreach (var field in original)
         {
-            foreach (var field in redisContext.Entry.Values)
-            {
-                if (!replaced.Contains((string)field.Name!))
-                    fields.Add(new KeyValuePair<RedisValue, RedisValue>(field.Name, field.Value));
-            }
-        }
-        else
-        {
-            fields.Add(new KeyValuePair<RedisValue, RedisValue>(EntryWriter.BodyField, context.GetBody()));
-            foreach (var header in context.TransportHeaders.GetAll())
-            {
-                if (replaced.Add(header.Key))
-                    fields.Add(new KeyValuePair<RedisValue, RedisValue>(header.Key, EntryWriter.FormatHeaderValue(header.Value)));
-            }
+            if (!replaced.Contains((string?)field.Name ?? ""))
+                fields.Add(new KeyValuePair<RedisValue, RedisValue>(field.Name, field.Value));
         }
 
         var arguments = RedisStreamsClient.CreateAppendArguments(fields.Count);
@@ -78,4 +90,3 @@ abstract class RedisStreamsMoveTransport
         return headers.GetAll().ToArray();
     }
 }
-

@@ -21,11 +21,12 @@ sealed class RedisStreamsReceiveContext :
     readonly ReceiveStream _stream;
     IHeaderProvider? _headerProvider;
 
-    public RedisStreamsReceiveContext(StreamEntry entry, ReceiveStream stream, RedisStreamsReceiveEndpointContext context, bool redelivered)
-        : base(redelivered, context)
+    public RedisStreamsReceiveContext(StreamEntry entry, ReceiveStream stream, RedisStreamsReceiveEndpointContext context, int deliveryCount)
+        : base(deliveryCount > 1, context)
     {
         _entry = entry;
         _stream = stream;
+        DeliveryCount = deliveryCount;
 
         ConsumerGroup = context.QueueName;
         ConsumerName = context.Broker.ConsumerName;
@@ -43,6 +44,7 @@ sealed class RedisStreamsReceiveContext :
     public string EntryId => _entry.Id.ToString();
     public string ConsumerGroup { get; }
     public string ConsumerName { get; }
+    public int DeliveryCount { get; }
 
     public Task Complete()
     {
@@ -60,16 +62,9 @@ sealed class RedisStreamsReceiveContext :
         return Task.CompletedTask;
     }
 
-    /// <summary>The body is the <c>body</c> field, or the <c>data</c> field of an entry that has no <c>body</c>.</summary>
     static (RedisValue Field, BytesMessageBody Body) ReadBody(StreamEntry entry)
     {
-        RedisValue field = EntryWriter.BodyField;
-        var body = entry[field];
-        if (body.IsNull)
-        {
-            field = EntryWriter.AlternateBodyField;
-            body = entry[field];
-        }
+        var (field, body) = EntryValidator.GetBody(entry);
 
         return (field, body.IsNull ? new BytesMessageBody([]) : new BytesMessageBody((byte[])body!));
     }

@@ -29,12 +29,16 @@ sealed class RedisStreamsReceiveEndpointContext :
         var errorStream = Broker.Keys.Queue(configuration.Topology.Send.ErrorQueueNameFormatter.FormatErrorQueueName(QueueName));
         var skippedStream = Broker.Keys.Queue(configuration.Topology.Send.DeadLetterQueueNameFormatter.FormatDeadLetterQueueName(QueueName));
 
-        GetOrAddPayload<IErrorTransport>(() => new RedisStreamsErrorTransport(Broker, errorStream));
+        ErrorTransport = new RedisStreamsErrorTransport(Broker, errorStream);
+        GetOrAddPayload<IErrorTransport>(() => ErrorTransport);
         GetOrAddPayload<IDeadLetterTransport>(() => new RedisStreamsDeadLetterTransport(Broker, skippedStream));
         GetOrAddPayload(() => hostConfiguration.Topology);
     }
 
     public RedisStreamsBroker Broker { get; }
+
+    /// <summary>The endpoint's <c>_error</c> stream, where entries that cannot be delivered go as well.</summary>
+    public RedisStreamsErrorTransport ErrorTransport { get; }
 
     /// <summary>The endpoint's name, which is also the name of its consumer group on every stream it reads.</summary>
     public string QueueName { get; }
@@ -68,7 +72,7 @@ sealed class RedisStreamsReceiveEndpointContext :
     public override void Probe(ProbeContext context)
     {
         context.Add("queueKey", QueueKey.ToString());
-        context.Add("consumerName", Broker.ConsumerName);
+        context.Add("consumerName", Broker.Identity.CurrentName ?? "");
         context.Add("temporary", Temporary);
     }
 

@@ -7,6 +7,7 @@ using System.Threading;
 using System.Threading.Channels;
 using System.Threading.Tasks;
 using Internals;
+using Redis;
 using StackExchange.Redis;
 using Transports;
 
@@ -19,11 +20,13 @@ using Transports;
 /// ConcurrentMessageLimit workers take entries from the buffer and dispatch them; each entry is acknowledged (batched XACK)
 /// when its dispatch completes. When every stream comes back empty the loop arms the streams' wake flags, reads once more,
 /// and sleeps until a wake-up is published, the connection changes or <see cref="RedisStreamsTransportOptions.IdlePollInterval" />
-/// passes. No error ends the loop: it reports the fault, backs off, sets the endpoint up again and carries on.
+/// passes. No error ends the loop: it reports the fault, backs off, sets the endpoint up again and carries on. A
+/// <see cref="PendingEntryKeeper" /> beside it keeps held entries alive and claims those of crashed instances.
 /// </remarks>
 sealed class StreamReceiver :
     ConsumerAgent<EntryKey>,
-    ReceiveTransportHandle
+    ReceiveTransportHandle,
+    IPendingEntrySink
 {
     const string NewEntries = ">";
     static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
@@ -33,15 +36,17 @@ sealed class StreamReceiver :
     readonly int _concurrency;
     readonly RedisStreamsReceiveEndpointContext _context;
     readonly Channel<Delivery> _deliveries;
-    readonly ConcurrentDictionary<EntryKey, ReceiveStream> _held;
+    readonly ConcurrentDictionary<EntryKey, byte> _held;
     readonly TimeSpan _housekeepingInterval;
+    readonly PendingEntryKeeper _keeper;
     readonly int _prefetch;
+    readonly ConcurrentQueue<Delivery> _released;
     readonly EndpointStreams _streams;
     readonly AsyncSignal _wake;
+    int _disarmed;
     int _heldCount;
     int _rotation;
     int _topologyChanged;
-    int _disarmed;
 
     public StreamReceiver(RedisStreamsReceiveEndpointContext context)
         : base(context)
@@ -57,12 +62,16 @@ sealed class StreamReceiver :
 
         _wake = new AsyncSignal();
         _capacity = new AsyncSignal();
-        _held = new ConcurrentDictionary<EntryKey, ReceiveStream>();
-        _deliveries = Channel.CreateUnbounded<Delivery>(new UnboundedChannelOptions { SingleWriter = true });
+        _held = new ConcurrentDictionary<EntryKey, byte>();
+        _released = new ConcurrentQueue<Delivery>();
+        _deliveries = Channel.CreateUnbounded<Delivery>();
         _streams = new EndpointStreams(context, OnWake, Stopping);
+        _keeper = new PendingEntryKeeper(_broker, _streams, this, Stopping);
 
         TrySetConsumeTask(Task.Run(Run));
     }
+
+    int IPendingEntrySink.FreeCapacity => _prefetch - Volatile.Read(ref _heldCount);
 
     Task ReceiveTransportHandle.Stop(CancellationToken cancellationToken)
     {
@@ -80,15 +89,20 @@ sealed class StreamReceiver :
             for (var i = 0; i < workers.Length; i++)
                 workers[i] = Task.Run(Work);
 
+            Task? keeper = null;
             try
             {
-                await ReadLoop().ConfigureAwait(false);
+                await ReadLoop(() => keeper ??= Task.Run(_keeper.Run)).ConfigureAwait(false);
             }
             finally
             {
                 _deliveries.Writer.TryComplete();
 
                 await Task.WhenAll(workers).ConfigureAwait(false);
+                if (keeper != null)
+                    await keeper.ConfigureAwait(false);
+
+                await ReleaseUnstarted().ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (IsStopping)
@@ -100,7 +114,7 @@ sealed class StreamReceiver :
         }
     }
 
-    async Task ReadLoop()
+    async Task ReadLoop(Action startKeeper)
     {
         var failures = 0;
         var healthy = false;
@@ -149,6 +163,7 @@ sealed class StreamReceiver :
 
                     await ReadOwnPending().ConfigureAwait(false);
                     reading = true;
+                    startKeeper();
 
                     await _context.TransportObservers.NotifyReady(_context.InputAddress).ConfigureAwait(false);
                     SetReady();
@@ -240,6 +255,7 @@ sealed class StreamReceiver :
         var share = capacity / candidates.Count;
         var remainder = capacity % candidates.Count;
         var start = _rotation++ & int.MaxValue;
+        var consumer = _broker.ConsumerName;
 
         var reads = new List<(ReceiveStream Stream, int Count, long Version, Task<StreamEntry[]> Read)>(candidates.Count);
         for (var i = 0; i < candidates.Count; i++)
@@ -250,7 +266,7 @@ sealed class StreamReceiver :
                 continue;
 
             var version = stream.ReadVersion;
-            reads.Add((stream, count, version, _broker.Client.ReadGroup(stream.Key, _streams.Group, _broker.ConsumerName, NewEntries, count)));
+            reads.Add((stream, count, version, _broker.Client.ReadGroup(stream.Key, _streams.Group, consumer, NewEntries, count)));
         }
 
         var total = 0;
@@ -273,7 +289,10 @@ sealed class StreamReceiver :
                 stream.MarkDrained(version);
 
             foreach (var entry in entries)
-                Enqueue(stream, entry, false);
+            {
+                stream.LastReadId = entry.Id;
+                Enqueue(stream, entry, 1);
+            }
 
             total += entries.Length;
         }
@@ -304,33 +323,45 @@ sealed class StreamReceiver :
                 if (entries.Length == 0)
                     break;
 
+                var gone = new List<RedisValue>();
+                var present = new List<StreamEntry>(entries.Length);
                 foreach (var entry in entries)
                 {
+                    // An entry deleted or trimmed while pending comes back without fields; there is nothing left to deliver.
                     if (entry.Values is { Length: > 0 })
-                        Enqueue(stream, entry, true);
+                        present.Add(entry);
                     else
-                    {
-                        // The entry was deleted or trimmed while pending; there is nothing left to deliver.
-                        await stream.Acknowledgements.Acknowledge(entry.Id).ConfigureAwait(false);
-                    }
+                        gone.Add(entry.Id);
                 }
+
+                if (gone.Count > 0)
+                {
+                    await _broker.Client.Acknowledge(stream.Key, _streams.Group, gone.ToArray()).ConfigureAwait(false);
+                    _keeper.CountGone(stream.Key, gone.Count);
+                }
+
+                var counts = await _keeper.GetDeliveryCounts(stream, present).ConfigureAwait(false);
+                foreach (var entry in present)
+                    Enqueue(stream, entry, counts.TryGetValue(entry.Id, out var count) ? count : 2);
 
                 position = entries[^1].Id;
             }
         }
     }
 
-    void Enqueue(ReceiveStream stream, StreamEntry entry, bool redelivered)
+    public void Enqueue(ReceiveStream stream, StreamEntry entry, int deliveryCount)
     {
-        if (!_held.TryAdd(new EntryKey(stream.Key, entry.Id), stream))
+        if (!_held.TryAdd(new EntryKey(stream.Key, entry.Id), 0))
             return;
 
         Interlocked.Increment(ref _heldCount);
 
-        if (!redelivered)
-            stream.LastReadId = entry.Id;
+        _deliveries.Writer.TryWrite(new Delivery(stream, entry, deliveryCount));
+    }
 
-        _deliveries.Writer.TryWrite(new Delivery(stream, entry, redelivered));
+    public IReadOnlyList<EntryKey> GetHeldEntries()
+    {
+        return [.._held.Keys];
     }
 
     async Task Work()
@@ -343,8 +374,8 @@ sealed class StreamReceiver :
             {
                 if (IsStopping)
                 {
-                    // Buffered but never started: left pending for this consumer, to be read again at its next start.
-                    Release(delivery);
+                    // Buffered but never started: handed back for other instances once the workers are done.
+                    _released.Enqueue(delivery);
                     continue;
                 }
 
@@ -355,22 +386,82 @@ sealed class StreamReceiver :
 
     async Task Deliver(Delivery delivery)
     {
-        LogContext.Current = _context.LogContext;
-
-        var context = new RedisStreamsReceiveContext(delivery.Entry, delivery.Stream, _context, delivery.Redelivered);
         try
         {
-            await Dispatch(new EntryKey(delivery.Stream.Key, delivery.Entry.Id), context, context).ConfigureAwait(false);
-        }
-        catch (Exception exception)
-        {
-            context.LogTransportFaulted(exception);
+            if (await DivertUndeliverable(delivery).ConfigureAwait(false))
+                return;
+
+            LogContext.Current = _context.LogContext;
+
+            var context = new RedisStreamsReceiveContext(delivery.Entry, delivery.Stream, _context, delivery.DeliveryCount);
+            try
+            {
+                await Dispatch(new EntryKey(delivery.Stream.Key, delivery.Entry.Id), context, context).ConfigureAwait(false);
+            }
+            catch (Exception exception)
+            {
+                context.LogTransportFaulted(exception);
+            }
+            finally
+            {
+                context.Dispose();
+            }
         }
         finally
         {
-            context.Dispose();
             Release(delivery);
         }
+    }
+
+    /// <summary>
+    /// Moves an entry that must not reach MassTransit to the endpoint's <c>_error</c> stream, with the reason, and
+    /// acknowledges it, so it never blocks the entries behind it: one delivered more often than MaxDeliveryCount (its handler
+    /// crashes the process, or the connection drops, every time), or one that is not a message at all.
+    /// </summary>
+    async Task<bool> DivertUndeliverable(Delivery delivery)
+    {
+        string reason;
+        string message;
+
+        if (delivery.DeliveryCount > _broker.Settings.MaxDeliveryCount)
+        {
+            reason = UndeliverableReason.MaxDeliveries;
+            message = $"Delivered {delivery.DeliveryCount} times without being acknowledged, more than the MaxDeliveryCount of "
+                + $"{_broker.Settings.MaxDeliveryCount}; its handler may crash the process or lose the connection every time.";
+        }
+        else
+        {
+            var problem = EntryValidator.Check(delivery.Entry, _broker.Settings.MaxMessageSize);
+            if (problem == null)
+                return false;
+
+            reason = UndeliverableReason.InvalidEntry;
+            message = problem;
+        }
+
+        try
+        {
+            LogContext.Warning?.Log("Moving entry {EntryId} of {Stream} to the error stream: {Reason}", delivery.Entry.Id, delivery.Stream.Key, message);
+
+            await _context.ErrorTransport.Move(delivery.Entry,
+            [
+                new KeyValuePair<string, object>(MessageHeaders.Reason, reason),
+                new KeyValuePair<string, object>(MessageHeaders.FaultMessage, message),
+                new KeyValuePair<string, object>(MessageHeaders.FaultInputAddress, _context.InputAddress),
+                new KeyValuePair<string, object>(MessageHeaders.FaultTimestamp, DateTime.UtcNow),
+                new KeyValuePair<string, object>(UndeliverableReason.SourceStreamHeader, delivery.Stream.Key.ToString()),
+                new KeyValuePair<string, object>(UndeliverableReason.SourceEntryHeader, delivery.Entry.Id.ToString())
+            ]).ConfigureAwait(false);
+
+            await delivery.Stream.Acknowledgements.Acknowledge(delivery.Entry.Id).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is RedisException or TimeoutException)
+        {
+            // Left pending: the entry is claimed and checked again later.
+            LogContext.Warning?.Log(exception, "Moving entry {EntryId} of {Stream} to the error stream failed", delivery.Entry.Id, delivery.Stream.Key);
+        }
+
+        return true;
     }
 
     void Release(Delivery delivery)
@@ -382,16 +473,61 @@ sealed class StreamReceiver :
         }
     }
 
-    void OnWake(RedisKey stream, bool isEntry)
+    /// <summary>
+    /// Hands the entries read but never started back at once: their idle time is set past the claim timeout and the other
+    /// readers are told to claim, so another instance takes them now; with no other instance, this consumer reads them first at
+    /// its next start.
+    /// </summary>
+    async Task ReleaseUnstarted()
     {
-        if (isEntry)
+        var byStream = new Dictionary<ReceiveStream, List<RedisValue>>();
+        while (_released.TryDequeue(out var delivery))
         {
-            // The append that published this wake-up cleared the stream's flag.
-            Interlocked.Exchange(ref _disarmed, 1);
-            _streams.Find(stream)?.Wake();
+            Release(delivery);
+
+            if (!byStream.TryGetValue(delivery.Stream, out var ids))
+                byStream[delivery.Stream] = ids = [];
+            ids.Add(delivery.Entry.Id);
         }
-        else
-            Interlocked.Exchange(ref _topologyChanged, 1);
+
+        if (byStream.Count == 0 || _broker.Identity.CurrentName is not { } consumer)
+            return;
+
+        foreach (var (stream, ids) in byStream)
+        {
+            try
+            {
+                await _broker.Client.Touch(stream.Key, _streams.Group, consumer, ids, _broker.Settings.ClaimTimeout * 2).ConfigureAwait(false);
+                await _broker.Client.AnnounceReleased(stream.Key).ConfigureAwait(false);
+
+                LogContext.Debug?.Log("Released {Count} unstarted entries of {Stream} for other instances", ids.Count, stream.Key);
+            }
+            catch (Exception exception) when (exception is RedisException or TimeoutException)
+            {
+                LogContext.Warning?.Log(exception, "Releasing {Count} unstarted entries of {Stream} failed; they are claimed after the claim timeout",
+                    ids.Count, stream.Key);
+            }
+        }
+    }
+
+    void OnWake(RedisKey stream, WakeReason reason)
+    {
+        switch (reason)
+        {
+            case WakeReason.Entries:
+                // The append that published this wake-up cleared the stream's flag.
+                Interlocked.Exchange(ref _disarmed, 1);
+                _streams.Find(stream)?.Wake();
+                break;
+
+            case WakeReason.Topology:
+                Interlocked.Exchange(ref _topologyChanged, 1);
+                break;
+
+            case WakeReason.Claim:
+                _keeper.RequestClaim();
+                break;
+        }
 
         _wake.Set();
     }
@@ -455,7 +591,7 @@ sealed class StreamReceiver :
     }
 
 
-    readonly record struct Delivery(ReceiveStream Stream, StreamEntry Entry, bool Redelivered);
+    readonly record struct Delivery(ReceiveStream Stream, StreamEntry Entry, int DeliveryCount);
 }
 
 
