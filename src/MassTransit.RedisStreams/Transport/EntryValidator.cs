@@ -27,8 +27,15 @@ static class EntryValidator
         return (field, body);
     }
 
+    const string EnvelopeMediaType = "application/vnd.masstransit+json";
+
     /// <summary>Returns why the entry cannot be delivered, or null when it can.</summary>
-    public static string? Check(StreamEntry entry, int maxMessageSize)
+    /// <param name="entry">The entry.</param>
+    /// <param name="maxMessageSize">The largest entry accepted, in bytes.</param>
+    /// <param name="defaultMediaType">
+    /// The media type of the endpoint's default deserializer, used for an entry without a Content-Type field.
+    /// </param>
+    public static string? Check(StreamEntry entry, int maxMessageSize, string defaultMediaType)
     {
         long size = 0;
         string? contentType = null;
@@ -60,14 +67,16 @@ static class EntryValidator
             }
         }
 
-        if (contentType == null || contentType.EndsWith("json", StringComparison.OrdinalIgnoreCase))
+        var mediaType = contentType ?? defaultMediaType;
+        if (mediaType.EndsWith("json", StringComparison.OrdinalIgnoreCase))
         {
-            var problem = DescribeInvalidJson((byte[])body!);
+            var expectEnvelope = mediaType.Equals(EnvelopeMediaType, StringComparison.OrdinalIgnoreCase);
+            var problem = DescribeInvalidJson((byte[])body!, expectEnvelope);
             if (problem != null)
             {
                 return contentType == null
-                    ? $"The body is not JSON, which an entry without a Content-Type field must be: {problem}"
-                    : $"The body is not valid JSON as its Content-Type '{contentType}' says: {problem}";
+                    ? $"The entry has no Content-Type field and the endpoint expects {mediaType}, but {problem}"
+                    : $"The Content-Type is {contentType}, but {problem}";
             }
         }
 
@@ -96,21 +105,38 @@ static class EntryValidator
 
     static readonly string[] AddressHeaders = [MessageHeaders.SourceAddress, MessageHeaders.ResponseAddress, MessageHeaders.FaultAddress];
 
-    static string? DescribeInvalidJson(ReadOnlySpan<byte> body)
+    /// <summary>
+    /// Reads the body once without allocating; with <paramref name="expectEnvelope" /> it must also be a MassTransit envelope,
+    /// an object with a "message" property.
+    /// </summary>
+    static string? DescribeInvalidJson(ReadOnlySpan<byte> body, bool expectEnvelope)
     {
+        if (body.IsEmpty)
+            return "the body is empty.";
+
+        var hasMessage = false;
         try
         {
             var reader = new Utf8JsonReader(body, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, MaxDepth = 256 });
             while (reader.Read())
             {
+                if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == 1
+                    && (reader.ValueTextEquals("message"u8) || reader.ValueTextEquals("Message"u8)))
+                    hasMessage = true;
             }
-
-            return body.Length == 0 ? "it is empty." : null;
         }
         catch (JsonException exception)
         {
-            return exception.Message;
+            return $"the body is not valid JSON: {exception.Message}";
         }
+
+        if (expectEnvelope && !hasMessage)
+        {
+            return "the body is not a MassTransit envelope (a JSON object with a \"message\" property). To consume plain JSON written by "
+                + "other programs, configure the endpoint with UseRawJsonDeserializer(RawSerializerOptions.AnyMessageType, isDefault: true).";
+        }
+
+        return null;
     }
 
     static string Shorten(RedisValue value)

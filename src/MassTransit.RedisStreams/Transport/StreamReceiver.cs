@@ -35,6 +35,7 @@ sealed class StreamReceiver :
     readonly AsyncSignal _capacity;
     readonly int _concurrency;
     readonly RedisStreamsReceiveEndpointContext _context;
+    readonly string _defaultMediaType;
     readonly Channel<Delivery> _deliveries;
     readonly ConcurrentDictionary<EntryKey, byte> _held;
     readonly TimeSpan _housekeepingInterval;
@@ -59,6 +60,8 @@ sealed class StreamReceiver :
 
         var expiry = _broker.Settings.TemporaryStreamExpiry;
         _housekeepingInterval = TimeSpan.FromTicks(Math.Min(expiry.Ticks / 3, TimeSpan.FromSeconds(30).Ticks));
+
+        _defaultMediaType = context.Serialization.GetMessageDeserializer().ContentType.MediaType;
 
         _wake = new AsyncSignal();
         _capacity = new AsyncSignal();
@@ -431,7 +434,7 @@ sealed class StreamReceiver :
         }
         else
         {
-            var problem = EntryValidator.Check(delivery.Entry, _broker.Settings.MaxMessageSize);
+            var problem = EntryValidator.Check(delivery.Entry, _broker.Settings.MaxMessageSize, _defaultMediaType);
             if (problem == null)
                 return false;
 
