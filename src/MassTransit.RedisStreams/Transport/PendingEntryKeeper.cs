@@ -39,6 +39,7 @@ sealed class PendingEntryKeeper
     const int ClaimBatch = 100;
     const int MaxClaimRoundsPerPass = 50;
     static readonly RedisValue StartOfPendingList = "0-0";
+    static readonly TimeSpan ClaimRetryDelay = TimeSpan.FromMilliseconds(200);
 
     readonly RedisStreamsBroker _broker;
     readonly AsyncSignal _claimRequested;
@@ -90,7 +91,10 @@ sealed class PendingEntryKeeper
 
         while (!_stopping.IsCancellationRequested)
         {
-            var next = new[] { nextKeepAlive, nextClaim, nextCleanup }.Min();
+            var next = nextKeepAlive < nextClaim ? nextKeepAlive : nextClaim;
+            if (nextCleanup < next)
+                next = nextCleanup;
+
             var wait = next - DateTime.UtcNow;
 
             bool requested;
@@ -114,8 +118,9 @@ sealed class PendingEntryKeeper
 
                 if (requested || now >= nextClaim)
                 {
-                    await ClaimIdle().ConfigureAwait(false);
-                    nextClaim = now + claimInterval;
+                    // A pass cut short because the endpoint was full is finished as soon as there is room, not an interval later:
+                    // released entries and those of a crashed instance should not wait behind a busy stream.
+                    nextClaim = await ClaimIdle().ConfigureAwait(false) ? now + claimInterval : now + ClaimRetryDelay;
                 }
 
                 if (now >= nextCleanup)
@@ -149,19 +154,31 @@ sealed class PendingEntryKeeper
         }
     }
 
-    async Task ClaimIdle()
+    /// <summary>Claims what has been idle too long in every stream; false when the endpoint filled up before the end.</summary>
+    async Task<bool> ClaimIdle()
     {
         var consumer = _broker.ConsumerName;
+        var complete = true;
 
         foreach (var stream in _streams.Streams)
         {
             var cursor = _cursors.TryGetValue(stream.Key, out var saved) ? saved : StartOfPendingList;
 
-            for (var round = 0; round < MaxClaimRoundsPerPass; round++)
+            for (var round = 0;; round++)
             {
+                if (round == MaxClaimRoundsPerPass)
+                {
+                    // A long pending list: carry on from the cursor shortly, letting the other streams and keep-alive have a turn.
+                    complete = false;
+                    break;
+                }
+
                 var capacity = _sink.FreeCapacity;
                 if (capacity <= 0)
+                {
+                    complete = false;
                     break;
+                }
 
                 var result = await _broker.Client.ClaimIdle(stream.Key, _streams.Group, consumer, ClaimTimeout, cursor, Math.Min(capacity, ClaimBatch))
                     .ConfigureAwait(false);
@@ -193,6 +210,8 @@ sealed class PendingEntryKeeper
 
             _cursors[stream.Key] = cursor;
         }
+
+        return complete;
     }
 
     /// <summary>

@@ -3,6 +3,7 @@ namespace MassTransit.RedisStreams.Transport;
 using System;
 using System.Collections.Concurrent;
 using System.Linq;
+using System.Threading;
 using System.Threading.Tasks;
 using Configuration;
 using Redis;
@@ -76,6 +77,7 @@ sealed class RedisStreamsBroker
             await Task.WhenAll(subscribers.Select(x => Client.CreateGroup(source, x.Name!, x.Value))).ConfigureAwait(false);
         }
 
-        await Task.WhenAll(topology.GetImplementedEntityNames().Select(Declare)).ConfigureAwait(false);
+        await SendRetry.Run(() => Task.WhenAll(topology.GetImplementedEntityNames().Select(Declare)), Settings.SendTimeout, source.ToString(),
+            CancellationToken.None).ConfigureAwait(false);
     }
 }

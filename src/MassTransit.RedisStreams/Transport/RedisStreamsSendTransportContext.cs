@@ -5,7 +5,6 @@ using System.Threading;
 using System.Threading.Tasks;
 using Context;
 using Middleware;
-using Redis;
 using StackExchange.Redis;
 using Transports;
 
@@ -71,46 +70,13 @@ sealed class RedisStreamsSendTransportContext :
                 + "with MassTransit's MessageData, or raise RedisStreams:MaxMessageSize.");
         }
 
-        var id = await AppendWithRetry(arguments, context.CancellationToken).ConfigureAwait(false);
+        var id = await SendRetry.Run(() => _broker.Client.Append(_stream, arguments, onlyIfStreamExists: _address.Temporary),
+            _broker.Settings.SendTimeout, _stream.ToString(), context.CancellationToken).ConfigureAwait(false);
 
         if (id == null)
         {
             // A temporary endpoint's stream is gone once its owner stopped or died; a reply to it has no one to read it.
             LogContext.Debug?.Log("Not sent, the temporary stream no longer exists: {Address} {MessageId}", _address, sendContext.MessageId);
-        }
-    }
-
-    /// <summary>
-    /// Appends the entry, trying again through connection failures and a restarting server for up to SendTimeout; then fails
-    /// with an exception, so that a message is never dropped without the caller knowing. A failure that hides whether the
-    /// entry was written (a timeout) may leave it written twice: delivery is at least once.
-    /// </summary>
-    async Task<string?> AppendWithRetry(RedisValue[] arguments, CancellationToken cancellationToken)
-    {
-        var timeout = _broker.Settings.SendTimeout;
-        var started = DateTime.UtcNow;
-        var delay = TimeSpan.FromMilliseconds(50);
-
-        while (true)
-        {
-            try
-            {
-                return await _broker.Client.Append(_stream, arguments, onlyIfStreamExists: _address.Temporary).ConfigureAwait(false);
-            }
-            catch (Exception exception) when (TransientFailures.IsTransient(exception))
-            {
-                var elapsed = DateTime.UtcNow - started;
-                if (elapsed + delay > timeout)
-                {
-                    throw new TransportUnavailableException(
-                        $"Redis did not accept the message for {_stream} within the SendTimeout of {timeout}: {exception.Message}", exception);
-                }
-
-                LogContext.Debug?.Log(exception, "Send to {Stream} failed, retrying in {Delay}", _stream, delay);
-
-                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(1).Ticks));
-            }
         }
     }
 

@@ -1,0 +1,54 @@
+namespace MassTransit.RedisStreams.Transport;
+
+using System;
+using System.Threading;
+using System.Threading.Tasks;
+using Redis;
+
+
+/// <summary>
+/// Runs a send-side Redis operation, trying again through connection failures and a restarting server for up to
+/// SendTimeout; then fails with an exception, so that a message is never dropped without the caller knowing. An operation
+/// whose failure hides whether it took effect (a timeout) may take effect twice: delivery is at least once.
+/// </summary>
+static class SendRetry
+{
+    static readonly TimeSpan FirstDelay = TimeSpan.FromMilliseconds(50);
+    static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(1);
+
+    public static async Task<T> Run<T>(Func<Task<T>> operation, TimeSpan timeout, string target, CancellationToken cancellationToken)
+    {
+        var started = DateTime.UtcNow;
+        var delay = FirstDelay;
+
+        while (true)
+        {
+            try
+            {
+                return await operation().ConfigureAwait(false);
+            }
+            catch (Exception exception) when (TransientFailures.IsTransient(exception))
+            {
+                if (DateTime.UtcNow - started + delay > timeout)
+                {
+                    throw new TransportUnavailableException(
+                        $"Redis did not accept the message for {target} within the SendTimeout of {timeout}: {exception.Message}", exception);
+                }
+
+                LogContext.Debug?.Log(exception, "Send to {Target} failed, retrying in {Delay}", target, delay);
+
+                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxDelay.Ticks));
+            }
+        }
+    }
+
+    public static Task Run(Func<Task> operation, TimeSpan timeout, string target, CancellationToken cancellationToken)
+    {
+        return Run(async () =>
+        {
+            await operation().ConfigureAwait(false);
+            return true;
+        }, timeout, target, cancellationToken);
+    }
+}
