@@ -79,6 +79,8 @@ public class RedisStreamsTransportOptions
     /// </summary>
     public TimeSpan TemporaryStreamExpiry { get; set; } = TimeSpan.FromMinutes(5);
 
+    internal RedisStreamsTransportOptions Copy() => (RedisStreamsTransportOptions)MemberwiseClone();
+
     /// <summary>
     /// Checks every value and returns one message per value that cannot be used; empty when all are valid.
     /// </summary>

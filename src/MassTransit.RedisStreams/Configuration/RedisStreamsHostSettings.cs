@@ -16,7 +16,7 @@ sealed class RedisStreamsHostSettings :
     IRedisStreamsHostConfigurator,
     ISpecification
 {
-    readonly RedisStreamsTransportOptions _options;
+    RedisStreamsTransportOptions _options;
     ConfigurationOptions? _configurationOptions;
     IConnectionMultiplexer? _multiplexer;
 
@@ -103,16 +103,7 @@ sealed class RedisStreamsHostSettings :
 
     public void Apply(RedisStreamsTransportOptions options)
     {
-        _options.Configuration = options.Configuration;
-        _options.KeyPrefix = options.KeyPrefix;
-        _options.ConsumerName = options.ConsumerName;
-        _options.IdlePollInterval = options.IdlePollInterval;
-        _options.TemporaryStreamExpiry = options.TemporaryStreamExpiry;
-        _options.ClaimTimeout = options.ClaimTimeout;
-        _options.MaxDeliveryCount = options.MaxDeliveryCount;
-        _options.SendTimeout = options.SendTimeout;
-        _options.MaxMessageSize = options.MaxMessageSize;
-        _options.DeadConsumerTimeout = options.DeadConsumerTimeout;
+        _options = options.Copy();
         _configurationOptions = null;
         _multiplexer = null;
     }
