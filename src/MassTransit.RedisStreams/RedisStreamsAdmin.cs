@@ -75,8 +75,10 @@ public sealed class RedisStreamsAdmin :
         var fields = new List<NameValueEntry>(entry.Values.Length);
         foreach (var field in entry.Values)
         {
+            // Back as it was sent: without what the move recorded (why, where from, by which host).
             var name = (string?)field.Name ?? "";
-            if (name == MessageHeaders.Reason || name.StartsWith("MT-Fault-", StringComparison.Ordinal))
+            if (name == MessageHeaders.Reason || name.StartsWith("MT-Fault-", StringComparison.Ordinal)
+                || name.StartsWith("MT-Host-", StringComparison.Ordinal) || name.StartsWith("MT-Redis-Source-", StringComparison.Ordinal))
                 continue;
 
             fields.Add(field);

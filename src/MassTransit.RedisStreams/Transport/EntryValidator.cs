@@ -1,7 +1,9 @@
 namespace MassTransit.RedisStreams.Transport;
 
 using System;
+using System.Buffers.Text;
 using System.Net.Mime;
+using System.Text;
 using System.Text.Json;
 using StackExchange.Redis;
 
@@ -9,10 +11,13 @@ using StackExchange.Redis;
 /// <summary>
 /// Checks an entry before it is handed to MassTransit, so that what another writer put in a stream — no body, a body that is
 /// not JSON, a malformed header, a huge entry, binary garbage — is moved aside with a reason a person can act on, rather
-/// than failing somewhere inside deserialization.
+/// than failing somewhere inside deserialization. It runs on every entry, so it reads the fields as bytes, once, and
+/// allocates nothing for a valid entry.
 /// </summary>
 static class EntryValidator
 {
+    const string EnvelopeMediaType = "application/vnd.masstransit+json";
+
     /// <summary>The body of <paramref name="entry" />, from its <c>body</c> field or, without one, its <c>data</c> field.</summary>
     public static (RedisValue Field, RedisValue Body) GetBody(StreamEntry entry)
     {
@@ -27,8 +32,6 @@ static class EntryValidator
         return (field, body);
     }
 
-    const string EnvelopeMediaType = "application/vnd.masstransit+json";
-
     /// <summary>Returns why the entry cannot be delivered, or null when it can.</summary>
     /// <param name="entry">The entry.</param>
     /// <param name="maxMessageSize">The largest entry accepted, in bytes.</param>
@@ -38,72 +41,125 @@ static class EntryValidator
     public static string? Check(StreamEntry entry, int maxMessageSize, string defaultMediaType)
     {
         long size = 0;
-        string? contentType = null;
+        RedisValue body = RedisValue.Null;
+        RedisValue data = RedisValue.Null;
+        RedisValue contentType = RedisValue.Null;
+
         foreach (var field in entry.Values)
         {
             size += field.Name.Length() + field.Value.Length();
 
-            if (field.Name == MessageHeaders.ContentType)
+            var name = ((ReadOnlyMemory<byte>)field.Name).Span;
+            if (name.SequenceEqual("body"u8))
+                body = field.Value;
+            else if (name.SequenceEqual("data"u8))
+                data = field.Value;
+            else if (name.SequenceEqual("Content-Type"u8))
                 contentType = field.Value;
+            else if (IsGuidHeader(name))
+            {
+                if (!IsGuid(field.Value))
+                    return $"The {Encoding.UTF8.GetString(name)} field '{Shorten(field.Value)}' is not a GUID.";
+            }
+            else if (IsAddressHeader(name))
+            {
+                if (!IsAbsoluteAddress(field.Value))
+                    return $"The {Encoding.UTF8.GetString(name)} field '{Shorten(field.Value)}' is not an absolute address.";
+            }
         }
 
         if (size > maxMessageSize)
             return $"The entry is {size} bytes, more than the MaxMessageSize of {maxMessageSize} bytes; it was not read.";
 
-        var (_, body) = GetBody(entry);
+        if (body.IsNull)
+            body = data;
         if (body.IsNull)
             return "The entry has no 'body' field (nor a 'data' field), so it carries no message.";
 
-        if (contentType != null)
+        var mediaType = defaultMediaType;
+        if (!contentType.IsNull)
         {
-            try
-            {
-                var parsed = new ContentType(contentType);
-                contentType = parsed.MediaType;
-            }
-            catch (FormatException)
-            {
-                return $"The Content-Type '{contentType}' is not a valid content type.";
-            }
+            mediaType = GetMediaType(contentType);
+            if (mediaType == null)
+                return $"The Content-Type '{Shorten(contentType)}' is not a valid content type.";
         }
 
-        var mediaType = contentType ?? defaultMediaType;
         if (mediaType.EndsWith("json", StringComparison.OrdinalIgnoreCase))
         {
             var expectEnvelope = mediaType.Equals(EnvelopeMediaType, StringComparison.OrdinalIgnoreCase);
-            var problem = DescribeInvalidJson((byte[])body!, expectEnvelope);
+            var problem = DescribeInvalidJson(((ReadOnlyMemory<byte>)body).Span, expectEnvelope);
             if (problem != null)
             {
-                return contentType == null
+                return contentType.IsNull
                     ? $"The entry has no Content-Type field and the endpoint expects {mediaType}, but {problem}"
-                    : $"The Content-Type is {contentType}, but {problem}";
+                    : $"The Content-Type is {mediaType}, but {problem}";
             }
-        }
-
-        foreach (var header in GuidHeaders)
-        {
-            var value = entry[header];
-            if (!value.IsNull && !Guid.TryParse((string?)value, out _))
-                return $"The {header} field '{Shorten(value)}' is not a GUID.";
-        }
-
-        foreach (var header in AddressHeaders)
-        {
-            var value = entry[header];
-            if (!value.IsNull && !Uri.TryCreate((string?)value, UriKind.Absolute, out _))
-                return $"The {header} field '{Shorten(value)}' is not an absolute address.";
         }
 
         return null;
     }
 
-    static readonly string[] GuidHeaders =
-    [
-        MessageHeaders.MessageId, MessageHeaders.CorrelationId, MessageHeaders.ConversationId, MessageHeaders.RequestId,
-        MessageHeaders.InitiatorId
-    ];
+    static bool IsGuidHeader(ReadOnlySpan<byte> name)
+    {
+        return name.SequenceEqual("MessageId"u8) || name.SequenceEqual("CorrelationId"u8) || name.SequenceEqual("ConversationId"u8)
+            || name.SequenceEqual("RequestId"u8) || name.SequenceEqual("MT-InitiatorId"u8);
+    }
 
-    static readonly string[] AddressHeaders = [MessageHeaders.SourceAddress, MessageHeaders.ResponseAddress, MessageHeaders.FaultAddress];
+    static bool IsAddressHeader(ReadOnlySpan<byte> name)
+    {
+        return name.SequenceEqual("MT-Source-Address"u8) || name.SequenceEqual("MT-Response-Address"u8) || name.SequenceEqual("MT-Fault-Address"u8);
+    }
+
+    static bool IsGuid(RedisValue value)
+    {
+        var span = ((ReadOnlyMemory<byte>)value).Span;
+        return Utf8Parser.TryParse(span, out Guid _, out var consumed) && consumed == span.Length;
+    }
+
+    /// <summary>A scheme (a letter, then letters, digits, '+', '-' or '.') and a colon, then no whitespace: what an address needs.</summary>
+    static bool IsAbsoluteAddress(RedisValue value)
+    {
+        var span = ((ReadOnlyMemory<byte>)value).Span;
+        if (span.IsEmpty || !char.IsAsciiLetter((char)span[0]))
+            return false;
+
+        var colon = span.IndexOf((byte)':');
+        if (colon <= 0 || colon == span.Length - 1)
+            return false;
+
+        foreach (var c in span[..colon])
+        {
+            if (!char.IsAsciiLetterOrDigit((char)c) && c is not ((byte)'+' or (byte)'-' or (byte)'.'))
+                return false;
+        }
+
+        foreach (var c in span)
+        {
+            if (c <= (byte)' ')
+                return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>The media type of a Content-Type value, or null when it does not parse. The usual two need no parsing.</summary>
+    static string? GetMediaType(RedisValue contentType)
+    {
+        var span = ((ReadOnlyMemory<byte>)contentType).Span;
+        if (span.SequenceEqual("application/vnd.masstransit+json"u8))
+            return EnvelopeMediaType;
+        if (span.SequenceEqual("application/json"u8))
+            return "application/json";
+
+        try
+        {
+            return new ContentType((string)contentType!).MediaType;
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
 
     /// <summary>
     /// Reads the body once without allocating; with <paramref name="expectEnvelope" /> it must also be a MassTransit envelope,

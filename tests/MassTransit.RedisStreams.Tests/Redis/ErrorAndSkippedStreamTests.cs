@@ -60,6 +60,7 @@ public class ErrorAndSkippedStreamTests
 
         var requeued = (await db.StreamRangeAsync(redis.Key("queue:flaky"), "-", "+")).Single();
         Assert.True(requeued[MessageHeaders.FaultMessage].IsNull, "fault headers are removed when requeued");
+        Assert.True(requeued[MessageHeaders.Host.MachineName].IsNull, "host headers of the move are removed when requeued");
     }
 
     [Fact]
