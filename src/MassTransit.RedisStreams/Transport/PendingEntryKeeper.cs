@@ -9,16 +9,19 @@ using Redis;
 using StackExchange.Redis;
 
 
-/// <summary>What the <see cref="PendingEntryKeeper" /> needs of the endpoint it works for.</summary>
-interface IPendingEntrySink
+/// <summary>What the readers of an endpoint's streams need of the endpoint: room, and a place to put what they read.</summary>
+interface IEntrySink
 {
     /// <summary>How many more entries the endpoint can take before it holds PrefetchCount.</summary>
     int FreeCapacity { get; }
 
+    /// <summary>Waits until an entry the endpoint held is done, or a poll interval passes.</summary>
+    Task WaitForCapacity(CancellationToken cancellationToken);
+
     /// <summary>The entries the endpoint holds now: read, not yet acknowledged.</summary>
     IReadOnlyList<EntryKey> GetHeldEntries();
 
-    /// <summary>Hands an entry claimed from the pending list to the endpoint, with its delivery count.</summary>
+    /// <summary>Hands an entry to the endpoint, with its delivery count; an entry it holds already is ignored.</summary>
     void Enqueue(ReceiveStream stream, StreamEntry entry, int deliveryCount);
 }
 
@@ -44,12 +47,12 @@ sealed class PendingEntryKeeper
     readonly RedisStreamsBroker _broker;
     readonly AsyncSignal _claimRequested;
     readonly Dictionary<RedisKey, RedisValue> _cursors;
-    readonly IPendingEntrySink _sink;
+    readonly IEntrySink _sink;
     readonly CancellationToken _stopping;
     readonly EndpointStreams _streams;
     long _goneEntries;
 
-    public PendingEntryKeeper(RedisStreamsBroker broker, EndpointStreams streams, IPendingEntrySink sink, CancellationToken stopping)
+    public PendingEntryKeeper(RedisStreamsBroker broker, EndpointStreams streams, IEntrySink sink, CancellationToken stopping)
     {
         _broker = broker;
         _streams = streams;
@@ -230,6 +233,34 @@ sealed class PendingEntryKeeper
             counts[info.MessageId] = info.DeliveryCount;
 
         return counts;
+    }
+
+    /// <summary>
+    /// Hands entries this consumer read but never started to the others at once: their idle time is set past the claim
+    /// timeout and the other readers are told to claim, so another instance takes them now. With no other instance, this
+    /// consumer reads them first at its next start.
+    /// </summary>
+    public async Task Release(IReadOnlyList<EntryKey> entries)
+    {
+        if (entries.Count == 0 || _broker.Identity.CurrentName is not { } consumer)
+            return;
+
+        foreach (var byStream in entries.GroupBy(x => x.Stream))
+        {
+            var ids = byStream.Select(x => x.Id).ToArray();
+            try
+            {
+                await _broker.Client.Touch(byStream.Key, _streams.Group, consumer, ids, ClaimTimeout * 2).ConfigureAwait(false);
+                await _broker.Client.AnnounceReleased(byStream.Key).ConfigureAwait(false);
+
+                LogContext.Debug?.Log("Released {Count} unstarted entries of {Stream} for other instances", ids.Length, byStream.Key);
+            }
+            catch (Exception exception) when (exception is RedisException or TimeoutException)
+            {
+                LogContext.Warning?.Log(exception, "Releasing {Count} unstarted entries of {Stream} failed; they are claimed after the claim timeout",
+                    ids.Length, byStream.Key);
+            }
+        }
     }
 
     async Task RemoveDeadConsumers()

@@ -35,8 +35,8 @@ abstract class RedisStreamsMoveTransport
         {
             return Move(redisContext.Entry, addedHeaders.Concat(
             [
-                new KeyValuePair<string, object>(UndeliverableReason.SourceStreamHeader, redisContext.StreamKey),
-                new KeyValuePair<string, object>(UndeliverableReason.SourceEntryHeader, redisContext.EntryId)
+                new KeyValuePair<string, object>(UndeliverableEntries.SourceStreamHeader, redisContext.StreamKey),
+                new KeyValuePair<string, object>(UndeliverableEntries.SourceEntryHeader, redisContext.EntryId)
             ]));
         }
 

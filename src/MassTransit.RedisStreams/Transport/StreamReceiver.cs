@@ -20,33 +20,34 @@ using Transports;
 /// ConcurrentMessageLimit workers take entries from the buffer and dispatch them; each entry is acknowledged (batched XACK)
 /// when its dispatch completes. When every stream comes back empty the loop arms the streams' wake flags, reads once more,
 /// and sleeps until a wake-up is published, the connection changes or <see cref="RedisStreamsTransportOptions.IdlePollInterval" />
-/// passes. No error ends the loop: it reports the fault, backs off, sets the endpoint up again and carries on. A
-/// <see cref="PendingEntryKeeper" /> beside it keeps held entries alive and claims those of crashed instances.
+/// passes. No error ends the loop: it reports the fault, backs off, sets the endpoint up again and carries on. The
+/// <see cref="GroupReader" /> does the reading, the <see cref="PendingEntryKeeper" /> beside the loop keeps held entries
+/// alive and claims those of crashed instances, and <see cref="UndeliverableEntries" /> keeps what is not a deliverable
+/// message away from MassTransit.
 /// </remarks>
 sealed class StreamReceiver :
     ConsumerAgent<EntryKey>,
     ReceiveTransportHandle,
-    IPendingEntrySink
+    IEntrySink
 {
-    const string NewEntries = ">";
     static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
 
     readonly RedisStreamsBroker _broker;
     readonly AsyncSignal _capacity;
     readonly int _concurrency;
     readonly RedisStreamsReceiveEndpointContext _context;
-    readonly string _defaultMediaType;
     readonly Channel<Delivery> _deliveries;
     readonly ConcurrentDictionary<EntryKey, byte> _held;
     readonly TimeSpan _housekeepingInterval;
     readonly PendingEntryKeeper _keeper;
+    readonly GroupReader _reader;
+    readonly UndeliverableEntries _undeliverable;
     readonly int _prefetch;
     readonly ConcurrentQueue<Delivery> _released;
     readonly EndpointStreams _streams;
     readonly AsyncSignal _wake;
     int _disarmed;
     int _heldCount;
-    int _rotation;
     int _topologyChanged;
 
     public StreamReceiver(RedisStreamsReceiveEndpointContext context)
@@ -61,8 +62,6 @@ sealed class StreamReceiver :
         var expiry = _broker.Settings.TemporaryStreamExpiry;
         _housekeepingInterval = TimeSpan.FromTicks(Math.Min(expiry.Ticks / 3, TimeSpan.FromSeconds(30).Ticks));
 
-        _defaultMediaType = context.Serialization.GetMessageDeserializer().ContentType.MediaType;
-
         _wake = new AsyncSignal();
         _capacity = new AsyncSignal();
         _held = new ConcurrentDictionary<EntryKey, byte>();
@@ -70,11 +69,15 @@ sealed class StreamReceiver :
         _deliveries = Channel.CreateUnbounded<Delivery>();
         _streams = new EndpointStreams(context, OnWake, Stopping);
         _keeper = new PendingEntryKeeper(_broker, _streams, this, Stopping);
+        _reader = new GroupReader(_broker, _streams, _keeper, this);
+        _undeliverable = new UndeliverableEntries(context);
 
         TrySetConsumeTask(Task.Run(Run));
     }
 
-    int IPendingEntrySink.FreeCapacity => _prefetch - Volatile.Read(ref _heldCount);
+    public int FreeCapacity => _prefetch - Volatile.Read(ref _heldCount);
+
+    public Task WaitForCapacity(CancellationToken cancellationToken) => _capacity.Wait(_broker.Settings.IdlePollInterval, cancellationToken);
 
     Task ReceiveTransportHandle.Stop(CancellationToken cancellationToken)
     {
@@ -164,7 +167,7 @@ sealed class StreamReceiver :
                         continue;
                     }
 
-                    await ReadOwnPending().ConfigureAwait(false);
+                    await _reader.ReadOwnPending(Stopping).ConfigureAwait(false);
                     reading = true;
                     startKeeper();
 
@@ -175,14 +178,14 @@ sealed class StreamReceiver :
                 if (Interlocked.Exchange(ref _topologyChanged, 0) == 1)
                     await SetupStreams().ConfigureAwait(false);
 
-                var capacity = _prefetch - Volatile.Read(ref _heldCount);
+                var capacity = FreeCapacity;
                 if (capacity <= 0)
                 {
-                    await _capacity.Wait(_broker.Settings.IdlePollInterval, Stopping).ConfigureAwait(false);
+                    await WaitForCapacity(Stopping).ConfigureAwait(false);
                     continue;
                 }
 
-                if (await ReadNew(capacity, everyStream: false).ConfigureAwait(false) > 0 || AnyMaybeHasEntries())
+                if (await _reader.ReadNew(capacity, everyStream: false).ConfigureAwait(false) > 0 || AnyMaybeHasEntries())
                     continue;
 
                 // Every stream came back short. Unless the wake flags are known to be still set, arm them, then look once more:
@@ -193,7 +196,7 @@ sealed class StreamReceiver :
                     await _broker.Client.ArmWake(StreamKeysOf(_streams.Streams), WakeFlagLifetime).ConfigureAwait(false);
                     armedUntil = DateTime.UtcNow + WakeFlagLifetime - _broker.Settings.IdlePollInterval - _broker.Settings.IdlePollInterval;
 
-                    if (await ReadNew(capacity, everyStream: true).ConfigureAwait(false) > 0)
+                    if (await _reader.ReadNew(capacity, everyStream: true).ConfigureAwait(false) > 0)
                         continue;
                 }
 
@@ -237,121 +240,6 @@ sealed class StreamReceiver :
     /// </summary>
     TimeSpan WakeFlagLifetime => _broker.Settings.IdlePollInterval * 4 + TimeSpan.FromSeconds(1);
 
-    /// <summary>
-    /// Reads new entries (XREADGROUP ... &gt;) from the streams that may have some, sharing <paramref name="capacity" /> between
-    /// them and rotating who gets the remainder, so a busy stream cannot starve the others. The reads are pipelined.
-    /// </summary>
-    async Task<int> ReadNew(int capacity, bool everyStream)
-    {
-        var streams = _streams.Streams;
-
-        var candidates = new List<ReceiveStream>(streams.Length);
-        foreach (var stream in streams)
-        {
-            if (everyStream || stream.MaybeHasEntries)
-                candidates.Add(stream);
-        }
-
-        if (candidates.Count == 0)
-            return 0;
-
-        var share = capacity / candidates.Count;
-        var remainder = capacity % candidates.Count;
-        var start = _rotation++ & int.MaxValue;
-        var consumer = _broker.ConsumerName;
-
-        var reads = new List<(ReceiveStream Stream, int Count, long Version, Task<StreamEntry[]> Read)>(candidates.Count);
-        for (var i = 0; i < candidates.Count; i++)
-        {
-            var stream = candidates[(start + i) % candidates.Count];
-            var count = share + (i < remainder ? 1 : 0);
-            if (count == 0)
-                continue;
-
-            var version = stream.ReadVersion;
-            reads.Add((stream, count, version, _broker.Client.ReadGroup(stream.Key, _streams.Group, consumer, NewEntries, count)));
-        }
-
-        var total = 0;
-        Exception? failure = null;
-        foreach (var (stream, count, version, read) in reads)
-        {
-            StreamEntry[] entries;
-            try
-            {
-                entries = await read.ConfigureAwait(false);
-            }
-            catch (Exception exception)
-            {
-                // The other reads may have returned entries that are now pending for this consumer: hand them on first.
-                failure ??= exception;
-                continue;
-            }
-
-            if (entries.Length < count)
-                stream.MarkDrained(version);
-
-            foreach (var entry in entries)
-            {
-                stream.LastReadId = entry.Id;
-                Enqueue(stream, entry, 1);
-            }
-
-            total += entries.Length;
-        }
-
-        if (failure != null)
-            throw failure;
-
-        return total;
-    }
-
-    /// <summary>
-    /// Reads the entries this consumer was given earlier but never acknowledged (XREADGROUP ... 0): after a restart under the
-    /// same consumer name, or after a connection drop swallowed an XREADGROUP reply.
-    /// </summary>
-    async Task ReadOwnPending()
-    {
-        foreach (var stream in _streams.Streams)
-        {
-            RedisValue position = "0";
-            while (!IsStopping)
-            {
-                while (Volatile.Read(ref _heldCount) >= _prefetch)
-                    await _capacity.Wait(_broker.Settings.IdlePollInterval, Stopping).ConfigureAwait(false);
-
-                var entries = await _broker.Client.ReadGroup(stream.Key, _streams.Group, _broker.ConsumerName, position,
-                    Math.Max(1, _prefetch - Volatile.Read(ref _heldCount))).ConfigureAwait(false);
-
-                if (entries.Length == 0)
-                    break;
-
-                var gone = new List<RedisValue>();
-                var present = new List<StreamEntry>(entries.Length);
-                foreach (var entry in entries)
-                {
-                    // An entry deleted or trimmed while pending comes back without fields; there is nothing left to deliver.
-                    if (entry.Values is { Length: > 0 })
-                        present.Add(entry);
-                    else
-                        gone.Add(entry.Id);
-                }
-
-                if (gone.Count > 0)
-                {
-                    await _broker.Client.Acknowledge(stream.Key, _streams.Group, gone.ToArray()).ConfigureAwait(false);
-                    _keeper.CountGone(stream.Key, gone.Count);
-                }
-
-                var counts = await _keeper.GetDeliveryCounts(stream, present).ConfigureAwait(false);
-                foreach (var entry in present)
-                    Enqueue(stream, entry, counts.TryGetValue(entry.Id, out var count) ? count : 2);
-
-                position = entries[^1].Id;
-            }
-        }
-    }
-
     public void Enqueue(ReceiveStream stream, StreamEntry entry, int deliveryCount)
     {
         if (!_held.TryAdd(new EntryKey(stream.Key, entry.Id), 0))
@@ -391,7 +279,7 @@ sealed class StreamReceiver :
     {
         try
         {
-            if (await DivertUndeliverable(delivery).ConfigureAwait(false))
+            if (await _undeliverable.TryDivert(delivery.Stream, delivery.Entry, delivery.DeliveryCount).ConfigureAwait(false))
                 return;
 
             LogContext.Current = _context.LogContext;
@@ -416,57 +304,6 @@ sealed class StreamReceiver :
         }
     }
 
-    /// <summary>
-    /// Moves an entry that must not reach MassTransit to the endpoint's <c>_error</c> stream, with the reason, and
-    /// acknowledges it, so it never blocks the entries behind it: one delivered more often than MaxDeliveryCount (its handler
-    /// crashes the process, or the connection drops, every time), or one that is not a message at all.
-    /// </summary>
-    async Task<bool> DivertUndeliverable(Delivery delivery)
-    {
-        string reason;
-        string message;
-
-        if (delivery.DeliveryCount > _broker.Settings.MaxDeliveryCount)
-        {
-            reason = UndeliverableReason.MaxDeliveries;
-            message = $"Delivered {delivery.DeliveryCount} times without being acknowledged, more than the MaxDeliveryCount of "
-                + $"{_broker.Settings.MaxDeliveryCount}; its handler may crash the process or lose the connection every time.";
-        }
-        else
-        {
-            var problem = EntryValidator.Check(delivery.Entry, _broker.Settings.MaxMessageSize, _defaultMediaType);
-            if (problem == null)
-                return false;
-
-            reason = UndeliverableReason.InvalidEntry;
-            message = problem;
-        }
-
-        try
-        {
-            LogContext.Warning?.Log("Moving entry {EntryId} of {Stream} to the error stream: {Reason}", delivery.Entry.Id, delivery.Stream.Key, message);
-
-            await _context.ErrorTransport.Move(delivery.Entry,
-            [
-                new KeyValuePair<string, object>(MessageHeaders.Reason, reason),
-                new KeyValuePair<string, object>(MessageHeaders.FaultMessage, message),
-                new KeyValuePair<string, object>(MessageHeaders.FaultInputAddress, _context.InputAddress),
-                new KeyValuePair<string, object>(MessageHeaders.FaultTimestamp, DateTime.UtcNow),
-                new KeyValuePair<string, object>(UndeliverableReason.SourceStreamHeader, delivery.Stream.Key.ToString()),
-                new KeyValuePair<string, object>(UndeliverableReason.SourceEntryHeader, delivery.Entry.Id.ToString())
-            ]).ConfigureAwait(false);
-
-            await delivery.Stream.Acknowledgements.Acknowledge(delivery.Entry.Id).ConfigureAwait(false);
-        }
-        catch (Exception exception) when (exception is RedisException or TimeoutException)
-        {
-            // Left pending: the entry is claimed and checked again later.
-            LogContext.Warning?.Log(exception, "Moving entry {EntryId} of {Stream} to the error stream failed", delivery.Entry.Id, delivery.Stream.Key);
-        }
-
-        return true;
-    }
-
     void Release(Delivery delivery)
     {
         if (_held.TryRemove(new EntryKey(delivery.Stream.Key, delivery.Entry.Id), out _))
@@ -476,41 +313,17 @@ sealed class StreamReceiver :
         }
     }
 
-    /// <summary>
-    /// Hands the entries read but never started back at once: their idle time is set past the claim timeout and the other
-    /// readers are told to claim, so another instance takes them now; with no other instance, this consumer reads them first at
-    /// its next start.
-    /// </summary>
+    /// <summary>Hands the entries read but never started to the other instances (see <see cref="PendingEntryKeeper.Release" />).</summary>
     async Task ReleaseUnstarted()
     {
-        var byStream = new Dictionary<ReceiveStream, List<RedisValue>>();
+        var entries = new List<EntryKey>();
         while (_released.TryDequeue(out var delivery))
         {
             Release(delivery);
-
-            if (!byStream.TryGetValue(delivery.Stream, out var ids))
-                byStream[delivery.Stream] = ids = [];
-            ids.Add(delivery.Entry.Id);
+            entries.Add(new EntryKey(delivery.Stream.Key, delivery.Entry.Id));
         }
 
-        if (byStream.Count == 0 || _broker.Identity.CurrentName is not { } consumer)
-            return;
-
-        foreach (var (stream, ids) in byStream)
-        {
-            try
-            {
-                await _broker.Client.Touch(stream.Key, _streams.Group, consumer, ids, _broker.Settings.ClaimTimeout * 2).ConfigureAwait(false);
-                await _broker.Client.AnnounceReleased(stream.Key).ConfigureAwait(false);
-
-                LogContext.Debug?.Log("Released {Count} unstarted entries of {Stream} for other instances", ids.Count, stream.Key);
-            }
-            catch (Exception exception) when (exception is RedisException or TimeoutException)
-            {
-                LogContext.Warning?.Log(exception, "Releasing {Count} unstarted entries of {Stream} failed; they are claimed after the claim timeout",
-                    ids.Count, stream.Key);
-            }
-        }
+        await _keeper.Release(entries).ConfigureAwait(false);
     }
 
     void OnWake(RedisKey stream, WakeReason reason)
