@@ -25,7 +25,7 @@ public sealed class RedisStreamsAdmin :
     /// <param name="multiplexer">An open connection, owned by the caller.</param>
     /// <param name="keyPrefix">The bus's <see cref="RedisStreamsTransportOptions.KeyPrefix" />, if it has one.</param>
     public RedisStreamsAdmin(IConnectionMultiplexer multiplexer, string? keyPrefix = null)
-        : this(new RedisStreamsClient(new RedisConnection(multiplexer), new StreamKeys(keyPrefix)))
+        : this(new RedisStreamsClient(new RedisConnection(multiplexer, observe: false), new StreamKeys(keyPrefix)))
     {
     }
 

@@ -25,7 +25,8 @@ sealed class RedisStreamsHostConfiguration :
         _topology = new RedisStreamsBusTopology(this, busConfiguration.Topology);
         _broker = new Lazy<RedisStreamsBroker>(() => new RedisStreamsBroker(this));
 
-        // The receive transport recovers from Redis failures itself; MassTransit's policy only covers the first start.
+        // Required by MassTransit's host configuration; this transport's receive loops recover from Redis failures by
+        // themselves and never hand a failure to it.
         ReceiveTransportRetryPolicy = Retry.CreatePolicy(x =>
         {
             x.Handle<ConnectionException>();

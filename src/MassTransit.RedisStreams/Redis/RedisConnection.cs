@@ -38,10 +38,16 @@ sealed class RedisConnection :
             _options.ReconnectRetryPolicy = new ExponentialRetry(250, 5000);
     }
 
-    public RedisConnection(IConnectionMultiplexer multiplexer)
+    /// <param name="multiplexer">The caller's connection, used as it is and never disposed.</param>
+    /// <param name="observe">
+    /// Whether to raise <see cref="ConnectionChanged" /> for it; a short-lived user of the connection (an admin) leaves it
+    /// unobserved so as not to leave handlers on it.
+    /// </param>
+    public RedisConnection(IConnectionMultiplexer multiplexer, bool observe = true)
     {
         _external = multiplexer;
-        Observe(multiplexer);
+        if (observe)
+            Observe(multiplexer);
     }
 
     /// <summary>Raised when the connection to a server fails or comes back, so idle receivers can react at once.</summary>
