@@ -84,14 +84,6 @@ public sealed class RedisStreamsAdmin :
             fields.Add(field);
         }
 
-        var arguments = RedisStreamsClient.CreateAppendArguments(fields.Count);
-        var index = RedisStreamsClient.AppendHeaderSlots;
-        foreach (var field in fields)
-        {
-            arguments[index++] = field.Name;
-            arguments[index++] = field.Value;
-        }
-
-        return arguments;
+        return RedisStreamsClient.CreateAppendArguments(fields);
     }
 }

@@ -103,16 +103,25 @@ sealed class RedisStreamsClient
     public RedisConnection Connection { get; }
     public StreamKeys Keys { get; }
 
-    /// <summary>
-    /// Creates an argument array for <see cref="Append" /> with room for <paramref name="fieldCount" /> field/value pairs.
-    /// </summary>
-    public static RedisValue[] CreateAppendArguments(int fieldCount) => new RedisValue[AppendHeaderSlots + fieldCount * 2];
+    /// <summary>Creates the argument array for <see cref="Append" /> holding <paramref name="fields" />, in order.</summary>
+    public static RedisValue[] CreateAppendArguments(IReadOnlyCollection<NameValueEntry> fields)
+    {
+        var arguments = new RedisValue[AppendHeaderSlots + fields.Count * 2];
+        var index = AppendHeaderSlots;
+        foreach (var field in fields)
+        {
+            arguments[index++] = field.Name;
+            arguments[index++] = field.Value;
+        }
+
+        return arguments;
+    }
 
     /// <summary>
     /// Appends an entry (XADD) and wakes idle readers of the stream.
     /// </summary>
     /// <param name="stream">The stream.</param>
-    /// <param name="arguments">From <see cref="CreateAppendArguments" />, fields filled in from index <see cref="AppendHeaderSlots" />.</param>
+    /// <param name="arguments">From <see cref="CreateAppendArguments" />: the fields from index <see cref="AppendHeaderSlots" /> on.</param>
     /// <param name="onlyIfStreamExists">When true (XADD NOMKSTREAM), nothing is added to a stream that does not exist.</param>
     /// <returns>The new entry's ID, or null when <paramref name="onlyIfStreamExists" /> and the stream did not exist.</returns>
     /// <seealso href="https://redis.io/commands/xadd" />

@@ -29,15 +29,12 @@ static class EntryWriter
     public static RedisValue[] Write<T>(MessageSendContext<T> context)
         where T : class
     {
-        var fields = new List<KeyValuePair<string, RedisValue>>(16)
-        {
-            new(BodyField, context.Body.GetBytes())
-        };
+        var fields = new List<NameValueEntry>(16) { new(BodyField, context.Body.GetBytes()) };
 
         void Add(string name, RedisValue value)
         {
             if (!value.IsNull)
-                fields.Add(new KeyValuePair<string, RedisValue>(name, value));
+                fields.Add(new NameValueEntry(name, value));
         }
 
         Add(MessageHeaders.ContentType, context.ContentType?.ToString());
@@ -63,15 +60,7 @@ static class EntryWriter
             Add(header.Key, FormatHeaderValue(header.Value));
         }
 
-        var arguments = RedisStreamsClient.CreateAppendArguments(fields.Count);
-        var index = RedisStreamsClient.AppendHeaderSlots;
-        foreach (var field in fields)
-        {
-            arguments[index++] = field.Key;
-            arguments[index++] = field.Value;
-        }
-
-        return arguments;
+        return RedisStreamsClient.CreateAppendArguments(fields);
     }
 
     /// <summary>The size in bytes of the fields in <paramref name="arguments" />, as <see cref="EntryValidator" /> counts it.</summary>
@@ -84,11 +73,11 @@ static class EntryWriter
         return size;
     }
 
-    static bool IsWritten(List<KeyValuePair<string, RedisValue>> fields, int count, string name)
+    static bool IsWritten(List<NameValueEntry> fields, int count, string name)
     {
         for (var i = 0; i < count; i++)
         {
-            if (fields[i].Key == name)
+            if (fields[i].Name == name)
                 return true;
         }
 

@@ -55,31 +55,23 @@ abstract class RedisStreamsMoveTransport
 
     async Task Append(IEnumerable<NameValueEntry> original, IEnumerable<KeyValuePair<string, object>> addedHeaders)
     {
-        var fields = new List<KeyValuePair<RedisValue, RedisValue>>(24);
+        var fields = new List<NameValueEntry>(24);
         var replaced = new HashSet<string>(StringComparer.Ordinal);
 
         foreach (var header in addedHeaders.Concat(HostHeaders))
         {
             var value = EntryWriter.FormatHeaderValue(header.Value);
             if (!value.IsNull && replaced.Add(header.Key))
-                fields.Add(new KeyValuePair<RedisValue, RedisValue>(header.Key, value));
+                fields.Add(new NameValueEntry(header.Key, value));
         }
 
         foreach (var field in original)
         {
             if (!replaced.Contains((string?)field.Name ?? ""))
-                fields.Add(new KeyValuePair<RedisValue, RedisValue>(field.Name, field.Value));
+                fields.Add(field);
         }
 
-        var arguments = RedisStreamsClient.CreateAppendArguments(fields.Count);
-        var index = RedisStreamsClient.AppendHeaderSlots;
-        foreach (var field in fields)
-        {
-            arguments[index++] = field.Key;
-            arguments[index++] = field.Value;
-        }
-
-        await _broker.Client.Append(_destination, arguments, onlyIfStreamExists: false).ConfigureAwait(false);
+        await _broker.Client.Append(_destination, RedisStreamsClient.CreateAppendArguments(fields), onlyIfStreamExists: false).ConfigureAwait(false);
     }
 
     static KeyValuePair<string, object>[] CreateHostHeaders()
