@@ -5,6 +5,7 @@ using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
 using RedisStreams.Redis;
+using RedisStreams.Transport;
 using StackExchange.Redis;
 
 
@@ -24,8 +25,18 @@ public sealed class RedisStreamsAdmin :
     /// </summary>
     /// <param name="multiplexer">An open connection, owned by the caller.</param>
     /// <param name="keyPrefix">The bus's <see cref="RedisStreamsTransportOptions.KeyPrefix" />, if it has one.</param>
-    public RedisStreamsAdmin(IConnectionMultiplexer multiplexer, string? keyPrefix = null)
-        : this(new RedisStreamsClient(new RedisConnection(multiplexer, observe: false), new StreamKeys(keyPrefix)))
+    /// <param name="errorQueueNameFormatter">
+    /// The bus's error queue name formatter (<c>cfg.SendTopology.ErrorQueueNameFormatter</c>), if it set one; names the
+    /// <c>_error</c> streams.
+    /// </param>
+    /// <param name="deadLetterQueueNameFormatter">
+    /// The bus's dead-letter queue name formatter (<c>cfg.SendTopology.DeadLetterQueueNameFormatter</c>), if it set one; names
+    /// the <c>_skipped</c> streams.
+    /// </param>
+    public RedisStreamsAdmin(IConnectionMultiplexer multiplexer, string? keyPrefix = null, IErrorQueueNameFormatter? errorQueueNameFormatter = null,
+        IDeadLetterQueueNameFormatter? deadLetterQueueNameFormatter = null)
+        : this(new RedisStreamsClient(new RedisConnection(multiplexer, observe: false),
+            new StreamKeys(keyPrefix, errorQueueNameFormatter, deadLetterQueueNameFormatter)))
     {
     }
 
@@ -45,7 +56,8 @@ public sealed class RedisStreamsAdmin :
             throw new ArgumentOutOfRangeException(nameof(limit), limit, "The limit must not be negative.");
 
         var queue = _client.Keys.Queue(queueName);
-        var from = _client.Keys.Queue(queueName + (source == RedisStreamsRequeueSource.Error ? "_error" : "_skipped"));
+        var keys = _client.Keys;
+        var from = keys.Queue(source == RedisStreamsRequeueSource.Error ? keys.ErrorQueueName(queueName) : keys.SkippedQueueName(queueName));
 
         long moved = 0;
         while (limit is null || moved < limit)
@@ -70,20 +82,16 @@ public sealed class RedisStreamsAdmin :
         return moved;
     }
 
-    static RedisValue[] WithoutFailureHeaders(StreamEntry entry)
+    static NewEntry WithoutFailureHeaders(StreamEntry entry)
     {
-        var fields = new List<NameValueEntry>(entry.Values.Length);
+        // Back as it was sent: without what the move recorded (why, where from, by which host).
+        var fields = new NewEntry(entry.Values.Length);
         foreach (var field in entry.Values)
         {
-            // Back as it was sent: without what the move recorded (why, where from, by which host).
-            var name = (string?)field.Name ?? "";
-            if (name == MessageHeaders.Reason || name.StartsWith("MT-Fault-", StringComparison.Ordinal)
-                || name.StartsWith("MT-Host-", StringComparison.Ordinal) || name.StartsWith("MT-Redis-Source-", StringComparison.Ordinal))
-                continue;
-
-            fields.Add(field);
+            if (!EntryFieldNames.IsAddedByMove((string?)field.Name ?? ""))
+                fields.Add(field.Name, field.Value);
         }
 
-        return RedisStreamsClient.CreateAppendArguments(fields);
+        return fields;
     }
 }

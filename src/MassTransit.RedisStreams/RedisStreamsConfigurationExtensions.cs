@@ -32,7 +32,7 @@ public static class RedisStreamsConfigurationExtensions
         {
             var hostConfiguration = provider.GetRequiredService<Bind<IBus, IBusInstance>>().Value.HostConfiguration as RedisStreamsHostConfiguration;
 
-            return new RedisStreamsAdmin(hostConfiguration?.Broker.Client
+            return new RedisStreamsAdmin(hostConfiguration?.BusContext.Client
                 ?? throw new ConfigurationException("The default bus is not a Redis Streams bus."));
         });
     }

@@ -13,7 +13,7 @@ sealed class RedisStreamsHostConfiguration :
     BaseHostConfiguration<RedisStreamsReceiveEndpointConfiguration, IRedisStreamsReceiveEndpointConfigurator>
 {
     readonly RedisStreamsBusConfiguration _busConfiguration;
-    readonly Lazy<RedisStreamsBroker> _broker;
+    readonly Lazy<RedisStreamsBusContext> _bus;
     readonly RedisStreamsBusTopology _topology;
 
     public RedisStreamsHostConfiguration(RedisStreamsBusConfiguration busConfiguration)
@@ -23,7 +23,7 @@ sealed class RedisStreamsHostConfiguration :
 
         Settings = new RedisStreamsHostSettings();
         _topology = new RedisStreamsBusTopology(this, busConfiguration.Topology);
-        _broker = new Lazy<RedisStreamsBroker>(() => new RedisStreamsBroker(this));
+        _bus = new Lazy<RedisStreamsBusContext>(() => new RedisStreamsBusContext(this));
 
         // Required by MassTransit's host configuration; this transport's receive loops recover from Redis failures by
         // themselves and never hand a failure to it.
@@ -38,7 +38,7 @@ sealed class RedisStreamsHostConfiguration :
     public RedisStreamsHostSettings Settings { get; }
 
     /// <summary>Created when the bus is built, after every <c>Host(...)</c> call.</summary>
-    public RedisStreamsBroker Broker => _broker.Value;
+    public RedisStreamsBusContext BusContext => _bus.Value;
 
     public override Uri HostAddress => Settings.HostAddress.ToUri();
     public override IBusTopology Topology => _topology;

@@ -111,7 +111,7 @@ sealed class RedisConnection :
             await multiplexer.CloseAsync().ConfigureAwait(false);
             await multiplexer.DisposeAsync().ConfigureAwait(false);
         }
-        catch (Exception exception) when (exception is RedisException or TimeoutException or ObjectDisposedException)
+        catch (Exception exception) when (TransientFailures.IsRedisFailure(exception))
         {
             LogContext.Debug?.Log(exception, "Closing the Redis connection failed: {Connection}", Description);
         }

@@ -8,27 +8,152 @@ using StackExchange.Redis;
 
 /// <summary>
 /// The gateway: every command the transport sends to Redis is sent from this class, and every key it names comes from
-/// <see cref="StreamKeys" />. Each command touches one key, or keys that share a hash tag, so that all of them also run
-/// on Redis Cluster.
+/// <see cref="StreamKeys" />. Every command touches one key, or keys that share a hash tag, except two scripts that order
+/// messages across streams on one Redis: the append, which takes its entry ID from the clock key, and the ordered read over
+/// an endpoint's streams.
 /// </summary>
 sealed class RedisStreamsClient
 {
     /// <summary>
-    /// XADD, then — if an idle reader armed the stream's wake flag — clear the flag and PUBLISH on the wake channel. One
-    /// round trip; KEYS[1] is the stream and KEYS[2] its wake flag, which share a hash slot. ARGV[1] = "1" adds only when the
-    /// stream exists (temporary endpoints), ARGV[2] is the wake channel, the rest are field/value pairs.
+    /// XADD under an ID higher than any the script gave out before on this Redis (kept in the clock key), so that entry IDs
+    /// order appends across streams; then — if an idle reader armed the stream's wake flag — clear the flag and PUBLISH on the
+    /// wake channel. One round trip. KEYS: the stream, its wake flag, the clock. ARGV: "1" to add only to an existing stream
+    /// (NOMKSTREAM), the wake channel, then the field/value pairs.
     /// </summary>
+    /// <remarks>
+    /// The ID is the server's time in milliseconds, or the clock's if that is later (the clock never goes back), with a
+    /// sequence that counts up within the millisecond. A stream that another writer appended to with a higher ID of its own
+    /// (XADD *) refuses it; then the stream picks the ID and the clock moves past it.
+    /// </remarks>
     const string AppendScript = """
-        local id
-        if ARGV[1] == '1' then
-          id = redis.call('XADD', KEYS[1], 'NOMKSTREAM', '*', unpack(ARGV, 3))
-        else
-          id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 3))
+        local time = redis.call('TIME')
+        local ms = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+        local seq = 0
+        local last = redis.call('GET', KEYS[3])
+        if last then
+          local lastMs, lastSeq = string.match(last, '^(%d+)-(%d+)$')
+          if lastMs and tonumber(lastMs) >= ms then
+            ms = tonumber(lastMs)
+            seq = tonumber(lastSeq) + 1
+          end
         end
-        if id and redis.call('DEL', KEYS[2]) == 1 then
-          redis.call('PUBLISH', ARGV[2], 'x')
+        local function add(id)
+          if ARGV[1] == '1' then
+            return redis.pcall('XADD', KEYS[1], 'NOMKSTREAM', id, unpack(ARGV, 3))
+          end
+          return redis.pcall('XADD', KEYS[1], id, unpack(ARGV, 3))
+        end
+        local id = add(string.format('%d-%d', ms, seq))
+        if type(id) == 'table' and id.err and string.find(id.err, 'equal or smaller', 1, true) then
+          id = add('*')
+        end
+        if type(id) == 'table' and id.err then
+          return redis.error_reply(id.err)
+        end
+        if id then
+          redis.call('SET', KEYS[3], id)
+          if redis.call('DEL', KEYS[2]) == 1 then
+            redis.call('PUBLISH', ARGV[2], 'x')
+          end
         end
         return id
+        """;
+
+    /// <summary>
+    /// Reads the next new entries of a consumer group over several streams in entry ID order — that is, in the order they were
+    /// appended — and, when that leaves nothing unread, arms the streams' wake flags in the same step.
+    /// KEYS: the n streams, then their n wake flags. ARGV: group, consumer, count, wake flag lifetime in ms (0: do not arm).
+    /// Returns stream index (1-based) and XREADGROUP entries, pairwise, for each stream read.
+    /// </summary>
+    /// <remarks>
+    /// XREADGROUP over several streams would return up to COUNT from each, in no order between them. Instead, where the
+    /// group stands on each stream (XINFO GROUPS: last delivered ID and lag) decides how many to take from each: everything
+    /// when all that is waiting fits into COUNT, and otherwise the COUNT lowest IDs among the next COUNT of every stream
+    /// (XRANGE). Only then does XREADGROUP take exactly those. A stream without the group fails with NOGROUP, as XREADGROUP does.
+    /// </remarks>
+    const string ReadNewScript = """
+        local group, consumer, count, arm = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+        local n = #KEYS / 2
+        local take = {}
+        if n == 1 then
+          take[1] = count
+        else
+          local last, lag = {}, {}
+          local waiting, unknown, streams = 0, false, {}
+          for i = 1, n do
+            local groups = redis.pcall('XINFO', 'GROUPS', KEYS[i])
+            local found = false
+            if type(groups) == 'table' and not groups.err then
+              for _, g in ipairs(groups) do
+                local name, lastId, behind
+                for j = 1, #g, 2 do
+                  local field = g[j]
+                  if field == 'name' then name = g[j + 1]
+                  elseif field == 'last-delivered-id' then lastId = g[j + 1]
+                  elseif field == 'lag' then behind = g[j + 1] end
+                end
+                if name == group then
+                  found = true
+                  last[i] = lastId
+                  if type(behind) == 'number' then
+                    if behind > 0 then
+                      waiting = waiting + behind
+                      streams[#streams + 1] = i
+                    end
+                    lag[i] = behind
+                  else
+                    unknown = true
+                    streams[#streams + 1] = i
+                  end
+                  break
+                end
+              end
+            end
+            if not found then
+              return redis.error_reply('NOGROUP No such key \'' .. KEYS[i] .. '\' or consumer group \'' .. group .. '\'')
+            end
+          end
+          if #streams == 1 then
+            take[streams[1]] = count
+          elseif #streams > 1 then
+            if not unknown and waiting <= count then
+              for _, i in ipairs(streams) do take[i] = lag[i] end
+            else
+              local next = {}
+              for _, i in ipairs(streams) do
+                for _, entry in ipairs(redis.call('XRANGE', KEYS[i], '(' .. last[i], '+', 'COUNT', count)) do
+                  local ms, seq = string.match(entry[1], '^(%d+)-(%d+)$')
+                  next[#next + 1] = { tonumber(ms), tonumber(seq), i }
+                end
+              end
+              table.sort(next, function(a, b)
+                if a[1] ~= b[1] then return a[1] < b[1] end
+                return a[2] < b[2]
+              end)
+              for j = 1, math.min(count, #next) do
+                local i = next[j][3]
+                take[i] = (take[i] or 0) + 1
+              end
+            end
+          end
+        end
+        local result, total = {}, 0
+        for i = 1, n do
+          if take[i] then
+            local read = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', take[i], 'STREAMS', KEYS[i], '>')
+            if read then
+              result[#result + 1] = i
+              result[#result + 1] = read[1][2]
+              total = total + #read[1][2]
+            end
+          end
+        end
+        if arm > 0 and total < count then
+          for i = n + 1, 2 * n do
+            redis.call('SET', KEYS[i], 'x', 'PX', arm)
+          end
+        end
+        return result
         """;
 
     /// <summary>
@@ -36,7 +161,7 @@ sealed class RedisStreamsClient
     /// idle time — 0 keeps an entry in work from being claimed by others, a large value hands it to them at once. Returns the
     /// IDs that are no longer this consumer's. ARGV: group, consumer, idle ms, IDs.
     /// </summary>
-    const string TouchScript = """
+    const string SetIdleTimeScript = """
         local lost = {}
         for i = 4, #ARGV do
           local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1, ARGV[2])
@@ -87,8 +212,8 @@ sealed class RedisStreamsClient
         return 0
         """;
 
-    /// <summary>The number of leading ARGV slots an append reserves before the fields.</summary>
-    public const int AppendHeaderSlots = 2;
+    /// <summary>The leading arguments of the append script, before the fields: the NOMKSTREAM flag and the wake channel.</summary>
+    public const int AppendReservedArguments = 2;
 
     static readonly RedisValue WakeEntry = "x";
     static readonly RedisValue WakeTopology = "t";
@@ -103,35 +228,24 @@ sealed class RedisStreamsClient
     public RedisConnection Connection { get; }
     public StreamKeys Keys { get; }
 
-    /// <summary>Creates the argument array for <see cref="Append" /> holding <paramref name="fields" />, in order.</summary>
-    public static RedisValue[] CreateAppendArguments(IReadOnlyCollection<NameValueEntry> fields)
-    {
-        var arguments = new RedisValue[AppendHeaderSlots + fields.Count * 2];
-        var index = AppendHeaderSlots;
-        foreach (var field in fields)
-        {
-            arguments[index++] = field.Name;
-            arguments[index++] = field.Value;
-        }
-
-        return arguments;
-    }
-
     /// <summary>
-    /// Appends an entry (XADD) and wakes idle readers of the stream.
+    /// Appends an entry (XADD) under an ID that orders it after every earlier append on this Redis, and wakes idle readers of
+    /// the stream.
     /// </summary>
     /// <param name="stream">The stream.</param>
-    /// <param name="arguments">From <see cref="CreateAppendArguments" />: the fields from index <see cref="AppendHeaderSlots" /> on.</param>
+    /// <param name="entry">The fields.</param>
     /// <param name="onlyIfStreamExists">When true (XADD NOMKSTREAM), nothing is added to a stream that does not exist.</param>
     /// <returns>The new entry's ID, or null when <paramref name="onlyIfStreamExists" /> and the stream did not exist.</returns>
     /// <seealso href="https://redis.io/commands/xadd" />
-    public async Task<string?> Append(RedisKey stream, RedisValue[] arguments, bool onlyIfStreamExists)
+    public async Task<string?> Append(RedisKey stream, NewEntry entry, bool onlyIfStreamExists)
     {
+        var arguments = entry.GetArguments();
         arguments[0] = onlyIfStreamExists ? "1" : "0";
         arguments[1] = StreamKeys.WakeChannel(stream).ToString();
 
         var database = await Connection.GetDatabase().ConfigureAwait(false);
-        var result = await database.ScriptEvaluateAsync(AppendScript, [stream, StreamKeys.Wake(stream)], arguments).ConfigureAwait(false);
+        var result = await database.ScriptEvaluateAsync(AppendScript, [stream, StreamKeys.Wake(stream), Keys.Clock], arguments)
+            .ConfigureAwait(false);
 
         return result.IsNull ? null : (string?)result;
     }
@@ -155,15 +269,52 @@ sealed class RedisStreamsClient
     }
 
     /// <summary>
-    /// Reads entries for a consumer of a group (XREADGROUP, never blocking): position ">" reads new entries, an ID reads the
-    /// consumer's own pending entries after that ID.
+    /// Reads up to <paramref name="count" /> new entries of a consumer group from several streams, oldest first across all
+    /// of them (never blocking). When that leaves nothing unread and <paramref name="armWake" /> is given, it also sets the
+    /// streams' wake flags for that long, in the same step, so the next append to any of them publishes a wake-up.
+    /// </summary>
+    /// <returns>The entries in ID order, each with the index of its stream in <paramref name="streams" />.</returns>
+    /// <seealso href="https://redis.io/commands/xreadgroup" />
+    public async Task<List<StreamRead>> ReadNew(IReadOnlyList<RedisKey> streams, string group, string consumer, int count, TimeSpan? armWake)
+    {
+        var keys = new RedisKey[streams.Count * 2];
+        for (var i = 0; i < streams.Count; i++)
+        {
+            keys[i] = streams[i];
+            keys[streams.Count + i] = StreamKeys.Wake(streams[i]);
+        }
+
+        var database = await Connection.GetDatabase().ConfigureAwait(false);
+        var result = await database.ScriptEvaluateAsync(ReadNewScript, keys,
+            [group, consumer, count, armWake is { } lifetime ? (long)Math.Max(1, lifetime.TotalMilliseconds) : 0]).ConfigureAwait(false);
+
+        var reads = new List<StreamRead>(count);
+        var pairs = (RedisResult[]?)result ?? [];
+        var merge = pairs.Length > 2;
+        for (var i = 0; i + 1 < pairs.Length; i += 2)
+        {
+            var stream = (int)pairs[i] - 1;
+            foreach (var entry in (RedisResult[]?)pairs[i + 1] ?? [])
+                reads.Add(new StreamRead(stream, ToStreamEntry(entry)));
+        }
+
+        // Each stream's entries come in order; entries of several streams are put in order here.
+        if (merge)
+            reads.Sort(static (x, y) => StreamEntryId.Parse(x.Entry.Id).CompareTo(StreamEntryId.Parse(y.Entry.Id)));
+
+        return reads;
+    }
+
+    /// <summary>
+    /// Reads entries of a consumer group's pending list that were delivered to <paramref name="consumer" />, after
+    /// <paramref name="after" /> (XREADGROUP with an ID). An entry deleted from the stream since comes back without fields.
     /// </summary>
     /// <seealso href="https://redis.io/commands/xreadgroup" />
-    public async Task<StreamEntry[]> ReadGroup(RedisKey stream, string group, string consumer, RedisValue position, int count)
+    public async Task<StreamEntry[]> ReadPending(RedisKey stream, string group, string consumer, RedisValue after, int count)
     {
         var database = await Connection.GetDatabase().ConfigureAwait(false);
 
-        return await database.StreamReadGroupAsync(stream, group, consumer, position, count).ConfigureAwait(false);
+        return await database.StreamReadGroupAsync(stream, group, consumer, after, count).ConfigureAwait(false);
     }
 
     /// <summary>Acknowledges entries (XACK), any number in one command.</summary>
@@ -173,20 +324,6 @@ sealed class RedisStreamsClient
         var database = await Connection.GetDatabase().ConfigureAwait(false);
 
         return await database.StreamAcknowledgeAsync(stream, group, ids).ConfigureAwait(false);
-    }
-
-    /// <summary>
-    /// Sets the wake flag of each stream (SET {S}:wake 1 PX ttl), so that the next append publishes a wake-up. Pipelined.
-    /// </summary>
-    public async Task ArmWake(IReadOnlyList<RedisKey> streams, TimeSpan ttl)
-    {
-        var database = await Connection.GetDatabase().ConfigureAwait(false);
-
-        var tasks = new Task[streams.Count];
-        for (var i = 0; i < streams.Count; i++)
-            tasks[i] = database.StringSetAsync(StreamKeys.Wake(streams[i]), WakeEntry, ttl);
-
-        await Task.WhenAll(tasks).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -303,7 +440,7 @@ sealed class RedisStreamsClient
     /// Sets the idle time of those of <paramref name="ids" /> still pending for <paramref name="consumer" />: 0 keeps them from
     /// being claimed by others, a long time hands them over at the next claim. Returns the IDs no longer this consumer's.
     /// </summary>
-    public async Task<RedisValue[]> Touch(RedisKey stream, string group, string consumer, IReadOnlyList<RedisValue> ids, TimeSpan idle)
+    public async Task<RedisValue[]> SetIdleTime(RedisKey stream, string group, string consumer, IReadOnlyList<RedisValue> ids, TimeSpan idle)
     {
         var arguments = new RedisValue[3 + ids.Count];
         arguments[0] = group;
@@ -313,7 +450,7 @@ sealed class RedisStreamsClient
             arguments[3 + i] = ids[i];
 
         var database = await Connection.GetDatabase().ConfigureAwait(false);
-        var result = await database.ScriptEvaluateAsync(TouchScript, [stream], arguments).ConfigureAwait(false);
+        var result = await database.ScriptEvaluateAsync(SetIdleTimeScript, [stream], arguments).ConfigureAwait(false);
 
         return (RedisValue[]?)result ?? [];
     }
@@ -414,4 +551,20 @@ sealed class RedisStreamsClient
 
         await database.StreamDeleteConsumerGroupAsync(stream, group).ConfigureAwait(false);
     }
+
+    static StreamEntry ToStreamEntry(RedisResult entry)
+    {
+        var parts = (RedisResult[])entry!;
+        var values = (RedisValue[]?)parts[1] ?? [];
+
+        var fields = new NameValueEntry[values.Length / 2];
+        for (var i = 0; i < fields.Length; i++)
+            fields[i] = new NameValueEntry(values[2 * i], values[2 * i + 1]);
+
+        return new StreamEntry((RedisValue)parts[0], fields);
+    }
 }
+
+
+/// <summary>An entry read from one of several streams: <see cref="Stream" /> is its index in the streams that were read.</summary>
+readonly record struct StreamRead(int Stream, StreamEntry Entry);

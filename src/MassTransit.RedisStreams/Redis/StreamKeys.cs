@@ -1,6 +1,7 @@
 namespace MassTransit.RedisStreams.Redis;
 
 using System;
+using MassTransit.Topology;
 using StackExchange.Redis;
 
 
@@ -10,7 +11,8 @@ using StackExchange.Redis;
 /// <remarks>
 /// Layout, with an optional prefix <c>p</c> (written <c>p:</c> in front of every key):
 /// <list type="bullet">
-/// <item><c>queue:{name}</c> — the stream of a receive endpoint; <c>queue:{name}_error</c> and <c>queue:{name}_skipped</c> beside it.</item>
+/// <item><c>queue:{name}</c> — the stream of a receive endpoint; its error and skipped streams beside it, named by MassTransit's
+/// error and dead-letter queue name formatters (<c>queue:{name}_error</c>, <c>queue:{name}_skipped</c> by default).</item>
 /// <item><c>events:{entity}</c> — the stream every publish of a message type appends to.</item>
 /// <item><c>{S}:wake</c> — a short-lived flag an idle reader of stream <c>S</c> sets; the next append clears it and publishes on
 /// the channel of the same name.</item>
@@ -18,6 +20,8 @@ using StackExchange.Redis;
 /// (a derived type's stream), so that a consumer of a base type reads them too.</item>
 /// <item><c>{S}:subscribers</c> — for an event stream <c>S</c>, a hash of the consumer groups that consume its type, and where each starts.</item>
 /// <item><c>consumers:{name}</c> — the lease of a running instance on its consumer name.</item>
+/// <item><c>entry-clock</c> — the last entry ID the transport gave out on this Redis: every append takes a higher one, so entry
+/// IDs order appends across all streams.</item>
 /// </list>
 /// The keys beside a stream wrap the stream key in a hash tag, so that on Redis Cluster they hash to the stream's own slot
 /// (a key without braces hashes whole; <c>{S}:x</c> hashes <c>S</c>). Names are validated to contain no braces.
@@ -27,18 +31,37 @@ sealed class StreamKeys
     public const string QueueSegment = "queue:";
     public const string EventSegment = "events:";
 
+    readonly IDeadLetterQueueNameFormatter _deadLetterQueueNameFormatter;
+    readonly IErrorQueueNameFormatter _errorQueueNameFormatter;
     readonly string _prefix;
 
-    public StreamKeys(string? keyPrefix)
+    /// <param name="keyPrefix">The key prefix, with or without its trailing colon, or null.</param>
+    /// <param name="errorQueueNameFormatter">Names an endpoint's error stream; MassTransit's default when null.</param>
+    /// <param name="deadLetterQueueNameFormatter">Names an endpoint's skipped stream; MassTransit's default when null.</param>
+    public StreamKeys(string? keyPrefix, IErrorQueueNameFormatter? errorQueueNameFormatter = null,
+        IDeadLetterQueueNameFormatter? deadLetterQueueNameFormatter = null)
     {
         Prefix = NormalizePrefix(keyPrefix);
         _prefix = Prefix.Length == 0 ? "" : Prefix + ":";
+        _errorQueueNameFormatter = errorQueueNameFormatter ?? DefaultErrorQueueNameFormatter.Instance;
+        _deadLetterQueueNameFormatter = deadLetterQueueNameFormatter ?? DefaultDeadLetterQueueNameFormatter.Instance;
+
+        Clock = (RedisKey)(_prefix + "entry-clock");
     }
 
     /// <summary>The prefix without its trailing colon, or empty.</summary>
     public string Prefix { get; }
 
+    /// <summary>The last entry ID given out by the append script, as <c>ms-seq</c>.</summary>
+    public RedisKey Clock { get; }
+
     public RedisKey Queue(string queueName) => (RedisKey)(_prefix + QueueSegment + queueName);
+
+    /// <summary>The name of the stream beside <paramref name="queueName" /> where failed messages go.</summary>
+    public string ErrorQueueName(string queueName) => _errorQueueNameFormatter.FormatErrorQueueName(queueName);
+
+    /// <summary>The name of the stream beside <paramref name="queueName" /> where messages no consumer wanted go.</summary>
+    public string SkippedQueueName(string queueName) => _deadLetterQueueNameFormatter.FormatDeadLetterQueueName(queueName);
 
     public RedisKey Events(string entityName) => (RedisKey)(_prefix + EventSegment + entityName);
 

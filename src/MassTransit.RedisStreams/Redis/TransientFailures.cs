@@ -4,9 +4,19 @@ using System;
 using StackExchange.Redis;
 
 
-/// <summary>Which Redis failures are worth trying again, because they pass by themselves.</summary>
+/// <summary>Which failures come from Redis or the connection to it, and which of those pass by themselves.</summary>
 static class TransientFailures
 {
+    /// <summary>
+    /// A command that failed because Redis or the connection did: worth logging and trying again later. A multiplexer the bus
+    /// closed while stopping reports itself as disposed.
+    /// </summary>
+    public static bool IsRedisFailure(Exception exception)
+    {
+        return exception is RedisException or TimeoutException or ObjectDisposedException;
+    }
+
+    /// <summary>A failure worth retrying at once, with a short backoff: the server may answer the same command soon.</summary>
     public static bool IsTransient(Exception exception)
     {
         return exception switch

@@ -50,7 +50,7 @@ sealed class RedisStreamsMessagePublishTopology<TMessage> :
     {
         var host = RedisStreamsHostAddress.Parse(baseAddress);
 
-        publishAddress = new RedisStreamsEndpointAddress(host, EntityName, isTopic: true).ToUri();
+        publishAddress = new RedisStreamsEndpointAddress(host, EntityName, AddressKind.Topic).ToUri();
         return true;
     }
 

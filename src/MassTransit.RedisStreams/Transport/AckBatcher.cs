@@ -15,8 +15,6 @@ using StackExchange.Redis;
 /// </summary>
 sealed class AckBatcher
 {
-    static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(2);
-
     readonly RedisStreamsClient _client;
     readonly string _group;
     readonly object _lock = new();
@@ -80,7 +78,7 @@ sealed class AckBatcher
             }
 
             var ids = batch.ToArray();
-            var delay = TimeSpan.FromMilliseconds(50);
+            var backoff = new Backoff(TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(2));
 
             // An entry whose handling succeeded must not be handled again because one XACK met a dropped connection, so the
             // acknowledgement is retried until it succeeds; only a stopped endpoint gives up, leaving the entries pending.
@@ -92,7 +90,7 @@ sealed class AckBatcher
                     completed.TrySetResult();
                     break;
                 }
-                catch (Exception exception) when (exception is RedisException or TimeoutException)
+                catch (Exception exception) when (TransientFailures.IsRedisFailure(exception))
                 {
                     if (_stopped.IsCancellationRequested)
                     {
@@ -100,18 +98,10 @@ sealed class AckBatcher
                         break;
                     }
 
-                    LogContext.Warning?.Log(exception, "XACK failed, retrying in {Delay}: {Stream} {Group} ({Count} entries)", delay, _stream, _group,
-                        ids.Length);
+                    LogContext.Warning?.Log(exception, "XACK failed, retrying in {Delay}: {Stream} {Group} ({Count} entries)", backoff.Next, _stream,
+                        _group, ids.Length);
 
-                    try
-                    {
-                        await Task.Delay(delay, _stopped).ConfigureAwait(false);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                    }
-
-                    delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));
+                    await backoff.Wait(_stopped).ConfigureAwait(false);
                 }
             }
         }

@@ -18,6 +18,14 @@ sealed class AsyncSignal
         Volatile.Read(ref _source).TrySetResult();
     }
 
+    /// <summary>Forgets a <see cref="Set" /> no one has waited for yet.</summary>
+    public void Reset()
+    {
+        var source = Volatile.Read(ref _source);
+        if (source.Task.IsCompleted)
+            Interlocked.CompareExchange(ref _source, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), source);
+    }
+
     /// <summary>
     /// Waits until the signal is set, the timeout passes, or the token is canceled (which throws).
     /// </summary>

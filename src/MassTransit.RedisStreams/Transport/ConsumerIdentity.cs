@@ -74,7 +74,7 @@ sealed class ConsumerIdentity
         {
             await _client.ReleaseLease(_client.Keys.ConsumerLease(lease.Name), lease.Holder).ConfigureAwait(false);
         }
-        catch (Exception exception) when (exception is RedisException or TimeoutException)
+        catch (Exception exception) when (TransientFailures.IsRedisFailure(exception))
         {
             LogContext.Debug?.Log(exception, "Releasing the consumer name lease failed; it expires by itself");
         }
@@ -130,8 +130,9 @@ sealed class ConsumerIdentity
                         lease.Name);
                 }
             }
-            catch (Exception exception) when (exception is RedisException or TimeoutException or InvalidOperationException)
+            catch (Exception exception) when (TransientFailures.IsRedisFailure(exception) || exception is InvalidOperationException)
             {
+                // InvalidOperationException: every name was leased by running instances; the next renewal looks again.
                 LogContext.Debug?.Log(exception, "Renewing the consumer name lease failed; retrying");
             }
         }

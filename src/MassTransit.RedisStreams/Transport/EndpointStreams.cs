@@ -29,7 +29,7 @@ sealed class EndpointStreams
     public EndpointStreams(RedisStreamsReceiveEndpointContext context, Action<RedisKey, WakeReason> onWake, CancellationToken stopped)
     {
         _context = context;
-        _client = context.Broker.Client;
+        _client = context.BusContext.Client;
         _onWake = onWake;
         _stopped = stopped;
         _entityNames = context.GetSubscribedEntityNames();
@@ -41,17 +41,6 @@ sealed class EndpointStreams
 
     public string Group => _context.QueueName;
 
-    public ReceiveStream? Find(RedisKey key)
-    {
-        foreach (var stream in Streams)
-        {
-            if (stream.Key == key)
-                return stream;
-        }
-
-        return null;
-    }
-
     /// <summary>
     /// Registers the endpoint as a subscriber of each type it consumes, finds the streams to read, and makes sure the consumer
     /// group exists on each (creating a lost one again where the endpoint last read). Safe to repeat: after a failure, and
@@ -59,7 +48,7 @@ sealed class EndpointStreams
     /// </summary>
     public async Task Setup()
     {
-        await _context.Broker.Identity.Acquire().ConfigureAwait(false);
+        await _context.BusContext.Identity.Acquire().ConfigureAwait(false);
 
         var keys = new List<RedisKey> { _context.QueueKey };
 
@@ -82,7 +71,7 @@ sealed class EndpointStreams
             .ConfigureAwait(false);
 
         if (_context.Temporary)
-            await _client.Expire(_context.QueueKey, _context.Broker.Settings.TemporaryStreamExpiry).ConfigureAwait(false);
+            await _client.Expire(_context.QueueKey, _context.BusContext.Settings.TemporaryStreamExpiry).ConfigureAwait(false);
 
         foreach (var stream in streams)
         {
@@ -91,6 +80,25 @@ sealed class EndpointStreams
         }
 
         Volatile.Write(ref _streams, streams);
+    }
+
+    /// <summary>
+    /// Deletes the group's other consumers that have been idle for the dead consumer timeout with nothing pending, in every
+    /// stream. One with pending entries stays, so that they are never lost with it.
+    /// </summary>
+    public async Task RemoveDeadConsumers()
+    {
+        var settings = _context.BusContext.Settings;
+        var consumer = _context.BusContext.ConsumerName;
+
+        foreach (var stream in Streams)
+        {
+            var removed = await _client.RemoveIdleConsumers(stream.Key, Group, settings.DeadConsumerTimeout, null, consumer).ConfigureAwait(false);
+
+            if (removed.Length > 0)
+                LogContext.Info?.Log("Removed consumers idle longer than {Timeout} with nothing pending from {Stream} {Group}: {Consumers}",
+                    settings.DeadConsumerTimeout, stream.Key, Group, string.Join(", ", removed));
+        }
     }
 
     /// <summary>
@@ -109,7 +117,7 @@ sealed class EndpointStreams
             // A consumer with nothing pending is removed at once; one with pending entries (released, or failed) stays, so
             // that they are not lost with it, and is removed by another instance once they are claimed and it has been idle
             // long enough.
-            if (_context.Broker.Identity.CurrentName is { } consumer)
+            if (_context.BusContext.Identity.CurrentName is { } consumer)
             {
                 foreach (var stream in Streams)
                     await IgnoreFailure(_client.RemoveIdleConsumers(stream.Key, Group, TimeSpan.Zero, consumer, "")).ConfigureAwait(false);
@@ -151,7 +159,7 @@ sealed class EndpointStreams
         {
             await task.ConfigureAwait(false);
         }
-        catch (Exception exception) when (exception is RedisException or TimeoutException or ObjectDisposedException)
+        catch (Exception exception) when (TransientFailures.IsRedisFailure(exception))
         {
             LogContext.Debug?.Log(exception, "Cleaning up endpoint {Endpoint} failed", _context.InputAddress);
         }

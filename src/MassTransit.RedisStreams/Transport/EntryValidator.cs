@@ -21,11 +21,11 @@ static class EntryValidator
     /// <summary>The body of <paramref name="entry" />, from its <c>body</c> field or, without one, its <c>data</c> field.</summary>
     public static (RedisValue Field, RedisValue Body) GetBody(StreamEntry entry)
     {
-        RedisValue field = EntryWriter.BodyField;
+        RedisValue field = EntryFieldNames.Body;
         var body = entry[field];
         if (body.IsNull)
         {
-            field = EntryWriter.AlternateBodyField;
+            field = EntryFieldNames.AlternateBody;
             body = entry[field];
         }
 

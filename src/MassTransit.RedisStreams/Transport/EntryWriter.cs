@@ -1,7 +1,6 @@
 namespace MassTransit.RedisStreams.Transport;
 
 using System;
-using System.Collections.Generic;
 using System.Globalization;
 using System.Text.Json;
 using Context;
@@ -16,25 +15,17 @@ using StackExchange.Redis;
 /// </summary>
 static class EntryWriter
 {
-    public const string BodyField = "body";
-
-    /// <summary>The body field name the Python event broker and other writers use; read when <c>body</c> is missing.</summary>
-    public const string AlternateBodyField = "data";
-
-    public const string ExpirationTimeHeader = "MT-Expiration-Time";
-
-    /// <summary>
-    /// Builds the arguments for <see cref="RedisStreamsClient.Append" />.
-    /// </summary>
-    public static RedisValue[] Write<T>(MessageSendContext<T> context)
+    /// <summary>The fields of the entry a send or publish appends.</summary>
+    public static NewEntry Write<T>(MessageSendContext<T> context)
         where T : class
     {
-        var fields = new List<NameValueEntry>(16) { new(BodyField, context.Body.GetBytes()) };
+        var entry = new NewEntry();
+        entry.Add(EntryFieldNames.Body, context.Body.GetBytes());
 
         void Add(string name, RedisValue value)
         {
             if (!value.IsNull)
-                fields.Add(new NameValueEntry(name, value));
+                entry.Add(name, value);
         }
 
         Add(MessageHeaders.ContentType, context.ContentType?.ToString());
@@ -49,39 +40,18 @@ static class EntryWriter
         Add(MessageHeaders.MessageType, context.SupportedMessageTypes is { Length: > 0 } types ? string.Join(";", types) : null);
 
         if (context.TimeToLive is { } timeToLive && timeToLive > TimeSpan.Zero)
-            Add(ExpirationTimeHeader, (DateTime.UtcNow + timeToLive).ToString("O", CultureInfo.InvariantCulture));
+            Add(EntryFieldNames.ExpirationTime, (DateTime.UtcNow + timeToLive).ToString("O", CultureInfo.InvariantCulture));
 
-        var written = fields.Count;
         foreach (var header in context.Headers.GetAll())
         {
-            if (header.Key == BodyField || IsWritten(fields, written, header.Key))
+            // The fields above come first and win; a custom header of the same name is not written twice.
+            if (header.Key == EntryFieldNames.Body || entry.Contains(header.Key))
                 continue;
 
             Add(header.Key, FormatHeaderValue(header.Value));
         }
 
-        return RedisStreamsClient.CreateAppendArguments(fields);
-    }
-
-    /// <summary>The size in bytes of the fields in <paramref name="arguments" />, as <see cref="EntryValidator" /> counts it.</summary>
-    public static long GetSize(RedisValue[] arguments)
-    {
-        long size = 0;
-        for (var i = RedisStreamsClient.AppendHeaderSlots; i < arguments.Length; i++)
-            size += arguments[i].Length();
-
-        return size;
-    }
-
-    static bool IsWritten(List<NameValueEntry> fields, int count, string name)
-    {
-        for (var i = 0; i < count; i++)
-        {
-            if (fields[i].Name == name)
-                return true;
-        }
-
-        return false;
+        return entry;
     }
 
     static RedisValue Format(Guid? value) => value.HasValue ? value.Value.ToString("D") : RedisValue.Null;

@@ -1,6 +1,5 @@
 namespace MassTransit.RedisStreams.Transport;
 
-using System.Threading;
 using StackExchange.Redis;
 
 
@@ -9,9 +8,6 @@ using StackExchange.Redis;
 /// </summary>
 sealed class ReceiveStream
 {
-    long _drainedAt = -1;
-    long _wakes;
-
     public ReceiveStream(RedisKey key, bool isQueue, AckBatcher acknowledgements)
     {
         Key = key;
@@ -29,22 +25,4 @@ sealed class ReceiveStream
 
     /// <summary>The highest entry ID read so far; a group lost with Redis data is created again from here.</summary>
     public RedisValue LastReadId { get; set; }
-
-    /// <summary>
-    /// False only while the last read returned less than it asked for and no wake-up came since; such a stream is skipped
-    /// until something may have been appended.
-    /// </summary>
-    public bool MaybeHasEntries => Volatile.Read(ref _wakes) != Volatile.Read(ref _drainedAt);
-
-    /// <summary>Something may have been appended: the next read includes this stream.</summary>
-    public void Wake() => Interlocked.Increment(ref _wakes);
-
-    /// <summary>Taken before a read; pass it to <see cref="MarkDrained" /> when the read came back short.</summary>
-    public long ReadVersion => Volatile.Read(ref _wakes);
-
-    /// <summary>
-    /// The read taken at <paramref name="readVersion" /> came back short. A wake-up that arrived during the read keeps the
-    /// stream readable, since its entry may have been appended after the read.
-    /// </summary>
-    public void MarkDrained(long readVersion) => Volatile.Write(ref _drainedAt, readVersion);
 }

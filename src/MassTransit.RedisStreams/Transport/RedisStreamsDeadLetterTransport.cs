@@ -9,8 +9,8 @@ sealed class RedisStreamsDeadLetterTransport :
     RedisStreamsMoveTransport,
     IDeadLetterTransport
 {
-    public RedisStreamsDeadLetterTransport(RedisStreamsBroker broker, RedisKey destination)
-        : base(broker, destination)
+    public RedisStreamsDeadLetterTransport(RedisStreamsBusContext bus, RedisKey destination)
+        : base(bus, destination)
     {
     }
 

@@ -9,8 +9,8 @@ sealed class RedisStreamsErrorTransport :
     RedisStreamsMoveTransport,
     IErrorTransport
 {
-    public RedisStreamsErrorTransport(RedisStreamsBroker broker, RedisKey destination)
-        : base(broker, destination)
+    public RedisStreamsErrorTransport(RedisStreamsBusContext bus, RedisKey destination)
+        : base(bus, destination)
     {
     }
 

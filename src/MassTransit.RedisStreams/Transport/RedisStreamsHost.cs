@@ -61,12 +61,12 @@ sealed class RedisStreamsHost :
     {
         context.Add("type", "RedisStreams");
         context.Add("hostAddress", _hostConfiguration.HostAddress);
-        context.Add("consumerName", _hostConfiguration.Broker.Identity.CurrentName ?? "");
+        context.Add("consumerName", _hostConfiguration.BusContext.Identity.CurrentName ?? "");
     }
 
     protected override IAgent[] GetAgentHandles()
     {
-        return [new CloseConnectionAgent(_hostConfiguration.Broker)];
+        return [new CloseConnectionAgent(_hostConfiguration.BusContext)];
     }
 
 
@@ -77,18 +77,18 @@ sealed class RedisStreamsHost :
     sealed class CloseConnectionAgent :
         Agent
     {
-        readonly RedisStreamsBroker _broker;
+        readonly RedisStreamsBusContext _bus;
 
-        public CloseConnectionAgent(RedisStreamsBroker broker)
+        public CloseConnectionAgent(RedisStreamsBusContext bus)
         {
-            _broker = broker;
+            _bus = bus;
             SetReady();
         }
 
         protected override async Task StopAgent(StopContext context)
         {
-            await _broker.Identity.Release().ConfigureAwait(false);
-            await _broker.Connection.DisposeAsync().ConfigureAwait(false);
+            await _bus.Identity.Release().ConfigureAwait(false);
+            await _bus.Connection.DisposeAsync().ConfigureAwait(false);
 
             await base.StopAgent(context).ConfigureAwait(false);
         }

@@ -19,12 +19,12 @@ abstract class RedisStreamsMoveTransport
     /// <summary>Where and by what the entry was moved, as MassTransit's other transports record it.</summary>
     static readonly KeyValuePair<string, object>[] HostHeaders = CreateHostHeaders();
 
-    readonly RedisStreamsBroker _broker;
+    readonly RedisStreamsBusContext _bus;
     readonly RedisKey _destination;
 
-    protected RedisStreamsMoveTransport(RedisStreamsBroker broker, RedisKey destination)
+    protected RedisStreamsMoveTransport(RedisStreamsBusContext bus, RedisKey destination)
     {
-        _broker = broker;
+        _bus = bus;
         _destination = destination;
     }
 
@@ -35,12 +35,12 @@ abstract class RedisStreamsMoveTransport
         {
             return Move(redisContext.Entry, addedHeaders.Concat(
             [
-                new KeyValuePair<string, object>(UndeliverableEntries.SourceStreamHeader, redisContext.StreamKey),
-                new KeyValuePair<string, object>(UndeliverableEntries.SourceEntryHeader, redisContext.EntryId)
+                new KeyValuePair<string, object>(EntryFieldNames.SourceStream, redisContext.StreamKey),
+                new KeyValuePair<string, object>(EntryFieldNames.SourceEntry, redisContext.EntryId)
             ]));
         }
 
-        var fields = new List<NameValueEntry> { new(EntryWriter.BodyField, context.GetBody()) };
+        var fields = new List<NameValueEntry> { new(EntryFieldNames.Body, context.GetBody()) };
         foreach (var header in context.TransportHeaders.GetAll())
             fields.Add(new NameValueEntry(header.Key, EntryWriter.FormatHeaderValue(header.Value)));
 
@@ -55,23 +55,23 @@ abstract class RedisStreamsMoveTransport
 
     async Task Append(IEnumerable<NameValueEntry> original, IEnumerable<KeyValuePair<string, object>> addedHeaders)
     {
-        var fields = new List<NameValueEntry>(24);
+        var entry = new NewEntry(24);
         var replaced = new HashSet<string>(StringComparer.Ordinal);
 
         foreach (var header in addedHeaders.Concat(HostHeaders))
         {
             var value = EntryWriter.FormatHeaderValue(header.Value);
             if (!value.IsNull && replaced.Add(header.Key))
-                fields.Add(new NameValueEntry(header.Key, value));
+                entry.Add(header.Key, value);
         }
 
         foreach (var field in original)
         {
             if (!replaced.Contains((string?)field.Name ?? ""))
-                fields.Add(field);
+                entry.Add(field.Name, field.Value);
         }
 
-        await _broker.Client.Append(_destination, RedisStreamsClient.CreateAppendArguments(fields), onlyIfStreamExists: false).ConfigureAwait(false);
+        await _bus.Client.Append(_destination, entry, onlyIfStreamExists: false).ConfigureAwait(false);
     }
 
     static KeyValuePair<string, object>[] CreateHostHeaders()

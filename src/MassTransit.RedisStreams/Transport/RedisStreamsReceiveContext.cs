@@ -29,7 +29,7 @@ sealed class RedisStreamsReceiveContext :
         DeliveryCount = deliveryCount;
 
         ConsumerGroup = context.QueueName;
-        ConsumerName = context.Broker.ConsumerName;
+        ConsumerName = context.BusContext.ConsumerName;
 
         (_bodyField, Body) = ReadBody(entry);
     }

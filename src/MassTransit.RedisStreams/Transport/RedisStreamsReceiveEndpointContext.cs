@@ -20,22 +20,22 @@ sealed class RedisStreamsReceiveEndpointContext :
         _hostConfiguration = hostConfiguration;
         _configuration = configuration;
 
-        Broker = hostConfiguration.Broker;
+        BusContext = hostConfiguration.BusContext;
         QueueName = configuration.QueueName;
-        QueueKey = Broker.Keys.Queue(QueueName);
+        QueueKey = BusContext.Keys.Queue(QueueName);
         Temporary = configuration.Temporary;
         StartPosition = configuration.StartPosition;
 
-        var errorStream = Broker.Keys.Queue(configuration.Topology.Send.ErrorQueueNameFormatter.FormatErrorQueueName(QueueName));
-        var skippedStream = Broker.Keys.Queue(configuration.Topology.Send.DeadLetterQueueNameFormatter.FormatDeadLetterQueueName(QueueName));
+        var errorStream = BusContext.Keys.Queue(BusContext.Keys.ErrorQueueName(QueueName));
+        var skippedStream = BusContext.Keys.Queue(BusContext.Keys.SkippedQueueName(QueueName));
 
-        ErrorTransport = new RedisStreamsErrorTransport(Broker, errorStream);
+        ErrorTransport = new RedisStreamsErrorTransport(BusContext, errorStream);
         GetOrAddPayload<IErrorTransport>(() => ErrorTransport);
-        GetOrAddPayload<IDeadLetterTransport>(() => new RedisStreamsDeadLetterTransport(Broker, skippedStream));
+        GetOrAddPayload<IDeadLetterTransport>(() => new RedisStreamsDeadLetterTransport(BusContext, skippedStream));
         GetOrAddPayload(() => hostConfiguration.Topology);
     }
 
-    public RedisStreamsBroker Broker { get; }
+    public RedisStreamsBusContext BusContext { get; }
 
     /// <summary>The endpoint's <c>_error</c> stream, where entries that cannot be delivered go as well.</summary>
     public RedisStreamsErrorTransport ErrorTransport { get; }
@@ -72,17 +72,17 @@ sealed class RedisStreamsReceiveEndpointContext :
     public override void Probe(ProbeContext context)
     {
         context.Add("queueKey", QueueKey.ToString());
-        context.Add("consumerName", Broker.Identity.CurrentName ?? "");
+        context.Add("consumerName", BusContext.Identity.CurrentName ?? "");
         context.Add("temporary", Temporary);
     }
 
     protected override ISendTransportProvider CreateSendTransportProvider()
     {
-        return new RedisStreamsSendTransportProvider(Broker, this);
+        return new RedisStreamsSendTransportProvider(BusContext, this);
     }
 
     protected override IPublishTransportProvider CreatePublishTransportProvider()
     {
-        return new RedisStreamsSendTransportProvider(Broker, this);
+        return new RedisStreamsSendTransportProvider(BusContext, this);
     }
 }

@@ -10,23 +10,23 @@ sealed class RedisStreamsSendTransportProvider :
     ISendTransportProvider,
     IPublishTransportProvider
 {
-    readonly RedisStreamsBroker _broker;
+    readonly RedisStreamsBusContext _bus;
     readonly RedisStreamsReceiveEndpointContext _context;
 
-    public RedisStreamsSendTransportProvider(RedisStreamsBroker broker, RedisStreamsReceiveEndpointContext context)
+    public RedisStreamsSendTransportProvider(RedisStreamsBusContext bus, RedisStreamsReceiveEndpointContext context)
     {
-        _broker = broker;
+        _bus = bus;
         _context = context;
     }
 
     public Uri NormalizeAddress(Uri address)
     {
-        return RedisStreamsEndpointAddress.Parse(_broker.HostAddress, address).ToUri();
+        return RedisStreamsEndpointAddress.Parse(_bus.HostAddress, address).ToUri();
     }
 
     public Task<ISendTransport> GetSendTransport(Uri address)
     {
-        var endpointAddress = RedisStreamsEndpointAddress.Parse(_broker.HostAddress, address);
+        var endpointAddress = RedisStreamsEndpointAddress.Parse(_bus.HostAddress, address);
 
         TransportLogMessages.CreateSendTransport(endpointAddress);
 
@@ -38,18 +38,18 @@ sealed class RedisStreamsSendTransportProvider :
     {
         var topology = _context.PublishTopology.GetRedisMessageTopology<T>();
 
-        await _broker.EnsurePublishTopology(topology).ConfigureAwait(false);
+        await _bus.EnsurePublishTopology(topology).ConfigureAwait(false);
 
         var endpointAddress = publishAddress != null
-            ? RedisStreamsEndpointAddress.Parse(_broker.HostAddress, publishAddress)
-            : new RedisStreamsEndpointAddress(_broker.HostAddress, topology.EntityName, isTopic: true);
+            ? RedisStreamsEndpointAddress.Parse(_bus.HostAddress, publishAddress)
+            : new RedisStreamsEndpointAddress(_bus.HostAddress, topology.EntityName, AddressKind.Topic);
 
         return CreateSendTransport(endpointAddress);
     }
 
     SendTransport<PipeContext> CreateSendTransport(RedisStreamsEndpointAddress address)
     {
-        var context = new RedisStreamsSendTransportContext(_broker, _context, address);
+        var context = new RedisStreamsSendTransportContext(_bus, _context, address);
 
         return new SendTransport<PipeContext>(context);
     }

@@ -13,13 +13,10 @@ using Redis;
 /// </summary>
 static class SendRetry
 {
-    static readonly TimeSpan FirstDelay = TimeSpan.FromMilliseconds(50);
-    static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(1);
-
     public static async Task<T> Run<T>(Func<Task<T>> operation, TimeSpan timeout, string target, CancellationToken cancellationToken)
     {
         var started = DateTime.UtcNow;
-        var delay = FirstDelay;
+        var backoff = new Backoff(TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(1));
 
         while (true)
         {
@@ -29,16 +26,16 @@ static class SendRetry
             }
             catch (Exception exception) when (TransientFailures.IsTransient(exception))
             {
-                if (DateTime.UtcNow - started + delay > timeout)
+                if (DateTime.UtcNow - started + backoff.Next > timeout)
                 {
                     throw new TransportUnavailableException(
                         $"Redis did not accept the message for {target} within the SendTimeout of {timeout}: {exception.Message}", exception);
                 }
 
-                LogContext.Debug?.Log(exception, "Send to {Target} failed, retrying in {Delay}", target, delay);
+                LogContext.Debug?.Log(exception, "Send to {Target} failed, retrying in {Delay}", target, backoff.Next);
 
-                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxDelay.Ticks));
+                await backoff.Wait(cancellationToken).ConfigureAwait(false);
+                cancellationToken.ThrowIfCancellationRequested();
             }
         }
     }

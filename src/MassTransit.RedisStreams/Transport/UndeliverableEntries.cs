@@ -3,6 +3,7 @@ namespace MassTransit.RedisStreams.Transport;
 using System;
 using System.Collections.Generic;
 using System.Threading.Tasks;
+using Redis;
 using StackExchange.Redis;
 
 
@@ -13,18 +14,6 @@ using StackExchange.Redis;
 /// </summary>
 sealed class UndeliverableEntries
 {
-    /// <summary><c>MT-Reason</c> of an entry delivered more than MaxDeliveryCount times without being acknowledged.</summary>
-    public const string MaxDeliveries = "max-deliveries";
-
-    /// <summary><c>MT-Reason</c> of an entry that is not a message: no body, not JSON, a malformed header, too large.</summary>
-    public const string InvalidEntry = "invalid-entry";
-
-    /// <summary>The stream a moved entry was read from.</summary>
-    public const string SourceStreamHeader = "MT-Redis-Source-Stream";
-
-    /// <summary>The ID the moved entry had in that stream.</summary>
-    public const string SourceEntryHeader = "MT-Redis-Source-Entry";
-
     readonly RedisStreamsReceiveEndpointContext _context;
     readonly string _defaultMediaType;
 
@@ -40,13 +29,13 @@ sealed class UndeliverableEntries
     /// <returns>True when the entry was taken care of here (moved, or left pending when the move failed).</returns>
     public async Task<bool> TryDivert(ReceiveStream stream, StreamEntry entry, int deliveryCount)
     {
-        var settings = _context.Broker.Settings;
+        var settings = _context.BusContext.Settings;
         string reason;
         string message;
 
         if (deliveryCount > settings.MaxDeliveryCount)
         {
-            reason = MaxDeliveries;
+            reason = EntryFieldNames.MaxDeliveriesReason;
             message = $"Delivered {deliveryCount} times without being acknowledged, more than the MaxDeliveryCount of "
                 + $"{settings.MaxDeliveryCount}; its handler may crash the process or lose the connection every time.";
         }
@@ -56,7 +45,7 @@ sealed class UndeliverableEntries
             if (problem == null)
                 return false;
 
-            reason = InvalidEntry;
+            reason = EntryFieldNames.InvalidEntryReason;
             message = problem;
         }
 
@@ -70,13 +59,13 @@ sealed class UndeliverableEntries
                 new KeyValuePair<string, object>(MessageHeaders.FaultMessage, message),
                 new KeyValuePair<string, object>(MessageHeaders.FaultInputAddress, _context.InputAddress),
                 new KeyValuePair<string, object>(MessageHeaders.FaultTimestamp, DateTime.UtcNow),
-                new KeyValuePair<string, object>(SourceStreamHeader, stream.Key.ToString()),
-                new KeyValuePair<string, object>(SourceEntryHeader, entry.Id.ToString())
+                new KeyValuePair<string, object>(EntryFieldNames.SourceStream, stream.Key.ToString()),
+                new KeyValuePair<string, object>(EntryFieldNames.SourceEntry, entry.Id.ToString())
             ]).ConfigureAwait(false);
 
             await stream.Acknowledgements.Acknowledge(entry.Id).ConfigureAwait(false);
         }
-        catch (Exception exception) when (exception is RedisException or TimeoutException)
+        catch (Exception exception) when (TransientFailures.IsRedisFailure(exception))
         {
             // Left pending: the entry is claimed and checked again later.
             LogContext.Warning?.Log(exception, "Moving entry {EntryId} of {Stream} to the error stream failed", entry.Id, stream.Key);

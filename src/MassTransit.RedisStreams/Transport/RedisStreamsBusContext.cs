@@ -15,18 +15,21 @@ using Topology;
 /// What the bus's endpoints share: the connection, the gateway, the settings, this instance's consumer name and the record
 /// of which publish topologies are already in Redis.
 /// </summary>
-sealed class RedisStreamsBroker
+sealed class RedisStreamsBusContext
 {
     readonly ConcurrentDictionary<string, Lazy<Task>> _publishTopologies;
 
-    public RedisStreamsBroker(RedisStreamsHostConfiguration hostConfiguration)
+    public RedisStreamsBusContext(RedisStreamsHostConfiguration hostConfiguration)
     {
         var settings = hostConfiguration.Settings;
 
         HostConfiguration = hostConfiguration;
         Settings = settings;
         Connection = settings.CreateConnection();
-        Client = new RedisStreamsClient(Connection, new StreamKeys(settings.KeyPrefix));
+        // The bus's error and dead-letter queue name formatters name every endpoint's _error and _skipped streams.
+        var sendTopology = hostConfiguration.Topology.SendTopology;
+        Client = new RedisStreamsClient(Connection,
+            new StreamKeys(settings.KeyPrefix, sendTopology.ErrorQueueNameFormatter, sendTopology.DeadLetterQueueNameFormatter));
         HostAddress = settings.HostAddress;
         Identity = new ConsumerIdentity(Client, settings.ConsumerName);
 

@@ -1,0 +1,44 @@
+namespace MassTransit.RedisStreams.Transport;
+
+using System;
+
+
+/// <summary>
+/// The names of the fields of a stream entry that the transport itself gives meaning to, and the values of <c>MT-Reason</c>
+/// it writes. Every other field is a MassTransit header under MassTransit's own name.
+/// </summary>
+static class EntryFieldNames
+{
+    /// <summary>The serialized message.</summary>
+    public const string Body = "body";
+
+    /// <summary>The body field name the Python event broker and other writers use; read when <c>body</c> is missing.</summary>
+    public const string AlternateBody = "data";
+
+    /// <summary>When a message with a time to live expires: the UTC time in round-trip format.</summary>
+    public const string ExpirationTime = "MT-Expiration-Time";
+
+    /// <summary>The stream a moved entry was read from.</summary>
+    public const string SourceStream = "MT-Redis-Source-Stream";
+
+    /// <summary>The ID the moved entry had in that stream.</summary>
+    public const string SourceEntry = "MT-Redis-Source-Entry";
+
+    /// <summary><c>MT-Reason</c> of an entry delivered more than MaxDeliveryCount times without being acknowledged.</summary>
+    public const string MaxDeliveriesReason = "max-deliveries";
+
+    /// <summary><c>MT-Reason</c> of an entry that is not a message: no body, not JSON, a malformed header, too large.</summary>
+    public const string InvalidEntryReason = "invalid-entry";
+
+    /// <summary>
+    /// True for a field that moving an entry to <c>_error</c> or <c>_skipped</c> adds: <c>MT-Reason</c>, <c>MT-Fault-*</c>,
+    /// <c>MT-Host-*</c> and <c>MT-Redis-Source-*</c>. A requeued entry goes back without them, as it was sent.
+    /// </summary>
+    public static bool IsAddedByMove(string name)
+    {
+        return name == MessageHeaders.Reason
+            || name.StartsWith("MT-Fault-", StringComparison.Ordinal)
+            || name.StartsWith("MT-Host-", StringComparison.Ordinal)
+            || name.StartsWith("MT-Redis-Source-", StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,213 @@
+namespace MassTransit.RedisStreams.Transport;
+
+using System;
+using System.Threading;
+using System.Threading.Tasks;
+using Redis;
+using Transports;
+
+
+/// <summary>
+/// The read loop of one receive endpoint: sets the endpoint up in Redis, reads its streams into the buffer while there is
+/// room, sleeps while they are empty, and reports the endpoint's health. No error ends it: it reports the fault, backs off,
+/// sets the endpoint up again and carries on.
+/// </summary>
+/// <remarks>
+/// Idle without busy polling: a read that leaves nothing unread arms the streams' wake flags in the same step, and the loop
+/// then sleeps until an append publishes a wake-up, the connection changes or <see cref="RedisStreamsTransportOptions.IdlePollInterval" />
+/// passes. A flag outlives several polls, so an idle endpoint arms again only every few polls, after a wake-up cleared a flag,
+/// after setup and after a connection change.
+/// </remarks>
+sealed class ReadLoop
+{
+    static readonly TimeSpan MaxHousekeepingInterval = TimeSpan.FromSeconds(30);
+
+    readonly EntryBuffer _buffer;
+    readonly RedisStreamsBusContext _bus;
+    readonly RedisStreamsReceiveEndpointContext _context;
+    readonly TimeSpan _housekeepingInterval;
+    readonly PendingEntries _pending;
+    readonly GroupReader _reader;
+    readonly CancellationToken _stopping;
+    readonly EndpointStreams _streams;
+    readonly AsyncSignal _wake;
+    int _rearmWakeFlags;
+    int _topologyChanged;
+
+    public ReadLoop(RedisStreamsReceiveEndpointContext context, EndpointStreams streams, EntryBuffer buffer, PendingEntries pending,
+        CancellationToken stopping)
+    {
+        _context = context;
+        _bus = context.BusContext;
+        _streams = streams;
+        _buffer = buffer;
+        _pending = pending;
+        _stopping = stopping;
+        _reader = new GroupReader(_bus, streams, buffer);
+        _wake = new AsyncSignal();
+
+        // Renews a temporary stream's expiry, and picks up derived types whose announcement was missed while the connection was
+        // down.
+        var expiry = _bus.Settings.TemporaryStreamExpiry;
+        _housekeepingInterval = TimeSpan.FromTicks(Math.Min(expiry.Ticks / 3, MaxHousekeepingInterval.Ticks));
+    }
+
+    TimeSpan IdlePollInterval => _bus.Settings.IdlePollInterval;
+
+    /// <summary>How long an armed wake flag lives: long enough that an idle endpoint renews it only every few polls.</summary>
+    TimeSpan WakeFlagLifetime => IdlePollInterval * 4 + TimeSpan.FromSeconds(1);
+
+    /// <summary>An append cleared a wake flag of one of the endpoint's streams and announced new entries.</summary>
+    public void OnEntriesAppended()
+    {
+        Interlocked.Exchange(ref _rearmWakeFlags, 1);
+        _wake.Set();
+    }
+
+    /// <summary>A publisher recorded a new type derived from one the endpoint consumes: its stream must be read too.</summary>
+    public void OnTopologyChanged()
+    {
+        Interlocked.Exchange(ref _topologyChanged, 1);
+        _wake.Set();
+    }
+
+    /// <summary>The connection failed or came back: a restarted server has lost the flags, and wake-ups may have been missed.</summary>
+    public void OnConnectionChanged()
+    {
+        Interlocked.Exchange(ref _rearmWakeFlags, 1);
+        _wake.Set();
+    }
+
+    /// <param name="startedReading">Called once the endpoint has read its own pending entries and reads new ones.</param>
+    public async Task Run(Action startedReading)
+    {
+        var failures = 0;
+        var backoff = new Backoff(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(5));
+        var healthy = false;
+        var reading = false;
+        var armedUntil = DateTime.MinValue;
+        var nextHousekeeping = DateTime.UtcNow + _housekeepingInterval;
+
+        while (!_stopping.IsCancellationRequested)
+        {
+            try
+            {
+                if (!healthy)
+                {
+                    await SetupStreams().ConfigureAwait(false);
+
+                    healthy = true;
+                    failures = 0;
+                    backoff.Reset();
+                    reading = false;
+
+                    if (!_context.ReceivePipe.Connected.IsCompleted)
+                        await _context.TransportObservers.NotifyReady(_context.InputAddress, false).ConfigureAwait(false);
+                }
+
+                if (DateTime.UtcNow >= nextHousekeeping)
+                {
+                    await SetupStreams().ConfigureAwait(false);
+                    nextHousekeeping = DateTime.UtcNow + _housekeepingInterval;
+                }
+
+                if (!reading)
+                {
+                    if (!_context.ReceivePipe.Connected.IsCompleted)
+                    {
+                        await WaitUntilConnected().ConfigureAwait(false);
+                        continue;
+                    }
+
+                    await _pending.ReadOwn(_stopping).ConfigureAwait(false);
+                    reading = true;
+
+                    await _context.TransportObservers.NotifyReady(_context.InputAddress).ConfigureAwait(false);
+                    startedReading();
+                }
+
+                if (Interlocked.Exchange(ref _topologyChanged, 0) == 1)
+                    await SetupStreams().ConfigureAwait(false);
+
+                var capacity = _buffer.FreeCapacity;
+                if (capacity <= 0)
+                {
+                    await _buffer.WaitForCapacity(_stopping).ConfigureAwait(false);
+                    continue;
+                }
+
+                // A wake-up that arrives from here on is for entries this read may miss, so it must end the wait below.
+                _wake.Reset();
+
+                var arm = Interlocked.Exchange(ref _rearmWakeFlags, 0) == 1 || DateTime.UtcNow >= armedUntil;
+                int read;
+                try
+                {
+                    read = await _reader.ReadNew(capacity, arm ? WakeFlagLifetime : null).ConfigureAwait(false);
+                }
+                catch
+                {
+                    if (arm)
+                        Interlocked.Exchange(ref _rearmWakeFlags, 1);
+                    throw;
+                }
+
+                if (read == capacity)
+                {
+                    // More may be waiting; the flags were not armed.
+                    if (arm)
+                        Interlocked.Exchange(ref _rearmWakeFlags, 1);
+                    continue;
+                }
+
+                // Nothing is left unread. The flags were armed in the same step as the read, or are known to be still set: the
+                // next append publishes a wake-up.
+                if (arm)
+                    armedUntil = DateTime.UtcNow + WakeFlagLifetime - IdlePollInterval - IdlePollInterval;
+
+                // The poll bounds how late entries appended by other writers, or whose wake-up was lost, are seen.
+                await _wake.Wait(IdlePollInterval, _stopping).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception exception)
+            {
+                healthy = false;
+                failures++;
+
+                if (failures == 1)
+                {
+                    LogContext.Warning?.Log(exception, "Receive from Redis failed, retrying: {InputAddress}", _context.InputAddress);
+
+                    await _context.TransportObservers.NotifyFaulted(_context.InputAddress, _context.ConvertException(exception, "Redis receive failed: "))
+                        .ConfigureAwait(false);
+                }
+
+                await backoff.Wait(_stopping).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// An endpoint with nothing connected yet (the bus endpoint before a request client connects its response handler) reads
+    /// nothing that nothing would consume; it only notices when the connection fails, so that health reflects the outage for
+    /// it too.
+    /// </summary>
+    async Task WaitUntilConnected()
+    {
+        var connected = _context.ReceivePipe.Connected;
+        var woken = _wake.Wait(_housekeepingInterval, _stopping);
+        if (await Task.WhenAny(connected, woken).ConfigureAwait(false) == woken && !connected.IsCompleted)
+            await _bus.Client.Ping().ConfigureAwait(false);
+    }
+
+    async Task SetupStreams()
+    {
+        await _streams.Setup().ConfigureAwait(false);
+
+        // Streams may have been added, or Redis may have lost the flags with its data.
+        Interlocked.Exchange(ref _rearmWakeFlags, 1);
+    }
+}
