@@ -86,8 +86,68 @@ public class ErrorAndSkippedStreamTests
         Assert.Contains("nobody", (string?)entry["body"]);
     }
 
+    [Fact]
+    public async Task Error_and_skipped_streams_take_their_names_from_the_bus_formatters_and_requeue_reads_them_there()
+    {
+        var redis = await RedisTestContext.Create();
+        var flaky = new FlakyConsumer.State();
+
+        await using var provider = await redis.StartHarness(
+            x =>
+            {
+                x.AddConsumer<FlakyConsumer>().Endpoint(e => e.Name = "flaky");
+                x.AddConsumer<NotificationConsumer>().Endpoint(e => e.Name = "notify");
+            },
+            (_, cfg) =>
+            {
+                cfg.SendTopology.ErrorQueueNameFormatter = new SuffixFormatter(".failed");
+                cfg.SendTopology.DeadLetterQueueNameFormatter = new SuffixFormatter(".unwanted");
+            },
+            services: s => s.AddSingleton(flaky).AddSingleton(new DeliveryLogs()));
+
+        var harness = provider.GetRequiredService<ITestHarness>();
+        var db = await redis.Database();
+
+        await harness.Bus.Publish(new AuctionEnded(Guid.NewGuid(), "Cracked jug", 1m));
+        await (await harness.Bus.GetSendEndpoint(new Uri("queue:notify"))).Send(new Unwanted("nobody"));
+
+        Assert.True(await Eventually.True(async () => await db.StreamLengthAsync(redis.Key("queue:flaky.failed")) == 1, Timeout),
+            "the failed message is in flaky.failed");
+        Assert.True(await Eventually.True(async () => await db.StreamLengthAsync(redis.Key("queue:notify.unwanted")) == 1, Timeout),
+            "the unwanted message is in notify.unwanted");
+        Assert.Equal(0, await db.StreamLengthAsync(redis.Key("queue:flaky_error")));
+
+        flaky.Fixed = true;
+        var admin = provider.GetRequiredService<IRedisStreamsAdmin>();
+
+        Assert.Equal(1, await admin.Requeue("flaky"));
+        Assert.True(await Eventually.True(() => flaky.Succeeded == 1, Timeout), "the requeued message is consumed");
+        Assert.Equal(0, await db.StreamLengthAsync(redis.Key("queue:flaky.failed")));
+
+        // Sent back to notify, where it is unwanted again; the queue stream holds the original and the requeued entry.
+        Assert.Equal(1, await admin.Requeue("notify", RedisStreamsRequeueSource.Skipped));
+        Assert.Equal(2, await db.StreamLengthAsync(redis.Key("queue:notify")));
+    }
+
 
     public record Unwanted(string Note);
+
+
+    sealed class SuffixFormatter :
+        IErrorQueueNameFormatter,
+        IDeadLetterQueueNameFormatter
+    {
+        readonly string _suffix;
+
+        public SuffixFormatter(string suffix)
+        {
+            _suffix = suffix;
+        }
+
+        public string FormatDeadLetterQueueName(string queueName) => queueName + _suffix;
+
+        public string FormatErrorQueueName(string queueName) => queueName + _suffix;
+    }
 
 
     public class FlakyConsumer :
