@@ -48,6 +48,15 @@ public static class Program
             if (scenario is "throughput" or "all")
                 await Throughput(connection);
 
+            if (scenario is "mixed" or "all")
+            {
+                // What reading several streams in append order costs: one endpoint reads one stream, or three (two published
+                // types and its queue), at default prefetch and with a concurrency of 1.
+                foreach (var streams in new[] { 1, 3 })
+                foreach (var concurrency in new int?[] { null, 1 })
+                    await Mixed(connection, streams, concurrency);
+            }
+
             return 0;
         }
         finally
@@ -227,6 +236,92 @@ public static class Program
         }
     }
 
+    /// <summary>
+    /// Publishes (and for three streams, sends) 20,000 messages with 64 in flight to one endpoint at its default prefetch, and
+    /// measures how fast it consumes them end to end.
+    /// </summary>
+    static async Task Mixed(string connection, int streams, int? concurrency)
+    {
+        const int messages = 20_000;
+        const int inFlight = 64;
+        var prefix = "bench" + Guid.NewGuid().ToString("N")[..6];
+        var consumed = 0;
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        Task Count()
+        {
+            if (Interlocked.Increment(ref consumed) == messages)
+                done.TrySetResult();
+            return Task.CompletedTask;
+        }
+
+        var bus = Bus.Factory.CreateUsingRedisStreams(cfg =>
+        {
+            cfg.Host(connection, h => h.KeyPrefix = prefix);
+            cfg.ReceiveEndpoint("mixed", e =>
+            {
+                if (concurrency.HasValue)
+                    e.ConcurrentMessageLimit = concurrency;
+                e.Handler<Ping>(_ => Count());
+                if (streams > 1)
+                {
+                    e.Handler<Pong>(_ => Count());
+                    e.Handler<Sent>(_ => Count());
+                }
+            });
+        });
+
+        await bus.StartAsync();
+        try
+        {
+            var queue = await bus.GetSendEndpoint(new Uri("queue:mixed"));
+            var stopwatch = Stopwatch.StartNew();
+            using var gate = new SemaphoreSlim(inFlight);
+            var sends = new List<Task>(messages);
+            for (var i = 0; i < messages; i++)
+            {
+                await gate.WaitAsync();
+                sends.Add(Send(i));
+            }
+
+            await Task.WhenAll(sends);
+            var sent = stopwatch.Elapsed;
+            await done.Task.WaitAsync(TimeSpan.FromMinutes(5));
+            var elapsed = stopwatch.Elapsed;
+
+            Console.WriteLine($"mixed, {messages} messages over {streams} stream(s), {inFlight} in flight, default prefetch, concurrency "
+                + $"{(concurrency?.ToString(CultureInfo.InvariantCulture) ?? "default")}: sent at {messages / sent.TotalSeconds:F0} msg/s, "
+                + $"{messages / elapsed.TotalSeconds:F0} msg/s end to end");
+
+            async Task Send(int i)
+            {
+                try
+                {
+                    switch (streams == 1 ? 0 : i % 3)
+                    {
+                        case 0:
+                            await bus.Publish(new Ping(i));
+                            break;
+                        case 1:
+                            await bus.Publish(new Pong(i));
+                            break;
+                        default:
+                            await queue.Send(new Sent(i));
+                            break;
+                    }
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            }
+        }
+        finally
+        {
+            await bus.StopAsync();
+        }
+    }
+
     static double Percentile(List<double> sorted, double percentile)
     {
         return sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(percentile * sorted.Count) - 1)];
@@ -235,3 +330,9 @@ public static class Program
 
 
 public record Ping(long Sent);
+
+
+public record Pong(long Sent);
+
+
+public record Sent(long Index);

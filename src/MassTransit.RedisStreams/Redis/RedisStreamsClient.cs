@@ -8,9 +8,9 @@ using StackExchange.Redis;
 
 /// <summary>
 /// The gateway: every command the transport sends to Redis is sent from this class, and every key it names comes from
-/// <see cref="StreamKeys" />. Every command touches one key, or keys that share a hash tag, except two scripts that order
-/// messages across streams on one Redis: the append, which takes its entry ID from the clock key, and the ordered read over
-/// an endpoint's streams.
+/// <see cref="StreamKeys" />. Every command touches one key, or keys that share a hash tag, except two that order messages
+/// across streams on one Redis: the append script, which takes its entry ID from the clock key, and the read of an
+/// endpoint's new entries, which reads all its streams at one instant.
 /// </summary>
 sealed class RedisStreamsClient
 {
@@ -57,103 +57,6 @@ sealed class RedisStreamsClient
           end
         end
         return id
-        """;
-
-    /// <summary>
-    /// Reads the next new entries of a consumer group over several streams in entry ID order — that is, in the order they were
-    /// appended — and, when that leaves nothing unread, arms the streams' wake flags in the same step.
-    /// KEYS: the n streams, then their n wake flags. ARGV: group, consumer, count, wake flag lifetime in ms (0: do not arm).
-    /// Returns stream index (1-based) and XREADGROUP entries, pairwise, for each stream read.
-    /// </summary>
-    /// <remarks>
-    /// XREADGROUP over several streams would return up to COUNT from each, in no order between them. Instead, where the
-    /// group stands on each stream (XINFO GROUPS: last delivered ID and lag) decides how many to take from each: everything
-    /// when all that is waiting fits into COUNT, and otherwise the COUNT lowest IDs among the next COUNT of every stream
-    /// (XRANGE). Only then does XREADGROUP take exactly those. A stream without the group fails with NOGROUP, as XREADGROUP does.
-    /// </remarks>
-    const string ReadNewScript = """
-        local group, consumer, count, arm = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
-        local n = #KEYS / 2
-        local take = {}
-        if n == 1 then
-          take[1] = count
-        else
-          local last, lag = {}, {}
-          local waiting, unknown, streams = 0, false, {}
-          for i = 1, n do
-            local groups = redis.pcall('XINFO', 'GROUPS', KEYS[i])
-            local found = false
-            if type(groups) == 'table' and not groups.err then
-              for _, g in ipairs(groups) do
-                local name, lastId, behind
-                for j = 1, #g, 2 do
-                  local field = g[j]
-                  if field == 'name' then name = g[j + 1]
-                  elseif field == 'last-delivered-id' then lastId = g[j + 1]
-                  elseif field == 'lag' then behind = g[j + 1] end
-                end
-                if name == group then
-                  found = true
-                  last[i] = lastId
-                  if type(behind) == 'number' then
-                    if behind > 0 then
-                      waiting = waiting + behind
-                      streams[#streams + 1] = i
-                    end
-                    lag[i] = behind
-                  else
-                    unknown = true
-                    streams[#streams + 1] = i
-                  end
-                  break
-                end
-              end
-            end
-            if not found then
-              return redis.error_reply('NOGROUP No such key \'' .. KEYS[i] .. '\' or consumer group \'' .. group .. '\'')
-            end
-          end
-          if #streams == 1 then
-            take[streams[1]] = count
-          elseif #streams > 1 then
-            if not unknown and waiting <= count then
-              for _, i in ipairs(streams) do take[i] = lag[i] end
-            else
-              local next = {}
-              for _, i in ipairs(streams) do
-                for _, entry in ipairs(redis.call('XRANGE', KEYS[i], '(' .. last[i], '+', 'COUNT', count)) do
-                  local ms, seq = string.match(entry[1], '^(%d+)-(%d+)$')
-                  next[#next + 1] = { tonumber(ms), tonumber(seq), i }
-                end
-              end
-              table.sort(next, function(a, b)
-                if a[1] ~= b[1] then return a[1] < b[1] end
-                return a[2] < b[2]
-              end)
-              for j = 1, math.min(count, #next) do
-                local i = next[j][3]
-                take[i] = (take[i] or 0) + 1
-              end
-            end
-          end
-        end
-        local result, total = {}, 0
-        for i = 1, n do
-          if take[i] then
-            local read = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', take[i], 'STREAMS', KEYS[i], '>')
-            if read then
-              result[#result + 1] = i
-              result[#result + 1] = read[1][2]
-              total = total + #read[1][2]
-            end
-          end
-        end
-        if arm > 0 and total < count then
-          for i = n + 1, 2 * n do
-            redis.call('SET', KEYS[i], 'x', 'PX', arm)
-          end
-        end
-        return result
         """;
 
     /// <summary>
@@ -269,40 +172,72 @@ sealed class RedisStreamsClient
     }
 
     /// <summary>
-    /// Reads up to <paramref name="count" /> new entries of a consumer group from several streams, oldest first across all
-    /// of them (never blocking). When that leaves nothing unread and <paramref name="armWake" /> is given, it also sets the
-    /// streams' wake flags for that long, in the same step, so the next append to any of them publishes a wake-up.
+    /// Reads new entries of a consumer group from several streams at one instant (never blocking): at most
+    /// <paramref name="counts" />[i] from stream i, none where it is 0. With <paramref name="armWake" />, it also sets the
+    /// streams' wake flags for that long, in the same step, so that any later append to one of them publishes a wake-up.
     /// </summary>
-    /// <returns>The entries in ID order, each with the index of its stream in <paramref name="streams" />.</returns>
+    /// <remarks>
+    /// One XREADGROUP over all streams is one command when every stream gets the same count; otherwise the reads (and the
+    /// flags) go in one MULTI/EXEC block. Either way no append falls between them, which is what lets the caller tell, for a
+    /// stream that returned less than it was asked for, that nothing older than what the others returned is still unread.
+    /// </remarks>
+    /// <returns>The entries read from each stream, in ID order; empty where there were none.</returns>
     /// <seealso href="https://redis.io/commands/xreadgroup" />
-    public async Task<List<StreamRead>> ReadNew(IReadOnlyList<RedisKey> streams, string group, string consumer, int count, TimeSpan? armWake)
+    public async Task<StreamEntry[][]> ReadNew(IReadOnlyList<RedisKey> streams, IReadOnlyList<int> counts, string group, string consumer,
+        TimeSpan? armWake)
     {
-        var keys = new RedisKey[streams.Count * 2];
+        var database = await Connection.GetDatabase().ConfigureAwait(false);
+        var results = new StreamEntry[streams.Count][];
+
+        if (armWake == null && IsUniform(counts))
+        {
+            var positions = new StreamPosition[streams.Count];
+            for (var i = 0; i < streams.Count; i++)
+                positions[i] = new StreamPosition(streams[i], StreamPosition.NewMessages);
+
+            var read = await database.StreamReadGroupAsync(positions, group, consumer, counts[0]).ConfigureAwait(false);
+            for (var i = 0; i < streams.Count; i++)
+                results[i] = Array.Find(read, x => x.Key == streams[i]).Entries ?? [];
+
+            return results;
+        }
+
+        var transaction = database.CreateTransaction();
+        var tasks = new List<Task>(streams.Count * 2);
+        if (armWake is { } lifetime)
+        {
+            foreach (var stream in streams)
+                tasks.Add(transaction.StringSetAsync(StreamKeys.Wake(stream), WakeEntry, lifetime));
+        }
+
+        var reads = new Task<StreamEntry[]>?[streams.Count];
         for (var i = 0; i < streams.Count; i++)
         {
-            keys[i] = streams[i];
-            keys[streams.Count + i] = StreamKeys.Wake(streams[i]);
+            if (counts[i] <= 0)
+                continue;
+
+            reads[i] = transaction.StreamReadGroupAsync(streams[i], group, consumer, StreamPosition.NewMessages, counts[i]);
+            tasks.Add(reads[i]!);
         }
 
-        var database = await Connection.GetDatabase().ConfigureAwait(false);
-        var result = await database.ScriptEvaluateAsync(ReadNewScript, keys,
-            [group, consumer, count, armWake is { } lifetime ? (long)Math.Max(1, lifetime.TotalMilliseconds) : 0]).ConfigureAwait(false);
+        await transaction.ExecuteAsync().ConfigureAwait(false);
+        await Task.WhenAll(tasks).ConfigureAwait(false);
 
-        var reads = new List<StreamRead>(count);
-        var pairs = (RedisResult[]?)result ?? [];
-        var merge = pairs.Length > 2;
-        for (var i = 0; i + 1 < pairs.Length; i += 2)
+        for (var i = 0; i < streams.Count; i++)
+            results[i] = reads[i] is { } task ? await task.ConfigureAwait(false) : [];
+
+        return results;
+    }
+
+    static bool IsUniform(IReadOnlyList<int> counts)
+    {
+        for (var i = 1; i < counts.Count; i++)
         {
-            var stream = (int)pairs[i] - 1;
-            foreach (var entry in (RedisResult[]?)pairs[i + 1] ?? [])
-                reads.Add(new StreamRead(stream, ToStreamEntry(entry)));
+            if (counts[i] != counts[0])
+                return false;
         }
 
-        // Each stream's entries come in order; entries of several streams are put in order here.
-        if (merge)
-            reads.Sort(static (x, y) => StreamEntryId.Parse(x.Entry.Id).CompareTo(StreamEntryId.Parse(y.Entry.Id)));
-
-        return reads;
+        return counts.Count > 0 && counts[0] > 0;
     }
 
     /// <summary>
@@ -551,20 +486,4 @@ sealed class RedisStreamsClient
 
         await database.StreamDeleteConsumerGroupAsync(stream, group).ConfigureAwait(false);
     }
-
-    static StreamEntry ToStreamEntry(RedisResult entry)
-    {
-        var parts = (RedisResult[])entry!;
-        var values = (RedisValue[]?)parts[1] ?? [];
-
-        var fields = new NameValueEntry[values.Length / 2];
-        for (var i = 0; i < fields.Length; i++)
-            fields[i] = new NameValueEntry(values[2 * i], values[2 * i + 1]);
-
-        return new StreamEntry((RedisValue)parts[0], fields);
-    }
 }
-
-
-/// <summary>An entry read from one of several streams: <see cref="Stream" /> is its index in the streams that were read.</summary>
-readonly record struct StreamRead(int Stream, StreamEntry Entry);

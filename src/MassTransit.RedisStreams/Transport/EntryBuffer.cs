@@ -37,6 +37,9 @@ sealed class EntryBuffer
     /// <summary>How many more entries may be added before the buffer holds its limit.</summary>
     public int FreeCapacity => _limit - Volatile.Read(ref _count);
 
+    /// <summary>How many entries are held: queued, in the workers' hands, or held back by the reader.</summary>
+    public int Count => Volatile.Read(ref _count);
+
     /// <summary>Where the workers take entries from, in the order they were added.</summary>
     public ChannelReader<Delivery> Deliveries => _queue.Reader;
 
@@ -52,15 +55,29 @@ sealed class EntryBuffer
     /// </summary>
     public bool Add(ReceiveStream stream, StreamEntry entry, int deliveryCount)
     {
-        var delivery = new Delivery(stream, entry, deliveryCount);
-        if (!_held.TryAdd(delivery.Key, 0))
+        if (Hold(stream, entry, deliveryCount) is not { } delivery)
             return false;
 
-        Interlocked.Increment(ref _count);
-        _queue.Writer.TryWrite(delivery);
-
+        Enqueue(delivery);
         return true;
     }
+
+    /// <summary>
+    /// Holds an entry without queueing it yet, for a reader that hands it on later with <see cref="Enqueue" />; null when the
+    /// entry is held already.
+    /// </summary>
+    public Delivery? Hold(ReceiveStream stream, StreamEntry entry, int deliveryCount)
+    {
+        var delivery = new Delivery(stream, entry, deliveryCount);
+        if (!_held.TryAdd(delivery.Key, 0))
+            return null;
+
+        Interlocked.Increment(ref _count);
+        return delivery;
+    }
+
+    /// <summary>Queues a held entry for the workers.</summary>
+    public void Enqueue(Delivery delivery) => _queue.Writer.TryWrite(delivery);
 
     /// <summary>The entry is handled and acknowledged, or released: it no longer counts against the limit.</summary>
     public void Done(Delivery delivery)

@@ -1,35 +1,62 @@
 namespace MassTransit.RedisStreams.Transport;
 
 using System;
+using System.Collections.Generic;
 using System.Threading.Tasks;
+using Redis;
 using StackExchange.Redis;
 
 
 /// <summary>
-/// Reads an endpoint's new entries through its consumer group, over all its streams at once and oldest first across them,
-/// so the endpoint receives them in the order they were appended; see <see cref="Redis.RedisStreamsClient.ReadNew" />.
+/// Reads an endpoint's new entries through its consumer group and hands them to the workers oldest first across all the
+/// endpoint's streams, so that the endpoint receives them in the order they were appended.
 /// </summary>
+/// <remarks>
+/// <para>
+/// Entry IDs order appends across streams (the append script takes them from one clock), so the order to deliver in is
+/// simply ID order. What a reader cannot see is an older entry still unread in another stream. Each round reads every stream
+/// at one instant (<see cref="RedisStreamsClient.ReadNew" />), and after it the reader knows, for each stream, that every
+/// entry still unread is newer than <see cref="ReceiveStream.UnreadAfter" />: the last entry read, when the stream returned
+/// all it was asked for; or, when it returned less, the newest entry read from any stream so far, since whatever is
+/// appended later gets a higher ID. An entry is handed on once its ID is at most the lowest of these bounds; a newer one is
+/// held back, still counted against the prefetch limit, until the streams before it have been read further.
+/// </para>
+/// <para>
+/// Each round gives every stream at least one read if the free capacity allows, the stream that holds the others back
+/// first, and shares the rest between the streams that had more than they were asked for; when all were empty it shares
+/// the capacity evenly, so that an idle poll is a single XREADGROUP.
+/// </para>
+/// </remarks>
 sealed class GroupReader
 {
     readonly EntryBuffer _buffer;
     readonly RedisStreamsBusContext _bus;
+    readonly PriorityQueue<Delivery, StreamEntryId> _heldBack;
     readonly EndpointStreams _streams;
     RedisKey[] _keys = [];
     ReceiveStream[] _keysOf = [];
+    StreamEntryId _newestRead;
+    int _rotation;
 
     public GroupReader(RedisStreamsBusContext bus, EndpointStreams streams, EntryBuffer buffer)
     {
         _bus = bus;
         _streams = streams;
         _buffer = buffer;
+        _heldBack = new PriorityQueue<Delivery, StreamEntryId>();
     }
 
     /// <summary>
-    /// Reads up to <paramref name="count" /> new entries into the buffer. With <paramref name="armWake" />, a read that leaves
-    /// nothing unread also sets the streams' wake flags for that long.
+    /// True when the buffer holds nothing but entries held back here: no worker will free room, so the next read must go
+    /// beyond the prefetch limit by one entry, from the stream that holds them back.
     /// </summary>
-    /// <returns>How many entries were read; fewer than <paramref name="count" /> means none were left.</returns>
-    public async Task<int> ReadNew(int count, TimeSpan? armWake)
+    public bool MustReadBeyondLimit => _heldBack.Count > 0 && _buffer.Count <= _heldBack.Count;
+
+    /// <summary>
+    /// Reads up to <paramref name="capacity" /> new entries and hands on those that are next in append order. With
+    /// <paramref name="armWake" />, the streams' wake flags are set for that long in the same step.
+    /// </summary>
+    public async Task<ReadResult> ReadNew(int capacity, TimeSpan? armWake)
     {
         var streams = _streams.Streams;
         if (!ReferenceEquals(streams, _keysOf))
@@ -38,15 +65,160 @@ sealed class GroupReader
             _keysOf = streams;
         }
 
-        var reads = await _bus.Client.ReadNew(_keys, _streams.Group, _bus.ConsumerName, count, armWake).ConfigureAwait(false);
+        var counts = Plan(streams, capacity, _rotation++ & int.MaxValue);
 
-        foreach (var read in reads)
+        var results = await _bus.Client.ReadNew(_keys, counts, _streams.Group, _bus.ConsumerName, armWake).ConfigureAwait(false);
+
+        var read = 0;
+        for (var i = 0; i < streams.Length; i++)
         {
-            var stream = streams[read.Stream];
-            stream.LastReadId = read.Entry.Id;
-            _buffer.Add(stream, read.Entry, 1);
+            foreach (var entry in results[i])
+            {
+                var id = StreamEntryId.Parse(entry.Id);
+                if (id > _newestRead)
+                    _newestRead = id;
+
+                streams[i].LastReadId = entry.Id;
+                if (_buffer.Hold(streams[i], entry, 1) is { } delivery)
+                    _heldBack.Enqueue(delivery, id);
+
+                read++;
+            }
         }
 
-        return reads.Count;
+        var drained = true;
+        for (var i = 0; i < streams.Length; i++)
+        {
+            if (counts[i] == 0)
+            {
+                drained = false;
+                continue;
+            }
+
+            var stream = streams[i];
+            stream.Drained = results[i].Length < counts[i];
+            stream.UnreadAfter = stream.Drained ? _newestRead : StreamEntryId.Parse(results[i][^1].Id);
+            drained &= stream.Drained;
+        }
+
+        Release(streams);
+
+        return new ReadResult(read, drained);
+    }
+
+    /// <summary>
+    /// Forgets the entries held back, and what is known of the streams: after a failure the endpoint reads its own pending
+    /// entries again, these among them, in order.
+    /// </summary>
+    public void Reset()
+    {
+        while (_heldBack.TryDequeue(out var delivery, out _))
+            _buffer.Done(delivery);
+
+        foreach (var stream in _streams.Streams)
+        {
+            stream.UnreadAfter = StreamEntryId.Zero;
+            stream.Drained = false;
+        }
+    }
+
+    /// <summary>Takes the entries held back, which were read but never started, for the endpoint to release when it stops.</summary>
+    public List<Delivery> TakeHeldBack()
+    {
+        var entries = new List<Delivery>(_heldBack.Count);
+        while (_heldBack.TryDequeue(out var delivery, out _))
+            entries.Add(delivery);
+
+        return entries;
+    }
+
+    /// <summary>Hands on every held entry that no unread entry of any stream can precede.</summary>
+    void Release(ReceiveStream[] streams)
+    {
+        var frontier = streams.Length == 0 ? StreamEntryId.Zero : streams[0].UnreadAfter;
+        foreach (var stream in streams)
+        {
+            if (stream.UnreadAfter < frontier)
+                frontier = stream.UnreadAfter;
+        }
+
+        while (_heldBack.TryPeek(out var delivery, out var id) && id <= frontier)
+        {
+            _heldBack.Dequeue();
+            _buffer.Enqueue(delivery);
+        }
+    }
+
+    /// <summary>How many entries to ask of each stream in a round; see the remarks on the class.</summary>
+    internal static int[] Plan(ReceiveStream[] streams, int capacity, int rotation)
+    {
+        var n = streams.Length;
+        var counts = new int[n];
+        if (n == 0 || capacity <= 0)
+            return counts;
+
+        var frontier = 0;
+        var anyPending = false;
+        for (var i = 0; i < n; i++)
+        {
+            if (streams[i].UnreadAfter < streams[frontier].UnreadAfter)
+                frontier = i;
+            anyPending |= !streams[i].Drained;
+        }
+
+        if (!anyPending && capacity >= n)
+        {
+            // Everything was empty: the same count for every stream, so that the read is one command.
+            Array.Fill(counts, capacity / n);
+            return counts;
+        }
+
+        // The stream that holds the others back first, then the others that had more, then the empty ones, in turn.
+        var order = new List<int>(n) { frontier };
+        for (var pass = 0; pass < 2; pass++)
+        {
+            for (var k = 0; k < n; k++)
+            {
+                var i = (rotation + k) % n;
+                if (i != frontier && streams[i].Drained == (pass == 1))
+                    order.Add(i);
+            }
+        }
+
+        var left = capacity;
+        foreach (var i in order)
+        {
+            if (left == 0)
+                break;
+
+            counts[i] = 1;
+            left--;
+        }
+
+        var sharers = 0;
+        foreach (var i in order)
+        {
+            if (!streams[i].Drained)
+                sharers++;
+        }
+
+        if (sharers == 0)
+            return counts;
+
+        var share = left / sharers;
+        var remainder = left % sharers;
+        foreach (var i in order)
+        {
+            if (streams[i].Drained)
+                continue;
+
+            counts[i] += share + (remainder-- > 0 ? 1 : 0);
+        }
+
+        return counts;
     }
 }
+
+
+/// <summary>What a read round found: how many entries, and whether every stream was read and had nothing more.</summary>
+readonly record struct ReadResult(int Read, bool Drained);

@@ -13,10 +13,10 @@ using Transports;
 /// sets the endpoint up again and carries on.
 /// </summary>
 /// <remarks>
-/// Idle without busy polling: a read that leaves nothing unread arms the streams' wake flags in the same step, and the loop
-/// then sleeps until an append publishes a wake-up, the connection changes or <see cref="RedisStreamsTransportOptions.IdlePollInterval" />
-/// passes. A flag outlives several polls, so an idle endpoint arms again only every few polls, after a wake-up cleared a flag,
-/// after setup and after a connection change.
+/// Idle without busy polling: once a read finds the streams empty, the next read also arms their wake flags, in the same
+/// step; if that one finds nothing either, the loop sleeps until an append publishes a wake-up, the connection changes or
+/// <see cref="RedisStreamsTransportOptions.IdlePollInterval" /> passes. A flag outlives several polls, so an idle endpoint
+/// arms again only every few polls, after a wake-up cleared a flag, after setup and after a connection change.
 /// </remarks>
 sealed class ReadLoop
 {
@@ -35,7 +35,7 @@ sealed class ReadLoop
     int _topologyChanged;
 
     public ReadLoop(RedisStreamsReceiveEndpointContext context, EndpointStreams streams, EntryBuffer buffer, PendingEntries pending,
-        CancellationToken stopping)
+        GroupReader reader, CancellationToken stopping)
     {
         _context = context;
         _bus = context.BusContext;
@@ -43,7 +43,7 @@ sealed class ReadLoop
         _buffer = buffer;
         _pending = pending;
         _stopping = stopping;
-        _reader = new GroupReader(_bus, streams, buffer);
+        _reader = reader;
         _wake = new AsyncSignal();
 
         // Renews a temporary stream's expiry, and picks up derived types whose announcement was missed while the connection was
@@ -85,6 +85,7 @@ sealed class ReadLoop
         var backoff = new Backoff(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(5));
         var healthy = false;
         var reading = false;
+        var drained = false;
         var armedUntil = DateTime.MinValue;
         var nextHousekeeping = DateTime.UtcNow + _housekeepingInterval;
 
@@ -132,18 +133,25 @@ sealed class ReadLoop
                 var capacity = _buffer.FreeCapacity;
                 if (capacity <= 0)
                 {
-                    await _buffer.WaitForCapacity(_stopping).ConfigureAwait(false);
-                    continue;
+                    if (!_reader.MustReadBeyondLimit)
+                    {
+                        await _buffer.WaitForCapacity(_stopping).ConfigureAwait(false);
+                        continue;
+                    }
+
+                    capacity = 1;
                 }
 
                 // A wake-up that arrives from here on is for entries this read may miss, so it must end the wait below.
                 _wake.Reset();
 
-                var arm = Interlocked.Exchange(ref _rearmWakeFlags, 0) == 1 || DateTime.UtcNow >= armedUntil;
-                int read;
+                // Flags are armed together with a read, once the streams were found empty, so that no append falls between
+                // the read and the arming: an entry appended before is read, one appended after publishes a wake-up.
+                var arm = drained && (Interlocked.Exchange(ref _rearmWakeFlags, 0) == 1 || DateTime.UtcNow >= armedUntil);
+                ReadResult result;
                 try
                 {
-                    read = await _reader.ReadNew(capacity, arm ? WakeFlagLifetime : null).ConfigureAwait(false);
+                    result = await _reader.ReadNew(capacity, arm ? WakeFlagLifetime : null).ConfigureAwait(false);
                 }
                 catch
                 {
@@ -152,20 +160,21 @@ sealed class ReadLoop
                     throw;
                 }
 
-                if (read == capacity)
-                {
-                    // More may be waiting; the flags were not armed.
-                    if (arm)
-                        Interlocked.Exchange(ref _rearmWakeFlags, 1);
-                    continue;
-                }
-
-                // Nothing is left unread. The flags were armed in the same step as the read, or are known to be still set: the
-                // next append publishes a wake-up.
                 if (arm)
                     armedUntil = DateTime.UtcNow + WakeFlagLifetime - IdlePollInterval - IdlePollInterval;
 
-                // The poll bounds how late entries appended by other writers, or whose wake-up was lost, are seen.
+                drained = result.Drained;
+
+                // While entries keep coming, reading again at once is cheaper than a wake-up for each one.
+                if (result.Read > 0 || !result.Drained)
+                    continue;
+
+                // Empty, but the flags may be gone: the next round arms them.
+                if (Volatile.Read(ref _rearmWakeFlags) == 1 || DateTime.UtcNow >= armedUntil)
+                    continue;
+
+                // Nothing is left unread and the flags are set: the next append publishes a wake-up. The poll bounds how late
+                // entries appended by other writers, or whose wake-up was lost, are seen.
                 await _wake.Wait(IdlePollInterval, _stopping).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
@@ -175,7 +184,11 @@ sealed class ReadLoop
             catch (Exception exception)
             {
                 healthy = false;
+                drained = false;
                 failures++;
+
+                // The endpoint reads its own pending entries again once it is set up; entries held back are among them.
+                _reader.Reset();
 
                 if (failures == 1)
                 {

@@ -1,5 +1,6 @@
 namespace MassTransit.RedisStreams.Transport;
 
+using Redis;
 using StackExchange.Redis;
 
 
@@ -25,4 +26,13 @@ sealed class ReceiveStream
 
     /// <summary>The highest entry ID read so far; a group lost with Redis data is created again from here.</summary>
     public RedisValue LastReadId { get; set; }
+
+    /// <summary>
+    /// What the endpoint's reader knows of the entries of this stream it has not read yet: each is newer than this ID. Zero
+    /// until the stream is first read.
+    /// </summary>
+    public StreamEntryId UnreadAfter { get; set; }
+
+    /// <summary>The last read of this stream took everything there was.</summary>
+    public bool Drained { get; set; }
 }

@@ -27,6 +27,7 @@ sealed class StreamReceiver :
     readonly RedisStreamsReceiveEndpointContext _context;
     readonly PendingEntryKeeper _keeper;
     readonly ReadLoop _readLoop;
+    readonly GroupReader _reader;
     readonly PendingEntries _pending;
     readonly EndpointStreams _streams;
     readonly UndeliverableEntries _undeliverable;
@@ -47,7 +48,8 @@ sealed class StreamReceiver :
         _streams = new EndpointStreams(context, OnWake, Stopping);
         _pending = new PendingEntries(_bus, _streams, _buffer);
         _keeper = new PendingEntryKeeper(_bus, _streams, _pending, Stopping);
-        _readLoop = new ReadLoop(context, _streams, _buffer, _pending, Stopping);
+        _reader = new GroupReader(_bus, _streams, _buffer);
+        _readLoop = new ReadLoop(context, _streams, _buffer, _pending, _reader, Stopping);
         _undeliverable = new UndeliverableEntries(context);
 
         TrySetConsumeTask(Task.Run(Run));
@@ -147,10 +149,16 @@ sealed class StreamReceiver :
         }
     }
 
-    /// <summary>Hands the entries read but never started to the other instances (see <see cref="PendingEntries.Release" />).</summary>
+    /// <summary>
+    /// Hands the entries read but never started — queued, or held back by the reader — to the other instances (see
+    /// <see cref="PendingEntries.Release" />).
+    /// </summary>
     async Task ReleaseUnstarted()
     {
         var entries = new List<EntryKey>();
+        foreach (var delivery in _reader.TakeHeldBack())
+            _unstarted.Enqueue(delivery);
+
         while (_unstarted.TryDequeue(out var delivery))
         {
             _buffer.Done(delivery);

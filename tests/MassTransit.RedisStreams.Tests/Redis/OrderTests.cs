@@ -19,14 +19,18 @@ public class OrderTests
 {
     const int Count = 600;
 
-    [Fact]
-    public async Task A_backlog_over_several_streams_is_received_in_the_order_it_was_sent()
+    [Theory]
+    [InlineData(16)]
+    [InlineData(2)]
+    [InlineData(1)]
+    public async Task A_backlog_over_several_streams_is_received_in_the_order_it_was_sent(int prefetchCount)
     {
         var redis = await RedisTestContext.Create();
         var recorder = new Recorder<int>();
 
-        // The endpoint's groups exist (it ran once), then it is down while the backlog builds up.
-        var consumer = CreateConsumer(redis, recorder);
+        // The endpoint's groups exist (it ran once), then it is down while the backlog builds up. With less room than streams,
+        // entries that arrive ahead of their turn fill the buffer, and the reader must read past the limit to go on.
+        var consumer = CreateConsumer(redis, recorder, prefetchCount: prefetchCount);
         await consumer.StartAsync();
         await consumer.StopAsync();
 
@@ -166,7 +170,7 @@ public class OrderTests
         }
     }
 
-    static IBusControl CreateConsumer(RedisTestContext redis, Recorder<int> recorder, TimeSpan? handlerDelay = null)
+    static IBusControl CreateConsumer(RedisTestContext redis, Recorder<int> recorder, TimeSpan? handlerDelay = null, int prefetchCount = 16)
     {
         return Bus.Factory.CreateUsingRedisStreams(cfg =>
         {
@@ -174,7 +178,7 @@ public class OrderTests
             cfg.ReceiveEndpoint("lot-history", e =>
             {
                 e.ConcurrentMessageLimit = 1;
-                e.PrefetchCount = 16;
+                e.PrefetchCount = prefetchCount;
                 e.Consumer(() => new OrderedConsumer(recorder, handlerDelay ?? TimeSpan.Zero));
             });
         });
