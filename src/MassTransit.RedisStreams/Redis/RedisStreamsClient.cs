@@ -27,14 +27,15 @@ sealed class RedisStreamsClient
     /// </remarks>
     const string AppendScript = """
         local time = redis.call('TIME')
-        local ms = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+        local ms = time[1] * 1000 + math.floor(time[2] / 1000)
         local seq = 0
         local last = redis.call('GET', KEYS[3])
         if last then
-          local lastMs, lastSeq = string.match(last, '^(%d+)-(%d+)$')
-          if lastMs and tonumber(lastMs) >= ms then
-            ms = tonumber(lastMs)
-            seq = tonumber(lastSeq) + 1
+          local dash = string.find(last, '-', 1, true)
+          local lastMs = tonumber(string.sub(last, 1, dash - 1))
+          if lastMs >= ms then
+            ms = lastMs
+            seq = tonumber(string.sub(last, dash + 1)) + 1
           end
         end
         local function add(id)

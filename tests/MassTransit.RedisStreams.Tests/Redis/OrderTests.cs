@@ -17,7 +17,7 @@ using Xunit;
 /// </summary>
 public class OrderTests
 {
-    const int Count = 600;
+    const int Count = 1000;
 
     [Theory]
     [InlineData(16)]
