@@ -33,4 +33,18 @@ public interface IRedisStreamsBusFactoryConfigurator :
     /// <param name="multiplexer">An open StackExchange.Redis connection, owned by the caller.</param>
     /// <param name="configure">Optional transport settings.</param>
     void Host(IConnectionMultiplexer multiplexer, Action<IRedisStreamsHostConfigurator>? configure = null);
+
+    /// <summary>
+    /// Reads events stored under an older contract as the current one: the history and replays of <typeparamref name="TNew" />
+    /// include the events of <typeparamref name="TOld" />, turned into <typeparamref name="TNew" /> by <paramref name="upgrade" />,
+    /// so that a renamed or reshaped contract does not strand its history. An entry is read as <typeparamref name="TOld" />
+    /// when it says it is one (give a renamed old contract its old name with <c>[MessageUrn]</c>), or when it does not read as
+    /// <typeparamref name="TNew" /> but does as <typeparamref name="TOld" />.
+    /// </summary>
+    /// <param name="upgrade">Turns an old event into a new one.</param>
+    /// <typeparam name="TOld">The older contract.</typeparam>
+    /// <typeparam name="TNew">The current contract.</typeparam>
+    void UpgradeEvent<TOld, TNew>(Func<TOld, TNew> upgrade)
+        where TOld : class
+        where TNew : class;
 }

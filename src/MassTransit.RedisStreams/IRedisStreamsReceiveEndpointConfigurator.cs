@@ -19,6 +19,14 @@ public interface IRedisStreamsReceiveEndpointConfigurator :
     RedisStreamsStartPosition StartPosition { set; }
 
     /// <summary>
+    /// Where this endpoint's consumer groups on event streams start when they are first created, as a point in time: the
+    /// endpoint receives the events appended from then on, the older ones still in the stream included — so a new projection
+    /// gets the history it needs on its first start. Overrides <see cref="StartPosition" />. Groups that exist keep their
+    /// position; move them with <see cref="IEventHistory.Rewind" />.
+    /// </summary>
+    DateTimeOffset? StartTime { set; }
+
+    /// <summary>
     /// Subscribes the endpoint to the events of <typeparamref name="T" /> (and of its derived types), also when no consumer
     /// on the endpoint consumes <typeparamref name="T" /> or when <see cref="IReceiveEndpointConfigurator.ConfigureConsumeTopology" /> is off.
     /// </summary>

@@ -65,7 +65,7 @@ public sealed class RedisStreamsAdmin :
             cancellationToken.ThrowIfCancellationRequested();
 
             var count = (int)Math.Min(BatchSize, (limit ?? long.MaxValue) - moved);
-            var entries = await _client.Range(from, "-", count).ConfigureAwait(false);
+            var entries = await _client.Range(from, "-", "+", count).ConfigureAwait(false);
             if (entries.Length == 0)
                 break;
 

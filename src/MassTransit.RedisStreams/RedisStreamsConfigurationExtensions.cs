@@ -5,6 +5,8 @@ using DependencyInjection;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using RedisStreams.Configuration;
+using RedisStreams.History;
+using RedisStreams.Transport;
 using Transports;
 
 
@@ -28,13 +30,8 @@ public static class RedisStreamsConfigurationExtensions
 
         configurator.SetBusFactory(new RedisStreamsRegistrationBusFactory(configure ?? ((context, cfg) => cfg.ConfigureEndpoints(context))));
 
-        configurator.TryAddSingleton<IRedisStreamsAdmin>(provider =>
-        {
-            var hostConfiguration = provider.GetRequiredService<Bind<IBus, IBusInstance>>().Value.HostConfiguration as RedisStreamsHostConfiguration;
-
-            return new RedisStreamsAdmin(hostConfiguration?.BusContext.Client
-                ?? throw new ConfigurationException("The default bus is not a Redis Streams bus."));
-        });
+        configurator.TryAddSingleton<IRedisStreamsAdmin>(provider => new RedisStreamsAdmin(GetBusContext<IBus>(provider).Client));
+        configurator.TryAddSingleton<IEventHistory>(provider => GetBusContext<IBus>(provider).History);
     }
 
     /// <summary>
@@ -52,6 +49,16 @@ public static class RedisStreamsConfigurationExtensions
         ArgumentNullException.ThrowIfNull(configurator);
 
         configurator.SetBusFactory(new RedisStreamsRegistrationBusFactory(configure ?? ((context, cfg) => cfg.ConfigureEndpoints(context))));
+
+        configurator.TryAddSingleton<IEventHistory<TBus>>(provider => new EventHistory<TBus>(GetBusContext<TBus>(provider).History));
+    }
+
+    static RedisStreamsBusContext GetBusContext<TBus>(IServiceProvider provider)
+        where TBus : class, IBus
+    {
+        var hostConfiguration = provider.GetRequiredService<Bind<TBus, IBusInstance>>().Value.HostConfiguration as RedisStreamsHostConfiguration;
+
+        return hostConfiguration?.BusContext ?? throw new ConfigurationException($"The bus {TypeCache<TBus>.ShortName} is not a Redis Streams bus.");
     }
 
     /// <summary>

@@ -23,4 +23,16 @@ public interface RedisStreamsMessageContext
     /// connection or a failure that left it unacknowledged. <see cref="ReceiveContext.Redelivered" /> is true when above 1.
     /// </summary>
     int DeliveryCount { get; }
+
+    /// <summary>
+    /// True when the message is a replayed copy of a stored event (see <see cref="IEventHistory.Replay{T}" />), not its first
+    /// delivery.
+    /// </summary>
+    bool IsReplay { get; }
+
+    /// <summary>For a replay: the entry ID of the stored event it is a copy of, in <see cref="ReplayedStreamKey" />.</summary>
+    string? ReplayedEntryId { get; }
+
+    /// <summary>For a replay: the stream the stored event is in, e.g. <c>events:AuctionEnded</c>.</summary>
+    string? ReplayedStreamKey { get; }
 }

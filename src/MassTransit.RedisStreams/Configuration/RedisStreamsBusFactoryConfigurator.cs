@@ -55,6 +55,13 @@ sealed class RedisStreamsBusFactoryConfigurator :
         configure?.Invoke(_hostConfiguration.Settings);
     }
 
+    public void UpgradeEvent<TOld, TNew>(Func<TOld, TNew> upgrade)
+        where TOld : class
+        where TNew : class
+    {
+        _hostConfiguration.Upgrades.Add(upgrade);
+    }
+
     /// <summary>Applies options bound through Microsoft.Extensions.Options before the application's own callback runs.</summary>
     public void Apply(RedisStreamsTransportOptions options)
     {

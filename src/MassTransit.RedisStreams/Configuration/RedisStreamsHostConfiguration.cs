@@ -5,6 +5,7 @@ using System.Collections.Generic;
 using System.Linq;
 using MassTransit.Configuration;
 using StackExchange.Redis;
+using History;
 using Transport;
 using Transports;
 
@@ -36,6 +37,15 @@ sealed class RedisStreamsHostConfiguration :
     }
 
     public RedisStreamsHostSettings Settings { get; }
+
+    /// <summary>The event upgrades registered with <c>cfg.UpgradeEvent</c>.</summary>
+    public EventUpgrades Upgrades { get; } = new();
+
+    /// <summary>The bus's message topology, which names the event stream of each message type.</summary>
+    public IMessageTopology MessageTopology => _busConfiguration.Topology.Message;
+
+    /// <summary>The bus's serializers, for reading stored events outside a receive endpoint.</summary>
+    public ISerialization CreateSerialization() => _busConfiguration.Serialization.CreateSerializerCollection();
 
     /// <summary>Created when the bus is built, after every <c>Host(...)</c> call.</summary>
     public RedisStreamsBusContext BusContext => _bus.Value;

@@ -32,6 +32,8 @@ sealed class RedisStreamsReceiveEndpointConfiguration :
 
     public RedisStreamsStartPosition StartPosition { get; set; }
 
+    public DateTimeOffset? StartTime { get; set; }
+
     public RedisStreamsTopologyConfiguration TopologyConfiguration => _endpointConfiguration.Topology;
 
     public override Uri HostAddress => _hostConfiguration.HostAddress;

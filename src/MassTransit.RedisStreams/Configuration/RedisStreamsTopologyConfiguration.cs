@@ -14,7 +14,7 @@ using Transports;
 sealed class RedisStreamsTopologyConfiguration :
     ITopologyConfiguration
 {
-    static readonly IEntityNameFormatter EntityNameFormatter =
+    public static readonly IEntityNameFormatter EntityNameFormatter =
         new MessageNameFormatterEntityNameFormatter(new DefaultMessageNameFormatter("::", "--", ":", "-"));
 
     public RedisStreamsTopologyConfiguration()

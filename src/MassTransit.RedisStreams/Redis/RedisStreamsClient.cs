@@ -446,13 +446,134 @@ sealed class RedisStreamsClient
         await database.PingAsync().ConfigureAwait(false);
     }
 
-    /// <summary>Reads entries in ID order (XRANGE), from <paramref name="start" /> ("-" for the first) on.</summary>
+    /// <summary>
+    /// Reads entries between two IDs (XRANGE, or XREVRANGE for <paramref name="newestFirst" />). "-" and "+" are the ends;
+    /// an ID written "(id" leaves that ID out.
+    /// </summary>
     /// <seealso href="https://redis.io/commands/xrange" />
-    public async Task<StreamEntry[]> Range(RedisKey stream, RedisValue start, int count)
+    public async Task<StreamEntry[]> Range(RedisKey stream, RedisValue first, RedisValue last, int count, bool newestFirst = false)
     {
         var database = await Connection.GetDatabase().ConfigureAwait(false);
 
-        return await database.StreamRangeAsync(stream, start, "+", count).ConfigureAwait(false);
+        return await database.StreamRangeAsync(stream, first, last, count, newestFirst ? Order.Descending : Order.Ascending).ConfigureAwait(false);
+    }
+
+    /// <summary>What a stream holds (XINFO STREAM), or null when there is no such stream.</summary>
+    /// <seealso href="https://redis.io/commands/xinfo-stream" />
+    public async Task<StreamInfo?> GetStreamInfo(RedisKey stream)
+    {
+        var database = await Connection.GetDatabase().ConfigureAwait(false);
+        try
+        {
+            return await database.StreamInfoAsync(stream).ConfigureAwait(false);
+        }
+        catch (RedisServerException exception) when (exception.Message.Contains("no such key", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The consumer groups of a stream (XINFO GROUPS); none when there is no such stream.</summary>
+    /// <seealso href="https://redis.io/commands/xinfo-groups" />
+    public async Task<StreamGroupInfo[]> GetGroups(RedisKey stream)
+    {
+        var database = await Connection.GetDatabase().ConfigureAwait(false);
+        try
+        {
+            return await database.StreamGroupInfoAsync(stream).ConfigureAwait(false);
+        }
+        catch (RedisServerException exception) when (exception.Message.Contains("no such key", StringComparison.OrdinalIgnoreCase))
+        {
+            return [];
+        }
+    }
+
+    /// <summary>The consumers of a group (XINFO CONSUMERS).</summary>
+    /// <seealso href="https://redis.io/commands/xinfo-consumers" />
+    public async Task<StreamConsumerInfo[]> GetConsumers(RedisKey stream, string group)
+    {
+        var database = await Connection.GetDatabase().ConfigureAwait(false);
+
+        return await database.StreamConsumerInfoAsync(stream, group).ConfigureAwait(false);
+    }
+
+    /// <summary>The memory a key takes, in bytes (MEMORY USAGE); null when the server does not tell.</summary>
+    /// <seealso href="https://redis.io/commands/memory-usage" />
+    public async Task<long?> GetMemoryUsage(RedisKey key)
+    {
+        var database = await Connection.GetDatabase().ConfigureAwait(false);
+        try
+        {
+            var result = await database.ExecuteAsync("MEMORY", "USAGE", key).ConfigureAwait(false);
+            return result.IsNull ? null : (long)result;
+        }
+        catch (RedisServerException)
+        {
+            // A server or user that does not allow MEMORY: the size is simply unknown.
+            return null;
+        }
+    }
+
+    /// <summary>Moves a consumer group to a new last delivered ID (XGROUP SETID).</summary>
+    /// <seealso href="https://redis.io/commands/xgroup-setid" />
+    public async Task SetGroupPosition(RedisKey stream, string group, RedisValue lastDeliveredId)
+    {
+        var database = await Connection.GetDatabase().ConfigureAwait(false);
+
+        await database.ExecuteAsync("XGROUP", "SETID", stream, group, lastDeliveredId).ConfigureAwait(false);
+    }
+
+    /// <summary>Tells the readers of a stream that there are entries for them, as an append does.</summary>
+    public async Task AnnounceEntries(RedisKey stream)
+    {
+        var database = await Connection.GetDatabase().ConfigureAwait(false);
+
+        await database.PublishAsync(StreamKeys.WakeChannel(stream), WakeEntry).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// One page of a scan for stream keys matching <paramref name="pattern" /> (SCAN ... MATCH ... TYPE stream).
+    /// </summary>
+    /// <returns>The cursor to continue from ("0" when the scan is complete) and the keys found.</returns>
+    /// <seealso href="https://redis.io/commands/scan" />
+    public async Task<(RedisValue Cursor, RedisKey[] Keys)> ScanStreams(RedisValue cursor, string pattern, int count)
+    {
+        var database = await Connection.GetDatabase().ConfigureAwait(false);
+        var result = await database.ExecuteAsync("SCAN", cursor, "MATCH", pattern, "COUNT", count, "TYPE", "stream").ConfigureAwait(false);
+
+        var parts = (RedisResult[])result!;
+        return ((RedisValue)parts[0], (RedisKey[])parts[1]!);
+    }
+
+    /// <summary>Every stream key matching <paramref name="pattern" />.</summary>
+    public async Task<List<RedisKey>> ScanAllStreams(string pattern)
+    {
+        var keys = new List<RedisKey>();
+        RedisValue cursor = "0";
+        do
+        {
+            (cursor, var page) = await ScanStreams(cursor, pattern, 500).ConfigureAwait(false);
+            keys.AddRange(page);
+        }
+        while (cursor != "0");
+
+        return keys;
+    }
+
+    /// <summary>The consumer groups registered as consuming the type of <paramref name="eventStream" />, with their start positions.</summary>
+    public async Task<HashEntry[]> GetSubscribers(RedisKey eventStream)
+    {
+        var database = await Connection.GetDatabase().ConfigureAwait(false);
+
+        return await database.HashGetAllAsync(StreamKeys.Subscribers(eventStream)).ConfigureAwait(false);
+    }
+
+    /// <summary>True when the key exists.</summary>
+    public async Task<bool> Exists(RedisKey key)
+    {
+        var database = await Connection.GetDatabase().ConfigureAwait(false);
+
+        return await database.KeyExistsAsync(key).ConfigureAwait(false);
     }
 
     /// <summary>Deletes entries from a stream (XDEL).</summary>

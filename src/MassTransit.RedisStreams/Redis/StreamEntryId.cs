@@ -14,6 +14,17 @@ readonly record struct StreamEntryId(ulong Milliseconds, ulong Sequence) :
     IComparable<StreamEntryId>
 {
     public static readonly StreamEntryId Zero = new(0, 0);
+    public static readonly StreamEntryId Max = new(ulong.MaxValue, ulong.MaxValue);
+
+    /// <summary>A time as the lowest ID of its millisecond.</summary>
+    public static StreamEntryId FromTime(DateTimeOffset time) => new((ulong)Math.Max(0, time.ToUnixTimeMilliseconds()), 0);
+
+    /// <summary>The next possible ID after this one.</summary>
+    public StreamEntryId Next => Sequence == ulong.MaxValue ? new StreamEntryId(Milliseconds + 1, 0) : new StreamEntryId(Milliseconds, Sequence + 1);
+
+    /// <summary>The possible ID before this one; <see cref="Zero" /> stays zero.</summary>
+    public StreamEntryId Previous => Sequence > 0 ? new StreamEntryId(Milliseconds, Sequence - 1)
+        : Milliseconds > 0 ? new StreamEntryId(Milliseconds - 1, ulong.MaxValue) : Zero;
 
     public DateTimeOffset Timestamp => DateTimeOffset.FromUnixTimeMilliseconds((long)Math.Min(Milliseconds, (ulong)long.MaxValue));
 

@@ -65,6 +65,37 @@ sealed class StreamKeys
 
     public RedisKey Events(string entityName) => (RedisKey)(_prefix + EventSegment + entityName);
 
+    /// <summary>A SCAN pattern for every event stream under this prefix.</summary>
+    public string EventsPattern => EscapePattern(_prefix + EventSegment) + "*";
+
+    /// <summary>A SCAN pattern for every queue stream (and error and skipped stream) under this prefix.</summary>
+    public string QueuesPattern => EscapePattern(_prefix + QueueSegment) + "*";
+
+    /// <summary>The entity name of an event stream key, or null when the key is not one under this prefix.</summary>
+    public string? EntityNameOf(RedisKey key) => NameAfter(key, _prefix + EventSegment);
+
+    /// <summary>The queue name of a queue stream key, or null when the key is not one under this prefix.</summary>
+    public string? QueueNameOf(RedisKey key) => NameAfter(key, _prefix + QueueSegment);
+
+    static string? NameAfter(RedisKey key, string start)
+    {
+        var text = key.ToString();
+        return text.StartsWith(start, StringComparison.Ordinal) && text.Length > start.Length ? text[start.Length..] : null;
+    }
+
+    static string EscapePattern(string text)
+    {
+        var builder = new System.Text.StringBuilder(text.Length + 4);
+        foreach (var c in text)
+        {
+            if (c is '*' or '?' or '[' or ']' or '\\')
+                builder.Append('\\');
+            builder.Append(c);
+        }
+
+        return builder.ToString();
+    }
+
     /// <summary>The lease that reserves a consumer name for one running instance.</summary>
     public RedisKey ConsumerLease(string consumerName) => (RedisKey)(_prefix + "consumers:" + consumerName);
 

@@ -16,7 +16,6 @@ using StackExchange.Redis;
 sealed class EndpointStreams
 {
     const string GroupStartBeginning = "0";
-    const string GroupStartNew = "$";
 
     readonly RedisStreamsClient _client;
     readonly RedisStreamsReceiveEndpointContext _context;
@@ -52,7 +51,7 @@ sealed class EndpointStreams
 
         var keys = new List<RedisKey> { _context.QueueKey };
 
-        RedisValue startPosition = _context.StartPosition == RedisStreamsStartPosition.Beginning ? GroupStartBeginning : GroupStartNew;
+        RedisValue startPosition = _context.StartPosition;
 
         var subscriptions = await Task.WhenAll(_entityNames.Select(async entityName =>
         {

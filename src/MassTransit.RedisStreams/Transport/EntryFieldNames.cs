@@ -24,6 +24,15 @@ static class EntryFieldNames
     /// <summary>The ID the moved entry had in that stream.</summary>
     public const string SourceEntry = "MT-Redis-Source-Entry";
 
+    /// <summary>On a replayed copy of a stored event: the ID of the replay that appended it.</summary>
+    public const string ReplayId = "MT-Redis-Replay";
+
+    /// <summary>On a replayed copy: the stream the original is in.</summary>
+    public const string ReplayedStream = "MT-Redis-Replay-Stream";
+
+    /// <summary>On a replayed copy: the original's entry ID.</summary>
+    public const string ReplayedEntry = "MT-Redis-Replay-Entry";
+
     /// <summary><c>MT-Reason</c> of an entry delivered more than MaxDeliveryCount times without being acknowledged.</summary>
     public const string MaxDeliveriesReason = "max-deliveries";
 

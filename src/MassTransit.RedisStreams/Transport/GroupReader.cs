@@ -22,9 +22,10 @@ using StackExchange.Redis;
 /// held back, still counted against the prefetch limit, until the streams before it have been read further.
 /// </para>
 /// <para>
-/// Each round gives every stream at least one read if the free capacity allows, the stream that holds the others back
-/// first, and shares the rest between the streams that had more than they were asked for; when all were empty it shares
-/// the capacity evenly, so that an idle poll is a single XREADGROUP.
+/// Each round reads every stream, at least one entry of each (the read loop waits until there is that much room, or reads
+/// past the limit when nothing else would free it), and shares the rest between the streams that had more than they were
+/// asked for, the stream that holds the others back first; when all were empty it shares the capacity evenly, so that an
+/// idle poll is a single XREADGROUP.
 /// </para>
 /// </remarks>
 sealed class GroupReader
@@ -46,11 +47,8 @@ sealed class GroupReader
         _heldBack = new PriorityQueue<Delivery, StreamEntryId>();
     }
 
-    /// <summary>
-    /// True when the buffer holds nothing but entries held back here: no worker will free room, so the next read must go
-    /// beyond the prefetch limit by one entry, from the stream that holds them back.
-    /// </summary>
-    public bool MustReadBeyondLimit => _heldBack.Count > 0 && _buffer.Count <= _heldBack.Count;
+    /// <summary>The entries read and held back, waiting for an older one still unread in another stream.</summary>
+    public int HeldBackCount => _heldBack.Count;
 
     /// <summary>
     /// Reads up to <paramref name="capacity" /> new entries and hands on those that are next in append order. With
@@ -161,7 +159,9 @@ sealed class GroupReader
         var anyPending = false;
         for (var i = 0; i < n; i++)
         {
-            if (streams[i].UnreadAfter < streams[frontier].UnreadAfter)
+            // On a tie, a stream that had more is the one to read: an empty one would only be found empty again.
+            var bound = streams[i].UnreadAfter;
+            if (bound < streams[frontier].UnreadAfter || bound == streams[frontier].UnreadAfter && streams[frontier].Drained && !streams[i].Drained)
                 frontier = i;
             anyPending |= !streams[i].Drained;
         }

@@ -130,16 +130,31 @@ sealed class ReadLoop
                 if (Interlocked.Exchange(ref _topologyChanged, 0) == 1)
                     await SetupStreams().ConfigureAwait(false);
 
+                // A round reads at least one entry of every stream, so that it knows where each stream stands; with less room
+                // than that, a partial round reads the streams that hold the others back first.
                 var capacity = _buffer.FreeCapacity;
-                if (capacity <= 0)
+                var streamCount = _streams.Streams.Length;
+                var handling = _buffer.Count > _reader.HeldBackCount;
+                var partial = false;
+                if (capacity < streamCount)
                 {
-                    if (!_reader.MustReadBeyondLimit)
+                    if (handling)
                     {
-                        await _buffer.WaitForCapacity(_stopping).ConfigureAwait(false);
-                        continue;
-                    }
+                        if (capacity <= 0)
+                        {
+                            await _buffer.WaitForCapacity(_stopping).ConfigureAwait(false);
+                            continue;
+                        }
 
-                    capacity = 1;
+                        partial = true;
+                    }
+                    else
+                    {
+                        // Nothing is being handled, so nothing would free room: the entries held are waiting for an older one
+                        // still unread, or the endpoint reads more streams than PrefetchCount. One of each beyond the limit
+                        // settles it.
+                        capacity = streamCount;
+                    }
                 }
 
                 // A wake-up that arrives from here on is for entries this read may miss, so it must end the wait below.
@@ -147,7 +162,7 @@ sealed class ReadLoop
 
                 // Flags are armed together with a read, once the streams were found empty, so that no append falls between
                 // the read and the arming: an entry appended before is read, one appended after publishes a wake-up.
-                var arm = drained && (Interlocked.Exchange(ref _rearmWakeFlags, 0) == 1 || DateTime.UtcNow >= armedUntil);
+                var arm = drained && !partial && (Interlocked.Exchange(ref _rearmWakeFlags, 0) == 1 || DateTime.UtcNow >= armedUntil);
                 ReadResult result;
                 try
                 {
@@ -166,8 +181,15 @@ sealed class ReadLoop
                 drained = result.Drained;
 
                 // While entries keep coming, reading again at once is cheaper than a wake-up for each one.
-                if (result.Read > 0 || !result.Drained)
+                if (result.Read > 0 || !result.Drained && !partial)
                     continue;
+
+                // A partial round found nothing: the streams it left out are read once a handled entry frees room.
+                if (partial)
+                {
+                    await _buffer.WaitForCapacity(_stopping).ConfigureAwait(false);
+                    continue;
+                }
 
                 // Empty, but the flags may be gone: the next round arms them.
                 if (Volatile.Read(ref _rearmWakeFlags) == 1 || DateTime.UtcNow >= armedUntil)

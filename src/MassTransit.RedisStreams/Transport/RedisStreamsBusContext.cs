@@ -34,7 +34,14 @@ sealed class RedisStreamsBusContext
         Identity = new ConsumerIdentity(Client, settings.ConsumerName);
 
         _publishTopologies = new ConcurrentDictionary<string, Lazy<Task>>();
+        _history = new Lazy<RedisStreamsEventHistory>(() =>
+            new RedisStreamsEventHistory(Client, hostConfiguration.MessageTopology, hostConfiguration.CreateSerialization(), hostConfiguration.Upgrades));
     }
+
+    readonly Lazy<RedisStreamsEventHistory> _history;
+
+    /// <summary>The bus's event log, with its serializers and registered upgrades.</summary>
+    public RedisStreamsEventHistory History => _history.Value;
 
     public RedisStreamsHostConfiguration HostConfiguration { get; }
     public RedisStreamsHostSettings Settings { get; }

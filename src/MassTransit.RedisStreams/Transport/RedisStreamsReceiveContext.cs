@@ -46,6 +46,10 @@ sealed class RedisStreamsReceiveContext :
     public string ConsumerName { get; }
     public int DeliveryCount { get; }
 
+    public bool IsReplay => !_entry[EntryFieldNames.ReplayId].IsNull;
+    public string? ReplayedEntryId => IsReplay ? (string?)_entry[EntryFieldNames.ReplayedEntry] : null;
+    public string? ReplayedStreamKey => IsReplay ? (string?)_entry[EntryFieldNames.ReplayedStream] : null;
+
     public Task Complete()
     {
         return _stream.Acknowledgements.Acknowledge(_entry.Id);

@@ -3,6 +3,7 @@ namespace MassTransit.RedisStreams.Transport;
 using System;
 using System.Collections.Generic;
 using Configuration;
+using Redis;
 using StackExchange.Redis;
 using Topology;
 using Transports;
@@ -24,7 +25,9 @@ sealed class RedisStreamsReceiveEndpointContext :
         QueueName = configuration.QueueName;
         QueueKey = BusContext.Keys.Queue(QueueName);
         Temporary = configuration.Temporary;
-        StartPosition = configuration.StartPosition;
+        StartPosition = configuration.StartTime is { } startTime
+            ? StreamEntryId.FromTime(startTime).Previous.ToString()
+            : configuration.StartPosition == RedisStreamsStartPosition.Beginning ? "0" : "$";
 
         var errorStream = BusContext.Keys.Queue(BusContext.Keys.ErrorQueueName(QueueName));
         var skippedStream = BusContext.Keys.Queue(BusContext.Keys.SkippedQueueName(QueueName));
@@ -45,7 +48,11 @@ sealed class RedisStreamsReceiveEndpointContext :
 
     public RedisKey QueueKey { get; }
     public bool Temporary { get; }
-    public RedisStreamsStartPosition StartPosition { get; }
+    /// <summary>
+    /// Where new consumer groups on event streams start, as XGROUP CREATE takes it: <c>$</c> (new messages), <c>0</c> (the
+    /// beginning), or the ID before a start time.
+    /// </summary>
+    public string StartPosition { get; }
 
     public RedisStreamsPublishTopology PublishTopology => _configuration.TopologyConfiguration.Publish;
 

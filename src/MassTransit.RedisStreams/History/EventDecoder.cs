@@ -1,0 +1,70 @@
+namespace MassTransit.RedisStreams.History;
+
+using System;
+using Redis;
+using StackExchange.Redis;
+using Transport;
+
+
+/// <summary>
+/// Turns stored entries into <see cref="StoredEvent{T}" />s: the entry read as <c>T</c>, or through a registered upgrade
+/// from an older contract, or — when neither works — with the reason, so that one unreadable entry never fails a read.
+/// </summary>
+sealed class EventDecoder
+{
+    readonly ISerialization? _serialization;
+    readonly EventUpgrades _upgrades;
+
+    /// <param name="serialization">The bus's deserializers; without them, MassTransit's JSON envelope and raw JSON are read.</param>
+    /// <param name="upgrades">The registered upgrades.</param>
+    public EventDecoder(ISerialization? serialization, EventUpgrades upgrades)
+    {
+        _serialization = serialization;
+        _upgrades = upgrades;
+    }
+
+    /// <summary>
+    /// Reads an entry as <typeparamref name="T" />, in this order: as the type it says it is; as an older contract it says it
+    /// is, upgraded; from its JSON as <typeparamref name="T" />; from its JSON as an older contract, upgraded.
+    /// </summary>
+    public StoredEvent<T> Decode<T>(RedisKey stream, StreamEntry entry)
+        where T : class
+    {
+        var message = new EntryMessage(entry, _serialization);
+        var upgrades = _upgrades.For<T>();
+
+        T? result = null;
+        Exception? error = null;
+        var upgraded = false;
+
+        foreach (var declaredOnly in new[] { true, false })
+        {
+            if (message.TryRead<T>(declaredOnly, out var read, out var readError))
+            {
+                result = read;
+                break;
+            }
+
+            error ??= readError;
+
+            foreach (var upgrade in upgrades)
+            {
+                if (upgrade.TryUpgrade(message, declaredOnly, out var value) && value is T upgradedValue)
+                {
+                    result = upgradedValue;
+                    upgraded = true;
+                    break;
+                }
+            }
+
+            if (result != null)
+                break;
+        }
+
+        var id = StreamEntryId.Parse(entry.Id);
+        var isReplay = !entry[EntryFieldNames.ReplayId].IsNull;
+
+        return new StoredEvent<T>(stream.ToString(), id.ToString(), id.Timestamp, result, result == null ? error : null,
+            message.GetAllHeaders(), message.Context, upgraded, isReplay);
+    }
+}

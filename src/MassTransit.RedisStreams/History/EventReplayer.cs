@@ -1,0 +1,130 @@
+namespace MassTransit.RedisStreams.History;
+
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Context;
+using MassTransit.Serialization;
+using Metadata;
+using Redis;
+using StackExchange.Redis;
+using Transport;
+
+
+/// <summary>
+/// Delivers stored events again to one endpoint by appending copies of them to the endpoint's queue stream, marked as
+/// replays, a page at a time; the event streams themselves are only read.
+/// </summary>
+sealed class EventReplayer
+{
+    readonly RedisStreamsClient _client;
+    readonly EventDecoder _decoder;
+    readonly EventLogReader _reader;
+
+    public EventReplayer(RedisStreamsClient client, EventLogReader reader, EventDecoder decoder)
+    {
+        _client = client;
+        _reader = reader;
+        _decoder = decoder;
+    }
+
+    /// <summary>
+    /// Replays the entries of <paramref name="streams" /> between two IDs to <paramref name="endpoint" />'s queue.
+    /// </summary>
+    public async Task<long> Replay<T>(string endpoint, IReadOnlyList<RedisKey> streams, StreamEntryId first, StreamEntryId last, long? count,
+        IProgress<long>? progress, CancellationToken cancellationToken)
+        where T : class
+    {
+        var queue = _client.Keys.Queue(endpoint);
+        var replayId = NewId.NextGuid().ToString("N");
+
+        long replayed = 0;
+        var page = new List<Task<string?>>(EventLogReader.PageSize);
+
+        // Cancellation is looked at between pages only, so that a page is either replayed and counted, or not begun.
+        await foreach (var (stream, entry) in _reader.Read(streams, first, last, newestFirst: false, CancellationToken.None).ConfigureAwait(false))
+        {
+            if (count.HasValue && replayed + page.Count >= count.Value)
+                break;
+
+            page.Add(_client.Append(queue, Copy<T>(stream, entry, replayId), onlyIfStreamExists: true));
+
+            if (page.Count == EventLogReader.PageSize)
+            {
+                replayed += await Complete(page, queue).ConfigureAwait(false);
+                progress?.Report(replayed);
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+        }
+
+        replayed += await Complete(page, queue).ConfigureAwait(false);
+        progress?.Report(replayed);
+
+        return replayed;
+    }
+
+    /// <summary>Waits for a page of appends, which StackExchange.Redis sent in order on one connection.</summary>
+    static async Task<long> Complete(List<Task<string?>> page, RedisKey queue)
+    {
+        if (page.Count == 0)
+            return 0;
+
+        var ids = await Task.WhenAll(page).ConfigureAwait(false);
+        page.Clear();
+
+        if (ids.Any(x => x == null))
+            throw new InvalidOperationException($"The queue stream {queue} was deleted during the replay.");
+
+        return ids.Length;
+    }
+
+    /// <summary>
+    /// The replayed copy of an entry: its fields as they are — or, for an event of an older contract, the upgraded message
+    /// written anew — with the replay's ID and where the original is.
+    /// </summary>
+    NewEntry Copy<T>(RedisKey stream, StreamEntry entry, string replayId)
+        where T : class
+    {
+        var stored = _decoder.Decode<T>(stream, entry);
+
+        NewEntry copy;
+        if (stored is { Upgraded: true, Message: { } message })
+            copy = Serialize(message, stored);
+        else
+        {
+            copy = new NewEntry(entry.Values.Length + 3);
+            foreach (var field in entry.Values)
+            {
+                var name = (string?)field.Name ?? "";
+                if (name is not (EntryFieldNames.ReplayId or EntryFieldNames.ReplayedStream or EntryFieldNames.ReplayedEntry))
+                    copy.Add(field.Name, field.Value);
+            }
+        }
+
+        copy.Add(EntryFieldNames.ReplayId, replayId);
+        copy.Add(EntryFieldNames.ReplayedStream, stream.ToString());
+        copy.Add(EntryFieldNames.ReplayedEntry, entry.Id);
+
+        return copy;
+    }
+
+    static NewEntry Serialize<T>(T message, StoredEvent<T> stored)
+        where T : class
+    {
+        var context = new MessageSendContext<T>(message)
+        {
+            MessageId = stored.MessageId ?? NewId.NextGuid(),
+            CorrelationId = stored.CorrelationId,
+            ConversationId = stored.ConversationId,
+            InitiatorId = stored.InitiatorId,
+            SourceAddress = stored.SourceAddress!,
+            Serializer = SystemTextJsonMessageSerializer.Instance,
+            ContentType = SystemTextJsonMessageSerializer.JsonContentType,
+            SupportedMessageTypes = MessageTypeCache<T>.MessageTypeNames
+        };
+
+        return EntryWriter.Write(context);
+    }
+}

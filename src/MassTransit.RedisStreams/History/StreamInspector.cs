@@ -1,0 +1,108 @@
+namespace MassTransit.RedisStreams.History;
+
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading.Tasks;
+using Redis;
+using StackExchange.Redis;
+
+
+/// <summary>Describes streams: their entries, memory and consumer groups, one at a time or all of a bus.</summary>
+sealed class StreamInspector
+{
+    /// <summary>The entity names MassTransit gives <c>Fault&lt;T&gt;</c> with this transport's name formatter begin so.</summary>
+    const string FaultEntityPrefix = "MassTransit:Fault--";
+
+    readonly RedisStreamsClient _client;
+
+    public StreamInspector(RedisStreamsClient client)
+    {
+        _client = client;
+    }
+
+    StreamKeys Keys => _client.Keys;
+
+    /// <summary>The kind of event stream an entity name has: faults or events.</summary>
+    public static RedisStreamKind EventKind(string entityName) =>
+        entityName.StartsWith(FaultEntityPrefix, StringComparison.Ordinal) ? RedisStreamKind.Faults : RedisStreamKind.Events;
+
+    /// <summary>One stream: XINFO STREAM, XINFO GROUPS, XINFO CONSUMERS of each group and MEMORY USAGE, sent together.</summary>
+    public async Task<EventStreamInfo> Describe(RedisKey key, string name, RedisStreamKind kind)
+    {
+        var infoTask = _client.GetStreamInfo(key);
+        var groupsTask = _client.GetGroups(key);
+        var memoryTask = _client.GetMemoryUsage(key);
+
+        var info = await infoTask.ConfigureAwait(false);
+        var groups = await groupsTask.ConfigureAwait(false);
+        var memory = await memoryTask.ConfigureAwait(false);
+
+        if (info is not { } stream)
+            return new EventStreamInfo { StreamKey = key.ToString(), Name = name, Kind = kind, Exists = false };
+
+        var consumers = await Task.WhenAll(groups.Select(x => _client.GetConsumers(key, x.Name))).ConfigureAwait(false);
+
+        return new EventStreamInfo
+        {
+            StreamKey = key.ToString(),
+            Name = name,
+            Kind = kind,
+            Exists = true,
+            Length = stream.Length,
+            FirstEntryId = stream.Length > 0 ? (string?)stream.FirstEntry.Id : null,
+            FirstEntryTime = stream.Length > 0 ? StreamEntryId.Parse(stream.FirstEntry.Id).Timestamp : null,
+            LastEntryId = stream.Length > 0 ? (string?)stream.LastEntry.Id : null,
+            LastEntryTime = stream.Length > 0 ? StreamEntryId.Parse(stream.LastEntry.Id).Timestamp : null,
+            MemoryBytes = memory,
+            Groups = groups.Select((group, i) => new ConsumerGroupInfo
+            {
+                Name = group.Name,
+                Pending = group.PendingMessageCount,
+                Lag = group.Lag,
+                LastDeliveredId = group.LastDeliveredId ?? "0-0",
+                Consumers = consumers[i].Select(c => new GroupConsumerInfo
+                {
+                    Name = c.Name,
+                    Pending = c.PendingMessageCount,
+                    Idle = TimeSpan.FromMilliseconds(c.IdleTimeInMilliseconds)
+                }).ToArray()
+            }).ToArray()
+        };
+    }
+
+    /// <summary>
+    /// Every event stream and queue stream under the bus's prefix. A queue stream that is another queue's error or skipped
+    /// stream (by the bus's name formatters) is described as such.
+    /// </summary>
+    public async Task<IReadOnlyList<EventStreamInfo>> Overview()
+    {
+        var eventKeys = await _client.ScanAllStreams(Keys.EventsPattern).ConfigureAwait(false);
+        var queueKeys = await _client.ScanAllStreams(Keys.QueuesPattern).ConfigureAwait(false);
+
+        var queueNames = queueKeys.Select(x => Keys.QueueNameOf(x)).OfType<string>().ToHashSet(StringComparer.Ordinal);
+        var errorNames = queueNames.Select(Keys.ErrorQueueName).ToHashSet(StringComparer.Ordinal);
+        var skippedNames = queueNames.Select(Keys.SkippedQueueName).ToHashSet(StringComparer.Ordinal);
+
+        var described = new List<Task<EventStreamInfo>>(eventKeys.Count + queueKeys.Count);
+        foreach (var key in eventKeys)
+        {
+            var entityName = Keys.EntityNameOf(key) ?? key.ToString();
+            described.Add(Describe(key, entityName, EventKind(entityName)));
+        }
+
+        foreach (var key in queueKeys)
+        {
+            var queueName = Keys.QueueNameOf(key) ?? key.ToString();
+            var kind = errorNames.Contains(queueName) ? RedisStreamKind.Error
+                : skippedNames.Contains(queueName) ? RedisStreamKind.Skipped
+                : RedisStreamKind.Queue;
+
+            described.Add(Describe(key, queueName, kind));
+        }
+
+        var streams = await Task.WhenAll(described).ConfigureAwait(false);
+
+        return streams.OrderBy(x => x.Kind).ThenBy(x => x.Name, StringComparer.Ordinal).ToArray();
+    }
+}

@@ -1,0 +1,285 @@
+namespace MassTransit;
+
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Runtime.CompilerServices;
+using System.Threading;
+using System.Threading.Tasks;
+using MassTransit.Topology;
+using RedisStreams.Configuration;
+using RedisStreams.History;
+using RedisStreams.Redis;
+using StackExchange.Redis;
+
+
+/// <summary>
+/// <see cref="IEventHistory" /> over a connection and a key prefix. <c>UsingRedisStreams</c> registers one bound to the bus;
+/// create one yourself to read the log of a bus from elsewhere, with a connection of your own.
+/// </summary>
+public sealed class RedisStreamsEventHistory :
+    IEventHistory
+{
+    readonly RedisStreamsClient _client;
+    readonly EventDecoder _decoder;
+    readonly StreamInspector _inspector;
+    readonly EventLogReader _reader;
+    readonly EventReplayer _replayer;
+    readonly IMessageTopology _topology;
+    readonly EventUpgrades _upgrades;
+
+    /// <summary>
+    /// Reads the log of the bus whose key prefix is <paramref name="keyPrefix" /> through <paramref name="multiplexer" />, which
+    /// stays the caller's: it is never closed or disposed here. Messages are read with MassTransit's JSON serializers (the
+    /// envelope and raw JSON).
+    /// </summary>
+    /// <param name="multiplexer">An open connection, owned by the caller.</param>
+    /// <param name="keyPrefix">The bus's <see cref="RedisStreamsTransportOptions.KeyPrefix" />, if it has one.</param>
+    public RedisStreamsEventHistory(IConnectionMultiplexer multiplexer, string? keyPrefix = null)
+        : this(new RedisStreamsClient(new RedisConnection(multiplexer, observe: false), new StreamKeys(keyPrefix)),
+            new MessageTopology(RedisStreamsTopologyConfiguration.EntityNameFormatter), null, new EventUpgrades())
+    {
+    }
+
+    internal RedisStreamsEventHistory(RedisStreamsClient client, IMessageTopology topology, ISerialization? serialization, EventUpgrades upgrades)
+    {
+        _client = client;
+        _topology = topology;
+        _upgrades = upgrades;
+        _reader = new EventLogReader(client);
+        _decoder = new EventDecoder(serialization, upgrades);
+        _inspector = new StreamInspector(client);
+        _replayer = new EventReplayer(client, _reader, _decoder);
+    }
+
+    /// <summary>
+    /// Reads events stored as <typeparamref name="TOld" /> as <typeparamref name="TNew" /> too, through
+    /// <paramref name="upgrade" />; see <see cref="IRedisStreamsBusFactoryConfigurator.UpgradeEvent{TOld,TNew}" />.
+    /// </summary>
+    /// <returns>This history, to chain further upgrades.</returns>
+    public RedisStreamsEventHistory UpgradeEvent<TOld, TNew>(Func<TOld, TNew> upgrade)
+        where TOld : class
+        where TNew : class
+    {
+        _upgrades.Add(upgrade);
+        return this;
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<StoredEvent<T>>> GetEvents<T>(int count = 10, EventPosition? from = null, EventPosition? to = null,
+        CancellationToken cancellationToken = default)
+        where T : class
+    {
+        if (count < 0)
+            throw new ArgumentOutOfRangeException(nameof(count), count, "The count must not be negative.");
+
+        var events = new List<StoredEvent<T>>(Math.Min(count, 1000));
+        if (count == 0)
+            return events;
+
+        var streams = await GetStreams<T>().ConfigureAwait(false);
+        await foreach (var (stream, entry) in _reader.Read(streams, First(from), Last(to), newestFirst: true, cancellationToken).ConfigureAwait(false))
+        {
+            events.Add(_decoder.Decode<T>(stream, entry));
+            if (events.Count == count)
+                break;
+        }
+
+        return events;
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<StoredEvent<T>> ReadEvents<T>(EventPosition? from = null, EventPosition? to = null, long? count = null,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        where T : class
+    {
+        if (count is < 0)
+            throw new ArgumentOutOfRangeException(nameof(count), count, "The count must not be negative.");
+
+        long read = 0;
+        if (count == 0)
+            yield break;
+
+        var streams = await GetStreams<T>().ConfigureAwait(false);
+        await foreach (var (stream, entry) in _reader.Read(streams, First(from), Last(to), newestFirst: false, cancellationToken).ConfigureAwait(false))
+        {
+            yield return _decoder.Decode<T>(stream, entry);
+
+            if (++read == count)
+                yield break;
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<EventStreamInfo> GetStreamInfo<T>(CancellationToken cancellationToken = default)
+        where T : class
+    {
+        var entityName = EntityName<T>();
+        return _inspector.Describe(_client.Keys.Events(entityName), entityName, StreamInspector.EventKind(entityName));
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<EventStreamInfo>> GetOverview(CancellationToken cancellationToken = default)
+    {
+        return _inspector.Overview();
+    }
+
+    /// <inheritdoc />
+    public async Task<long> Replay<T>(string toEndpoint, EventPosition? from = null, EventPosition? to = null, long? count = null,
+        IProgress<long>? progress = null, CancellationToken cancellationToken = default)
+        where T : class
+    {
+        var problem = StreamKeys.DescribeInvalidName(toEndpoint);
+        if (problem != null)
+            throw new ArgumentException($"The endpoint name '{toEndpoint}' {problem}", nameof(toEndpoint));
+        if (count is < 0)
+            throw new ArgumentOutOfRangeException(nameof(count), count, "The count must not be negative.");
+
+        var streams = await GetStreams<T>().ConfigureAwait(false);
+        await EnsureConsumes<T>(toEndpoint, streams).ConfigureAwait(false);
+
+        return await _replayer.Replay<T>(toEndpoint, streams, First(from), await LastNow(streams, to).ConfigureAwait(false), count, progress,
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyDictionary<string, long>> ReplayToConsumers<T>(EventPosition? from = null, EventPosition? to = null,
+        long? count = null, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
+        where T : class
+    {
+        var streams = await GetStreams<T>().ConfigureAwait(false);
+        var last = await LastNow(streams, to).ConfigureAwait(false);
+
+        var endpoints = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var stream in await GetOwnStreams<T>().ConfigureAwait(false))
+        {
+            foreach (var group in await _client.GetGroups(stream).ConfigureAwait(false))
+            {
+                if (await _client.Exists(_client.Keys.Queue(group.Name)).ConfigureAwait(false))
+                    endpoints.Add(group.Name);
+            }
+        }
+
+        var replayed = new Dictionary<string, long>(StringComparer.Ordinal);
+        long total = 0;
+        foreach (var endpoint in endpoints)
+        {
+            var before = total;
+            var endpointProgress = progress == null ? null : new Progress<long>(x => progress.Report(before + x));
+
+            replayed[endpoint] = await _replayer.Replay<T>(endpoint, streams, First(from), last, count, endpointProgress, cancellationToken)
+                .ConfigureAwait(false);
+            total += replayed[endpoint];
+        }
+
+        return replayed;
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyDictionary<string, string>> Rewind(string endpoint, EventPosition to, CancellationToken cancellationToken = default)
+    {
+        var problem = StreamKeys.DescribeInvalidName(endpoint);
+        if (problem != null)
+            throw new ArgumentException($"The endpoint name '{endpoint}' {problem}", nameof(endpoint));
+
+        // The group stands at the entry before the first one to deliver: XREADGROUP delivers what comes after it.
+        var first = to.First;
+        RedisValue position = first == StreamEntryId.Max ? "$" : first == StreamEntryId.Zero ? "0" : first.Previous.ToString();
+
+        var moved = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var stream in await _client.ScanAllStreams(_client.Keys.EventsPattern).ConfigureAwait(false))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+
+            var groups = await _client.GetGroups(stream).ConfigureAwait(false);
+            if (!groups.Any(x => x.Name == endpoint))
+                continue;
+
+            await _client.SetGroupPosition(stream, endpoint, position).ConfigureAwait(false);
+            var group = (await _client.GetGroups(stream).ConfigureAwait(false)).First(x => x.Name == endpoint);
+            moved[stream.ToString()] = group.LastDeliveredId ?? position.ToString();
+
+            // Idle instances of the endpoint read at once, rather than at their next poll.
+            await _client.AnnounceEntries(stream).ConfigureAwait(false);
+        }
+
+        if (moved.Count == 0)
+        {
+            throw new ArgumentException(
+                $"The endpoint '{endpoint}' reads no event stream under this key prefix: no stream has a consumer group of that name.", nameof(endpoint));
+        }
+
+        return moved;
+    }
+
+    string EntityName<T>()
+        where T : class
+    {
+        return _topology.GetMessageTopology<T>().EntityName;
+    }
+
+    /// <summary>The stream of <typeparamref name="T" /> and those of the types derived from it.</summary>
+    async Task<RedisKey[]> GetOwnStreams<T>()
+        where T : class
+    {
+        var stream = _client.Keys.Events(EntityName<T>());
+        return [stream, ..await _client.GetSources(stream).ConfigureAwait(false)];
+    }
+
+    /// <summary>
+    /// Where the events of <typeparamref name="T" /> are: its own streams, and those of the older contracts that upgrade to it.
+    /// </summary>
+    async Task<RedisKey[]> GetStreams<T>()
+        where T : class
+    {
+        var streams = new List<RedisKey>(await GetOwnStreams<T>().ConfigureAwait(false));
+        foreach (var upgrade in _upgrades.For<T>())
+        {
+            var stream = _client.Keys.Events(upgrade.GetOldEntityName(_topology));
+            streams.Add(stream);
+            streams.AddRange(await _client.GetSources(stream).ConfigureAwait(false));
+        }
+
+        return streams.Distinct().ToArray();
+    }
+
+    async Task EnsureConsumes<T>(string endpoint, RedisKey[] streams)
+        where T : class
+    {
+        if (!await _client.Exists(_client.Keys.Queue(endpoint)).ConfigureAwait(false))
+        {
+            throw new ArgumentException($"There is no receive endpoint '{endpoint}' under this key prefix: its queue stream "
+                + $"{_client.Keys.Queue(endpoint)} does not exist. Check the name, or start the endpoint once.", nameof(endpoint));
+        }
+
+        foreach (var stream in streams)
+        {
+            if ((await _client.GetGroups(stream).ConfigureAwait(false)).Any(x => x.Name == endpoint))
+                return;
+        }
+
+        throw new ArgumentException($"The endpoint '{endpoint}' does not consume {TypeCache<T>.ShortName}: it has no consumer group on "
+            + $"{_client.Keys.Events(EntityName<T>())}.", nameof(endpoint));
+    }
+
+    /// <summary>The newest position to read to: <paramref name="to" />, or the newest entry of the streams now.</summary>
+    async Task<StreamEntryId> LastNow(IEnumerable<RedisKey> streams, EventPosition? to)
+    {
+        if (to is { } position && position != EventPosition.End)
+            return position.Last;
+
+        var last = StreamEntryId.Zero;
+        foreach (var stream in streams)
+        {
+            var newest = await _client.Range(stream, "-", "+", 1, newestFirst: true).ConfigureAwait(false);
+            if (newest.Length > 0 && StreamEntryId.Parse(newest[0].Id) is var id && id > last)
+                last = id;
+        }
+
+        return last;
+    }
+
+    static StreamEntryId First(EventPosition? from) => from?.First ?? StreamEntryId.Zero;
+
+    static StreamEntryId Last(EventPosition? to) => to?.Last ?? StreamEntryId.Max;
+}
