@@ -24,6 +24,15 @@ public interface IRedisStreamsAdmin
     /// <returns>The number of entries moved.</returns>
     Task<long> Requeue(string queueName, RedisStreamsRequeueSource source = RedisStreamsRequeueSource.Error, int? limit = null,
         CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Trims every stream of the bus now by its retention policy (see <see cref="IRedisStreamsBusFactoryConfigurator.Retention" />),
+    /// as the background pass does, never removing an entry a consumer group still needs; and removes the groups that
+    /// temporary endpoints which are gone left on event streams.
+    /// </summary>
+    /// <param name="cancellationToken">Stops between streams.</param>
+    /// <returns>What was removed, and what lagging groups kept.</returns>
+    Task<TrimReport> Trim(CancellationToken cancellationToken = default);
 }
 
 

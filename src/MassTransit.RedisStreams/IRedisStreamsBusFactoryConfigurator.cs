@@ -35,6 +35,14 @@ public interface IRedisStreamsBusFactoryConfigurator :
     void Host(IConnectionMultiplexer multiplexer, Action<IRedisStreamsHostConfigurator>? configure = null);
 
     /// <summary>
+    /// Sets how long the bus's streams keep their entries: the log (event streams) keeps everything by default, queues drop
+    /// what every group has acknowledged, fault streams keep 7 days, error and skipped streams keep everything. An entry a
+    /// consumer group still needs is never removed.
+    /// </summary>
+    /// <param name="configure">Sets the policies, e.g. <c>r =&gt; r.MessageType&lt;AuctionEnded&gt;(RetentionPolicy.Age(TimeSpan.FromDays(90)))</c>.</param>
+    void Retention(Action<IRedisStreamsRetentionConfigurator> configure);
+
+    /// <summary>
     /// Reads events stored under an older contract as the current one: the history and replays of <typeparamref name="TNew" />
     /// include the events of <typeparamref name="TOld" />, turned into <typeparamref name="TNew" /> by <paramref name="upgrade" />,
     /// so that a renamed or reshaped contract does not strand its history. An entry is read as <typeparamref name="TOld" />

@@ -4,7 +4,10 @@ using System;
 using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
+using MassTransit.Topology;
+using RedisStreams.Configuration;
 using RedisStreams.Redis;
+using RedisStreams.Retention;
 using RedisStreams.Transport;
 using StackExchange.Redis;
 
@@ -18,6 +21,7 @@ public sealed class RedisStreamsAdmin :
     const int BatchSize = 100;
 
     readonly RedisStreamsClient _client;
+    readonly StreamTrimmer _trimmer;
 
     /// <summary>
     /// Works on the streams under <paramref name="keyPrefix" /> through <paramref name="multiplexer" />, which stays the
@@ -33,16 +37,44 @@ public sealed class RedisStreamsAdmin :
     /// The bus's dead-letter queue name formatter (<c>cfg.SendTopology.DeadLetterQueueNameFormatter</c>), if it set one; names
     /// the <c>_skipped</c> streams.
     /// </param>
+    /// <param name="retention">
+    /// The retention policies <see cref="Trim" /> applies, as <c>cfg.Retention(...)</c> sets them on the bus; the defaults when
+    /// null.
+    /// </param>
     public RedisStreamsAdmin(IConnectionMultiplexer multiplexer, string? keyPrefix = null, IErrorQueueNameFormatter? errorQueueNameFormatter = null,
-        IDeadLetterQueueNameFormatter? deadLetterQueueNameFormatter = null)
-        : this(new RedisStreamsClient(new RedisConnection(multiplexer, observe: false),
-            new StreamKeys(keyPrefix, errorQueueNameFormatter, deadLetterQueueNameFormatter)))
+        IDeadLetterQueueNameFormatter? deadLetterQueueNameFormatter = null, Action<IRedisStreamsRetentionConfigurator>? retention = null)
+        : this(CreateClient(multiplexer, keyPrefix, errorQueueNameFormatter, deadLetterQueueNameFormatter), retention)
     {
     }
 
-    internal RedisStreamsAdmin(RedisStreamsClient client)
+    RedisStreamsAdmin(RedisStreamsClient client, Action<IRedisStreamsRetentionConfigurator>? retention)
     {
         _client = client;
+
+        var settings = new RetentionSettings();
+        retention?.Invoke(settings);
+        settings.Apply(new MessageTopology(RedisStreamsTopologyConfiguration.EntityNameFormatter));
+
+        _trimmer = new StreamTrimmer(client, settings, new RedisStreamsTransportOptions().DeadConsumerTimeout);
+    }
+
+    internal RedisStreamsAdmin(RedisStreamsClient client, StreamTrimmer trimmer)
+    {
+        _client = client;
+        _trimmer = trimmer;
+    }
+
+    static RedisStreamsClient CreateClient(IConnectionMultiplexer multiplexer, string? keyPrefix, IErrorQueueNameFormatter? errorQueueNameFormatter,
+        IDeadLetterQueueNameFormatter? deadLetterQueueNameFormatter)
+    {
+        return new RedisStreamsClient(new RedisConnection(multiplexer, observe: false),
+            new StreamKeys(keyPrefix, errorQueueNameFormatter, deadLetterQueueNameFormatter));
+    }
+
+    /// <inheritdoc />
+    public Task<TrimReport> Trim(CancellationToken cancellationToken = default)
+    {
+        return _trimmer.TrimAll(cancellationToken);
     }
 
     /// <inheritdoc />

@@ -30,7 +30,11 @@ public static class RedisStreamsConfigurationExtensions
 
         configurator.SetBusFactory(new RedisStreamsRegistrationBusFactory(configure ?? ((context, cfg) => cfg.ConfigureEndpoints(context))));
 
-        configurator.TryAddSingleton<IRedisStreamsAdmin>(provider => new RedisStreamsAdmin(GetBusContext<IBus>(provider).Client));
+        configurator.TryAddSingleton<IRedisStreamsAdmin>(provider =>
+        {
+            var bus = GetBusContext<IBus>(provider);
+            return new RedisStreamsAdmin(bus.Client, bus.Trimmer);
+        });
         configurator.TryAddSingleton<IEventHistory>(provider => GetBusContext<IBus>(provider).History);
     }
 

@@ -2,6 +2,7 @@ namespace MassTransit.RedisStreams.Configuration;
 
 using MassTransit.Configuration;
 using Observables;
+using Retention;
 
 
 sealed class RedisStreamsBusConfiguration :
@@ -17,6 +18,7 @@ sealed class RedisStreamsBusConfiguration :
         BusEndpointConfiguration = CreateEndpointConfiguration(true);
 
         _busObservers = new BusObservable();
+        _busObservers.Connect(new RetentionStarter(HostConfiguration));
     }
 
     public RedisStreamsHostConfiguration HostConfiguration { get; }

@@ -55,6 +55,13 @@ sealed class RedisStreamsBusFactoryConfigurator :
         configure?.Invoke(_hostConfiguration.Settings);
     }
 
+    public void Retention(Action<IRedisStreamsRetentionConfigurator> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+
+        configure(_hostConfiguration.Retention);
+    }
+
     public void UpgradeEvent<TOld, TNew>(Func<TOld, TNew> upgrade)
         where TOld : class
         where TNew : class

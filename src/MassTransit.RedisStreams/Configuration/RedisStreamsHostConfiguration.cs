@@ -6,6 +6,7 @@ using System.Linq;
 using MassTransit.Configuration;
 using StackExchange.Redis;
 using History;
+using Retention;
 using Transport;
 using Transports;
 
@@ -38,6 +39,9 @@ sealed class RedisStreamsHostConfiguration :
 
     public RedisStreamsHostSettings Settings { get; }
 
+    /// <summary>The retention policies set with <c>cfg.Retention</c>.</summary>
+    public RetentionSettings Retention { get; } = new();
+
     /// <summary>The event upgrades registered with <c>cfg.UpgradeEvent</c>.</summary>
     public EventUpgrades Upgrades { get; } = new();
 
@@ -56,7 +60,7 @@ sealed class RedisStreamsHostConfiguration :
 
     public override IEnumerable<ValidationResult> Validate()
     {
-        return Settings.Validate().Concat(base.Validate());
+        return Settings.Validate().Concat(Retention.Validate()).Concat(base.Validate());
     }
 
     public RedisStreamsReceiveEndpointConfiguration CreateReceiveEndpointConfiguration(string queueName,

@@ -20,6 +20,7 @@ using StackExchange.Redis;
 /// (a derived type's stream), so that a consumer of a base type reads them too.</item>
 /// <item><c>{S}:subscribers</c> — for an event stream <c>S</c>, a hash of the consumer groups that consume its type, and where each starts.</item>
 /// <item><c>consumers:{name}</c> — the lease of a running instance on its consumer name.</item>
+/// <item><c>retention-lease</c> — held by the one instance of the bus that trims the streams at a time.</item>
 /// <item><c>entry-clock</c> — the last entry ID the transport gave out on this Redis: every append takes a higher one, so entry
 /// IDs order appends across all streams.</item>
 /// </list>
@@ -47,7 +48,11 @@ sealed class StreamKeys
         _deadLetterQueueNameFormatter = deadLetterQueueNameFormatter ?? DefaultDeadLetterQueueNameFormatter.Instance;
 
         Clock = (RedisKey)(_prefix + "entry-clock");
+        RetentionLease = (RedisKey)(_prefix + "retention-lease");
     }
+
+    /// <summary>The lease of the one instance that trims the streams at a time.</summary>
+    public RedisKey RetentionLease { get; }
 
     /// <summary>The prefix without its trailing colon, or empty.</summary>
     public string Prefix { get; }

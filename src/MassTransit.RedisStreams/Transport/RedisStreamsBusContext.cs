@@ -7,6 +7,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Configuration;
 using Redis;
+using Retention;
 using StackExchange.Redis;
 using Topology;
 
@@ -34,11 +35,30 @@ sealed class RedisStreamsBusContext
         Identity = new ConsumerIdentity(Client, settings.ConsumerName);
 
         _publishTopologies = new ConcurrentDictionary<string, Lazy<Task>>();
+        hostConfiguration.Retention.Apply(hostConfiguration.MessageTopology);
+        Trimmer = new StreamTrimmer(Client, hostConfiguration.Retention, settings.DeadConsumerTimeout);
+
         _history = new Lazy<RedisStreamsEventHistory>(() =>
             new RedisStreamsEventHistory(Client, hostConfiguration.MessageTopology, hostConfiguration.CreateSerialization(), hostConfiguration.Upgrades));
     }
 
     readonly Lazy<RedisStreamsEventHistory> _history;
+
+    /// <summary>Applies the bus's retention policies.</summary>
+    public StreamTrimmer Trimmer { get; }
+
+    RetentionAgent? _retention;
+
+    /// <summary>Starts trimming in the background, unless it runs already.</summary>
+    public void StartRetention()
+    {
+        var agent = new RetentionAgent(this);
+        if (Interlocked.CompareExchange(ref _retention, agent, null) != null)
+            _ = agent.Stop("Already running");
+    }
+
+    /// <summary>Takes the running background trimming, for the host to stop it; null when none runs.</summary>
+    public RetentionAgent? TakeRetention() => Interlocked.Exchange(ref _retention, null);
 
     /// <summary>The bus's event log, with its serializers and registered upgrades.</summary>
     public RedisStreamsEventHistory History => _history.Value;

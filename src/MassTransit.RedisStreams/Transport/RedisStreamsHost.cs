@@ -4,6 +4,7 @@ using System;
 using System.Threading.Tasks;
 using Configuration;
 using Middleware;
+using Retention;
 using Transports;
 
 
@@ -66,7 +67,10 @@ sealed class RedisStreamsHost :
 
     protected override IAgent[] GetAgentHandles()
     {
-        return [new CloseConnectionAgent(_hostConfiguration.BusContext)];
+        var bus = _hostConfiguration.BusContext;
+
+        // Stopped in the order given, after every endpoint: the retention pass first, the connection last.
+        return bus.TakeRetention() is { } retention ? [retention, new CloseConnectionAgent(bus)] : [new CloseConnectionAgent(bus)];
     }
 
 

@@ -1,0 +1,53 @@
+namespace MassTransit;
+
+using System;
+
+
+/// <summary>
+/// How long the bus's streams keep their entries, set with <c>cfg.Retention(r =&gt; ...)</c>. One instance of the bus at a
+/// time trims in the background, every <see cref="Interval" />; an entry a consumer group still needs is never removed.
+/// </summary>
+public interface IRedisStreamsRetentionConfigurator
+{
+    /// <summary>Event streams (<c>events:&lt;entity&gt;</c>): the log. Default: <see cref="RetentionPolicy.KeepAll" />.</summary>
+    RetentionPolicy Events { set; }
+
+    /// <summary>
+    /// The streams of the <c>Fault&lt;T&gt;</c> events MassTransit publishes when consumers fail. Default: 7 days
+    /// (<see cref="RetentionPolicy.Age" />).
+    /// </summary>
+    RetentionPolicy Faults { set; }
+
+    /// <summary>
+    /// Queue streams (<c>queue:&lt;name&gt;</c>) that an endpoint reads: a queue is not a log, so by default
+    /// (<c>RetentionPolicy.Entries(0)</c>) what every group has acknowledged is removed. Set a larger number to keep a tail of
+    /// handled messages to look at.
+    /// </summary>
+    RetentionPolicy Queues { set; }
+
+    /// <summary>
+    /// Error and skipped streams, and queue streams no endpoint reads yet. Default: <see cref="RetentionPolicy.KeepAll" />,
+    /// as MassTransit's error queues on other transports.
+    /// </summary>
+    RetentionPolicy DeadLetters { set; }
+
+    /// <summary>How often the bus trims. Default 1 minute.</summary>
+    TimeSpan Interval { set; }
+
+    /// <summary>The most streams one pass looks at; the next pass goes on from there. Default 100.</summary>
+    int StreamsPerPass { set; }
+
+    /// <summary>False turns background trimming off; <see cref="IRedisStreamsAdmin.Trim" /> still trims on demand. Default true.</summary>
+    bool Enabled { set; }
+
+    /// <summary>The policy for the event stream of <typeparamref name="T" />, instead of <see cref="Events" />.</summary>
+    /// <param name="policy">The policy.</param>
+    /// <typeparam name="T">The message type.</typeparam>
+    void MessageType<T>(RetentionPolicy policy)
+        where T : class;
+
+    /// <summary>The policy for <c>events:&lt;entityName&gt;</c>, instead of <see cref="Events" />.</summary>
+    /// <param name="entityName">The entity name, e.g. <c>AuctionEnded</c>.</param>
+    /// <param name="policy">The policy.</param>
+    void EntityName(string entityName, RetentionPolicy policy);
+}

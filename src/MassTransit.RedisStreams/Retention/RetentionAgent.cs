@@ -1,0 +1,126 @@
+namespace MassTransit.RedisStreams.Retention;
+
+using System;
+using System.Threading;
+using System.Threading.Tasks;
+using Middleware;
+using Redis;
+using Transport;
+
+
+/// <summary>
+/// Trims the bus's streams in the background while the bus runs: every interval, the instance that holds the retention
+/// lease trims the next batch of streams. Running instances take turns only when the holder stops or dies.
+/// </summary>
+sealed class RetentionAgent :
+    Agent
+{
+    readonly RedisStreamsBusContext _bus;
+    readonly string _holder;
+    readonly Task _loop;
+    readonly TaskCompletionSource _stop;
+
+    public RetentionAgent(RedisStreamsBusContext bus)
+    {
+        _bus = bus;
+        _holder = Guid.NewGuid().ToString("N");
+        _stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        SetReady();
+        _loop = Task.Run(Run);
+    }
+
+    RetentionSettings Settings => _bus.HostConfiguration.Retention;
+
+    async Task Run()
+    {
+        var leaseTime = Settings.Interval * 3;
+        var holding = false;
+
+        while (true)
+        {
+            if (await Task.WhenAny(Task.Delay(Settings.Interval), _stop.Task).ConfigureAwait(false) == _stop.Task)
+                break;
+
+            try
+            {
+                var key = _bus.Keys.RetentionLease;
+                holding = holding && await _bus.Client.RenewLease(key, _holder, leaseTime).ConfigureAwait(false)
+                    || await _bus.Client.AcquireLease(key, _holder, leaseTime).ConfigureAwait(false);
+                if (!holding)
+                    continue;
+
+                // A pass is bounded by StreamsPerPass; a stop waits for it to end.
+                var report = await _bus.Trimmer.TrimNext(Settings.StreamsPerPass, CancellationToken.None).ConfigureAwait(false);
+                if (report.TotalRemoved > 0 || report.RemovedGroups.Count > 0)
+                {
+                    LogContext.Info?.Log("Retention removed {Count} entries from {Streams} of {Examined} streams; removed groups: {Groups}",
+                        report.TotalRemoved, report.Removed.Count, report.StreamsExamined, report.RemovedGroups.Count);
+                }
+            }
+            catch (Exception exception) when (TransientFailures.IsRedisFailure(exception))
+            {
+                LogContext.Debug?.Log(exception, "Retention pass failed; trying again at the next interval");
+            }
+        }
+
+        if (holding)
+        {
+            try
+            {
+                await _bus.Client.ReleaseLease(_bus.Keys.RetentionLease, _holder).ConfigureAwait(false);
+            }
+            catch (Exception exception) when (TransientFailures.IsRedisFailure(exception))
+            {
+                LogContext.Debug?.Log(exception, "Releasing the retention lease failed; it expires by itself");
+            }
+        }
+    }
+
+    protected override async Task StopAgent(StopContext context)
+    {
+        _stop.TrySetResult();
+        await _loop.ConfigureAwait(false);
+
+        await base.StopAgent(context).ConfigureAwait(false);
+    }
+}
+
+
+/// <summary>Starts the bus's retention pass when the bus has started; the host stops it with the bus.</summary>
+sealed class RetentionStarter :
+    IBusObserver
+{
+    readonly Configuration.RedisStreamsHostConfiguration _hostConfiguration;
+
+    public RetentionStarter(Configuration.RedisStreamsHostConfiguration hostConfiguration)
+    {
+        _hostConfiguration = hostConfiguration;
+    }
+
+    public Task PostStart(IBus bus, Task<BusReady> busReady)
+    {
+        if (_hostConfiguration.Retention.Enabled)
+            _hostConfiguration.BusContext.StartRetention();
+
+        return Task.CompletedTask;
+    }
+
+    public void PostCreate(IBus bus)
+    {
+    }
+
+    public void CreateFaulted(Exception exception)
+    {
+    }
+
+    public Task PreStart(IBus bus) => Task.CompletedTask;
+
+    public Task StartFaulted(IBus bus, Exception exception) => Task.CompletedTask;
+
+    public Task PreStop(IBus bus) => Task.CompletedTask;
+
+    public Task PostStop(IBus bus) => Task.CompletedTask;
+
+    public Task StopFaulted(IBus bus, Exception exception) => Task.CompletedTask;
+}

@@ -1,0 +1,69 @@
+namespace MassTransit.RedisStreams.Retention;
+
+using System;
+using System.Collections.Generic;
+using MassTransit.Configuration;
+using MassTransit.Topology;
+
+
+/// <summary>The retention policies of one bus, set with <c>cfg.Retention(...)</c>, and which of them a stream gets.</summary>
+sealed class RetentionSettings :
+    IRedisStreamsRetentionConfigurator,
+    ISpecification
+{
+    readonly Dictionary<string, RetentionPolicy> _byEntityName = new(StringComparer.Ordinal);
+    readonly List<Action<IMessageTopology>> _byType = [];
+
+    public RetentionPolicy Events { get; set; } = RetentionPolicy.KeepAll;
+    public RetentionPolicy Faults { get; set; } = RetentionPolicy.Age(TimeSpan.FromDays(7));
+    public RetentionPolicy Queues { get; set; } = RetentionPolicy.Entries(0);
+    public RetentionPolicy DeadLetters { get; set; } = RetentionPolicy.KeepAll;
+    public TimeSpan Interval { get; set; } = TimeSpan.FromMinutes(1);
+    public int StreamsPerPass { get; set; } = 100;
+    public bool Enabled { get; set; } = true;
+
+    public void MessageType<T>(RetentionPolicy policy)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+
+        // The entity name comes from the bus's message topology, known once the bus is built.
+        _byType.Add(topology => _byEntityName[topology.GetMessageTopology<T>().EntityName] = policy);
+    }
+
+    public void EntityName(string entityName, RetentionPolicy policy)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(entityName);
+        ArgumentNullException.ThrowIfNull(policy);
+
+        _byEntityName[entityName] = policy;
+    }
+
+    /// <summary>Resolves the per-type policies against the bus's message topology.</summary>
+    public void Apply(IMessageTopology topology)
+    {
+        foreach (var apply in _byType)
+            apply(topology);
+
+        _byType.Clear();
+    }
+
+    /// <summary>The policy of the event stream of <paramref name="entityName" />.</summary>
+    public RetentionPolicy ForEvents(string entityName, RedisStreamKind kind)
+    {
+        return _byEntityName.TryGetValue(entityName, out var policy) ? policy : kind == RedisStreamKind.Faults ? Faults : Events;
+    }
+
+    public IEnumerable<ValidationResult> Validate()
+    {
+        if (Interval < TimeSpan.FromSeconds(1))
+            yield return this.Failure("Retention.Interval", $"must be at least 1 second (was {Interval}).");
+        if (StreamsPerPass < 1)
+            yield return this.Failure("Retention.StreamsPerPass", $"must be at least 1 (was {StreamsPerPass}).");
+        foreach (var (name, value) in new[] { ("Events", Events), ("Faults", Faults), ("Queues", Queues), ("DeadLetters", DeadLetters) })
+        {
+            if (value == null)
+                yield return this.Failure("Retention." + name, "must not be null; use RetentionPolicy.KeepAll to keep everything.");
+        }
+    }
+}

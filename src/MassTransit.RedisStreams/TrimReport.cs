@@ -1,0 +1,39 @@
+namespace MassTransit;
+
+using System.Collections.Generic;
+
+
+/// <summary>What a trim pass did: the answer to <see cref="IRedisStreamsAdmin.Trim" />.</summary>
+public sealed class TrimReport
+{
+    /// <summary>How many streams were looked at.</summary>
+    public int StreamsExamined { get; init; }
+
+    /// <summary>The entries removed, by stream key; only streams that lost entries are listed.</summary>
+    public IReadOnlyDictionary<string, long> Removed { get; init; } = new Dictionary<string, long>();
+
+    /// <summary>
+    /// Streams where the policy would have removed more, but a consumer group still needs the entries: by stream key, the
+    /// group furthest behind (an endpoint that lags, or holds an old entry unacknowledged).
+    /// </summary>
+    public IReadOnlyDictionary<string, string> KeptForGroup { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>
+    /// Consumer groups and subscriber registrations of temporary endpoints that are gone (their queue stream expired), removed
+    /// from event streams, as <c>stream/group</c>.
+    /// </summary>
+    public IReadOnlyList<string> RemovedGroups { get; init; } = [];
+
+    /// <summary>The total of <see cref="Removed" />.</summary>
+    public long TotalRemoved
+    {
+        get
+        {
+            long total = 0;
+            foreach (var removed in Removed.Values)
+                total += removed;
+
+            return total;
+        }
+    }
+}
