@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Runs the AuctionHouse example (examples/AuctionHouse) end to end; the one command a fresh machine needs.
+# Runs the examples end to end; the one command a fresh machine needs:
+#   1. examples/AuctionHouse publishes five AuctionEnded events, which two consumers each receive;
+#   2. with a private redis-server, Redis is restarted: it reloads the log from its append-only file;
+#   3. examples/AuctionReplay reads the history that survived, and replays it to rebuild a sales report.
 #
 # Redis, in order of preference:
 #   1. REDIS_CONNECTION, when set (a StackExchange.Redis configuration string, e.g. "redis1:6379,password=secret");
@@ -106,6 +109,29 @@ start_private_redis() {
     fail "could not start a private redis-server"
 }
 
+# Stops the private redis-server (SIGTERM: it flushes its append-only file) and starts it again on the same port and
+# directory, so that it reloads its data from the file.
+restart_private_redis() {
+    local port=${REDIS_CONNECTION##*:}
+    step "restarting the private redis-server (pid $redis_pid): it reloads the log from its append-only file"
+    kill "$redis_pid" 2>/dev/null || true
+    wait "$redis_pid" 2>/dev/null || true
+
+    redis-server --bind 127.0.0.1 --port "$port" --dir "$redis_dir" \
+        --appendonly yes --appendfsync everysec --save "" \
+        --daemonize no --logfile "$redis_dir/redis.log" \
+        >>"$redis_dir/redis.stdout" 2>&1 &
+    redis_pid=$!
+
+    local tries
+    for tries in $(seq 1 100); do
+        redis_answers 127.0.0.1 "$port" && return 0
+        kill -0 "$redis_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    fail "the private redis-server did not come back after the restart; its log: $(tail -n 5 "$redis_dir/redis.log" 2>/dev/null)"
+}
+
 command -v dotnet >/dev/null 2>&1 || fail "dotnet is not on PATH; install the .NET 10 SDK (https://dot.net)"
 
 if [[ -n "${REDIS_CONNECTION:-}" ]]; then
@@ -121,10 +147,23 @@ fi
 step "running: dotnet run --project examples/AuctionHouse -c Release"
 status=0
 dotnet run --project examples/AuctionHouse -c Release || status=$?
+if [[ $status -ne 0 ]]; then
+    echo "run-example: the AuctionHouse example exited with code $status" >&2
+    exit "$status"
+fi
+
+if [[ -n "$redis_pid" ]]; then
+    restart_private_redis
+else
+    step "not restarting Redis: it is not this script's own (REDIS_CONNECTION or localhost:6379)"
+fi
+
+step "running: dotnet run --project examples/AuctionReplay -c Release"
+dotnet run --project examples/AuctionReplay -c Release || status=$?
 
 if [[ $status -eq 0 ]]; then
-    step "the example finished successfully"
+    step "the examples finished successfully"
 else
-    echo "run-example: the example exited with code $status" >&2
+    echo "run-example: the AuctionReplay example exited with code $status" >&2
 fi
 exit "$status"

@@ -114,8 +114,7 @@ public sealed class RedisStreamsEventHistory :
     public Task<EventStreamInfo> GetStreamInfo<T>(CancellationToken cancellationToken = default)
         where T : class
     {
-        var entityName = EntityName<T>();
-        return _inspector.Describe(_client.Keys.Events(entityName), entityName, StreamInspector.EventKind(entityName));
+        return GetStreamInfo(EntityName<T>());
     }
 
     /// <inheritdoc />
@@ -129,14 +128,11 @@ public sealed class RedisStreamsEventHistory :
         IProgress<long>? progress = null, CancellationToken cancellationToken = default)
         where T : class
     {
-        var problem = StreamKeys.DescribeInvalidName(toEndpoint);
-        if (problem != null)
-            throw new ArgumentException($"The endpoint name '{toEndpoint}' {problem}", nameof(toEndpoint));
         if (count is < 0)
             throw new ArgumentOutOfRangeException(nameof(count), count, "The count must not be negative.");
 
         var streams = await GetStreams<T>().ConfigureAwait(false);
-        await EnsureConsumes<T>(toEndpoint, streams).ConfigureAwait(false);
+        await EnsureConsumes(toEndpoint, streams, TypeCache<T>.ShortName).ConfigureAwait(false);
 
         return await _replayer.Replay<T>(toEndpoint, streams, First(from), await LastNow(streams, to).ConfigureAwait(false), count, progress,
             cancellationToken).ConfigureAwait(false);
@@ -219,11 +215,43 @@ public sealed class RedisStreamsEventHistory :
     }
 
     /// <summary>The stream of <typeparamref name="T" /> and those of the types derived from it.</summary>
-    async Task<RedisKey[]> GetOwnStreams<T>()
+    Task<RedisKey[]> GetOwnStreams<T>()
         where T : class
     {
-        var stream = _client.Keys.Events(EntityName<T>());
+        return GetOwnStreams(EntityName<T>());
+    }
+
+    /// <summary>The event stream of <paramref name="entityName" /> and those of the types derived from its type.</summary>
+    internal async Task<RedisKey[]> GetOwnStreams(string entityName)
+    {
+        var stream = _client.Keys.Events(entityName);
         return [stream, ..await _client.GetSources(stream).ConfigureAwait(false)];
+    }
+
+    /// <summary>The stored entries of <paramref name="entityName" />'s streams, as they are: for the command line, which has no types.</summary>
+    internal async IAsyncEnumerable<(RedisKey Stream, StreamEntry Entry)> ReadStored(string entityName, EventPosition? from, EventPosition? to,
+        bool newestFirst, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var streams = await GetOwnStreams(entityName).ConfigureAwait(false);
+        await foreach (var item in _reader.Read(streams, First(from), Last(to), newestFirst, cancellationToken).ConfigureAwait(false))
+            yield return item;
+    }
+
+    /// <summary>Describes the event stream of <paramref name="entityName" />.</summary>
+    internal Task<EventStreamInfo> GetStreamInfo(string entityName)
+    {
+        return _inspector.Describe(_client.Keys.Events(entityName), entityName, StreamInspector.EventKind(entityName));
+    }
+
+    /// <summary><see cref="Replay{T}" /> by entity name, of the entries as they are: for the command line.</summary>
+    internal async Task<long> ReplayStored(string entityName, string toEndpoint, EventPosition? from, EventPosition? to, long? count,
+        IProgress<long>? progress, CancellationToken cancellationToken)
+    {
+        var streams = await GetOwnStreams(entityName).ConfigureAwait(false);
+        await EnsureConsumes(toEndpoint, streams, entityName).ConfigureAwait(false);
+
+        return await _replayer.ReplayAsStored(toEndpoint, streams, First(from), await LastNow(streams, to).ConfigureAwait(false), count, progress,
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -243,9 +271,12 @@ public sealed class RedisStreamsEventHistory :
         return streams.Distinct().ToArray();
     }
 
-    async Task EnsureConsumes<T>(string endpoint, RedisKey[] streams)
-        where T : class
+    async Task EnsureConsumes(string endpoint, RedisKey[] streams, string what)
     {
+        var problem = StreamKeys.DescribeInvalidName(endpoint);
+        if (problem != null)
+            throw new ArgumentException($"The endpoint name '{endpoint}' {problem}", nameof(endpoint));
+
         if (!await _client.Exists(_client.Keys.Queue(endpoint)).ConfigureAwait(false))
         {
             throw new ArgumentException($"There is no receive endpoint '{endpoint}' under this key prefix: its queue stream "
@@ -258,8 +289,8 @@ public sealed class RedisStreamsEventHistory :
                 return;
         }
 
-        throw new ArgumentException($"The endpoint '{endpoint}' does not consume {TypeCache<T>.ShortName}: it has no consumer group on "
-            + $"{_client.Keys.Events(EntityName<T>())}.", nameof(endpoint));
+        throw new ArgumentException($"The endpoint '{endpoint}' does not consume {what}: it has no consumer group on {streams[0]}.",
+            nameof(endpoint));
     }
 
     /// <summary>The newest position to read to: <paramref name="to" />, or the newest entry of the streams now.</summary>

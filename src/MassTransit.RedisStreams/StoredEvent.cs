@@ -12,8 +12,9 @@ public sealed class StoredEvent<T>
     where T : class
 {
     internal StoredEvent(string streamKey, string entryId, DateTimeOffset timestamp, T? message, Exception? error, Headers headers,
-        MessageContext? messageContext, bool upgraded, bool isReplay)
+        MessageContext? messageContext, bool upgraded, bool declared, bool isReplay)
     {
+        Declared = declared;
         StreamKey = streamKey;
         EntryId = entryId;
         Timestamp = timestamp;
@@ -75,6 +76,12 @@ public sealed class StoredEvent<T>
 
     /// <summary>True when the entry is a replayed copy of an earlier one (see <see cref="IEventHistory.Replay{T}" />).</summary>
     public bool IsReplay { get; }
+
+    /// <summary>
+    /// The entry says it is a <typeparamref name="T" /> (its message types include it), so MassTransit's consumers of
+    /// <typeparamref name="T" /> take it as it is; otherwise it was read from its JSON or upgraded.
+    /// </summary>
+    internal bool Declared { get; }
 
     static Guid? ReadGuid(Headers headers, string name)
     {

@@ -36,12 +36,14 @@ sealed class EventDecoder
         T? result = null;
         Exception? error = null;
         var upgraded = false;
+        var declared = false;
 
         foreach (var declaredOnly in new[] { true, false })
         {
             if (message.TryRead<T>(declaredOnly, out var read, out var readError))
             {
                 result = read;
+                declared = declaredOnly;
                 break;
             }
 
@@ -65,6 +67,6 @@ sealed class EventDecoder
         var isReplay = !entry[EntryFieldNames.ReplayId].IsNull;
 
         return new StoredEvent<T>(stream.ToString(), id.ToString(), id.Timestamp, result, result == null ? error : null,
-            message.GetAllHeaders(), message.Context, upgraded, isReplay);
+            message.GetAllHeaders(), message.Context, upgraded, declared, isReplay);
     }
 }

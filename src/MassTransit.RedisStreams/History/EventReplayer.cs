@@ -31,11 +31,25 @@ sealed class EventReplayer
     }
 
     /// <summary>
-    /// Replays the entries of <paramref name="streams" /> between two IDs to <paramref name="endpoint" />'s queue.
+    /// Replays the entries of <paramref name="streams" /> between two IDs to <paramref name="endpoint" />'s queue, events of
+    /// older contracts upgraded to <typeparamref name="T" />.
     /// </summary>
-    public async Task<long> Replay<T>(string endpoint, IReadOnlyList<RedisKey> streams, StreamEntryId first, StreamEntryId last, long? count,
+    public Task<long> Replay<T>(string endpoint, IReadOnlyList<RedisKey> streams, StreamEntryId first, StreamEntryId last, long? count,
         IProgress<long>? progress, CancellationToken cancellationToken)
         where T : class
+    {
+        return Replay(endpoint, streams, first, last, count, progress, Copy<T>, cancellationToken);
+    }
+
+    /// <summary>Replays the entries as they are, for a caller that has no type for them (the command line).</summary>
+    public Task<long> ReplayAsStored(string endpoint, IReadOnlyList<RedisKey> streams, StreamEntryId first, StreamEntryId last, long? count,
+        IProgress<long>? progress, CancellationToken cancellationToken)
+    {
+        return Replay(endpoint, streams, first, last, count, progress, CopyAsStored, cancellationToken);
+    }
+
+    async Task<long> Replay(string endpoint, IReadOnlyList<RedisKey> streams, StreamEntryId first, StreamEntryId last, long? count,
+        IProgress<long>? progress, Func<RedisKey, StreamEntry, string, NewEntry> copy, CancellationToken cancellationToken)
     {
         var queue = _client.Keys.Queue(endpoint);
         var replayId = NewId.NextGuid().ToString("N");
@@ -49,7 +63,7 @@ sealed class EventReplayer
             if (count.HasValue && replayed + page.Count >= count.Value)
                 break;
 
-            page.Add(_client.Append(queue, Copy<T>(stream, entry, replayId), onlyIfStreamExists: true));
+            page.Add(_client.Append(queue, copy(stream, entry, replayId), onlyIfStreamExists: true));
 
             if (page.Count == EventLogReader.PageSize)
             {
@@ -81,33 +95,42 @@ sealed class EventReplayer
     }
 
     /// <summary>
-    /// The replayed copy of an entry: its fields as they are — or, for an event of an older contract, the upgraded message
-    /// written anew — with the replay's ID and where the original is.
+    /// The replayed copy of an entry: its fields as they are — or, for an event of an older contract or another type name, the
+    /// message written anew as a <typeparamref name="T" /> — with the replay's ID and where the original is.
     /// </summary>
     NewEntry Copy<T>(RedisKey stream, StreamEntry entry, string replayId)
         where T : class
     {
+        // An entry that says it is a T goes as it is; one read from its JSON, or upgraded, is written anew as a T, so that
+        // the endpoint's consumers of T take it.
         var stored = _decoder.Decode<T>(stream, entry);
+        if (stored is not { Declared: false, Message: { } message })
+            return CopyAsStored(stream, entry, replayId);
 
-        NewEntry copy;
-        if (stored is { Upgraded: true, Message: { } message })
-            copy = Serialize(message, stored);
-        else
+        var copy = Serialize(message, stored);
+        Mark(copy, stream, entry, replayId);
+        return copy;
+    }
+
+    static NewEntry CopyAsStored(RedisKey stream, StreamEntry entry, string replayId)
+    {
+        var copy = new NewEntry(entry.Values.Length + 3);
+        foreach (var field in entry.Values)
         {
-            copy = new NewEntry(entry.Values.Length + 3);
-            foreach (var field in entry.Values)
-            {
-                var name = (string?)field.Name ?? "";
-                if (name is not (EntryFieldNames.ReplayId or EntryFieldNames.ReplayedStream or EntryFieldNames.ReplayedEntry))
-                    copy.Add(field.Name, field.Value);
-            }
+            var name = (string?)field.Name ?? "";
+            if (name is not (EntryFieldNames.ReplayId or EntryFieldNames.ReplayedStream or EntryFieldNames.ReplayedEntry))
+                copy.Add(field.Name, field.Value);
         }
 
+        Mark(copy, stream, entry, replayId);
+        return copy;
+    }
+
+    static void Mark(NewEntry copy, RedisKey stream, StreamEntry entry, string replayId)
+    {
         copy.Add(EntryFieldNames.ReplayId, replayId);
         copy.Add(EntryFieldNames.ReplayedStream, stream.ToString());
         copy.Add(EntryFieldNames.ReplayedEntry, entry.Id);
-
-        return copy;
     }
 
     static NewEntry Serialize<T>(T message, StoredEvent<T> stored)

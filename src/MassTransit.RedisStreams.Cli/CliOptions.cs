@@ -1,0 +1,81 @@
+namespace MassTransit.RedisStreams.Cli;
+
+using System;
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+
+/// <summary>The options every command takes, and the parsing of positions and policies.</summary>
+static partial class CliOptions
+{
+    public const string ConnectionVariable = "REDIS_STREAMS_CONNECTION";
+    public const string KeyPrefixVariable = "REDIS_STREAMS_KEY_PREFIX";
+
+    public static readonly Option<string> Connection = new("--connection", "-c")
+    {
+        Description = $"A StackExchange.Redis configuration string, e.g. redis1:6379,password=secret. Default: ${ConnectionVariable}, else localhost:6379.",
+        Recursive = true,
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable(ConnectionVariable) is { Length: > 0 } value ? value : "localhost:6379"
+    };
+
+    public static readonly Option<string?> KeyPrefix = new("--prefix", "-p")
+    {
+        Description = $"The bus's key prefix (RedisStreams:KeyPrefix). Default: ${KeyPrefixVariable}, else none.",
+        Recursive = true,
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable(KeyPrefixVariable) is { Length: > 0 } value ? value : null
+    };
+
+    /// <summary>
+    /// A position in a stream: an entry ID (<c>1696320000000-0</c>), a time (<c>2026-11-30T08:00:00Z</c>), or a time ago
+    /// (<c>90s</c>, <c>15m</c>, <c>2h</c>, <c>7d</c>).
+    /// </summary>
+    public static Option<EventPosition?> Position(string name, string description) => new(name)
+    {
+        Description = description + " An entry ID (1696320000000-0), a time (2026-11-30T08:00:00Z), or a time ago (90s, 15m, 2h, 7d).",
+        CustomParser = ParsePosition
+    };
+
+    static EventPosition? ParsePosition(ArgumentResult result)
+    {
+        var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+        if (TryParseAgo(text, out var ago))
+            return EventPosition.FromTime(DateTimeOffset.UtcNow - ago);
+
+        if (EntryIdPattern().IsMatch(text) || text is "-" or "+" or "$")
+            return EventPosition.FromId(text);
+
+        if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time))
+            return EventPosition.FromTime(time);
+
+        result.AddError($"'{text}' is not an entry ID (1696320000000-0), a time (2026-11-30T08:00:00Z) or a time ago (2h).");
+        return null;
+    }
+
+    /// <summary>90s, 15m, 2h, 7d.</summary>
+    public static bool TryParseAgo(string text, out TimeSpan duration)
+    {
+        duration = default;
+        var match = AgoPattern().Match(text);
+        if (!match.Success)
+            return false;
+
+        var amount = int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+        duration = match.Groups[2].Value switch
+        {
+            "s" => TimeSpan.FromSeconds(amount),
+            "m" => TimeSpan.FromMinutes(amount),
+            "h" => TimeSpan.FromHours(amount),
+            _ => TimeSpan.FromDays(amount)
+        };
+
+        return true;
+    }
+
+    [GeneratedRegex(@"^\d+(-\d+)?$")]
+    private static partial Regex EntryIdPattern();
+
+    [GeneratedRegex(@"^(\d+)([smhd])$")]
+    private static partial Regex AgoPattern();
+}

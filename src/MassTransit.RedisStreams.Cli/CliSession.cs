@@ -1,0 +1,122 @@
+namespace MassTransit.RedisStreams.Cli;
+
+using System;
+using System.CommandLine;
+using System.Threading;
+using System.Threading.Tasks;
+using Redis;
+using StackExchange.Redis;
+
+
+/// <summary>
+/// One command's connection to Redis, and the one place where failures become one line and an exit code: a command never
+/// ends in a stack trace.
+/// </summary>
+sealed class CliSession :
+    IAsyncDisposable
+{
+    CliSession(ConnectionMultiplexer multiplexer, string? keyPrefix)
+    {
+        Multiplexer = multiplexer;
+        KeyPrefix = keyPrefix;
+        Client = new RedisStreamsClient(new RedisConnection(multiplexer, observe: false), new StreamKeys(keyPrefix));
+        History = new RedisStreamsEventHistory(multiplexer, keyPrefix);
+    }
+
+    public ConnectionMultiplexer Multiplexer { get; }
+    public string? KeyPrefix { get; }
+    public RedisStreamsClient Client { get; }
+    public RedisStreamsEventHistory History { get; }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Multiplexer.CloseAsync().ConfigureAwait(false);
+        await Multiplexer.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Runs a command's work with a session, turning every failure into one line on stderr and an exit code.</summary>
+    public static async Task<int> Run(ParseResult parse, Func<CliSession, CancellationToken, Task<int>> work, CancellationToken cancellationToken)
+    {
+        var connection = parse.GetValue(CliOptions.Connection) ?? "localhost:6379";
+        var keyPrefix = parse.GetValue(CliOptions.KeyPrefix);
+
+        ConfigurationOptions options;
+        try
+        {
+            options = ConfigurationOptions.Parse(connection);
+            StreamKeys.NormalizePrefix(keyPrefix);
+        }
+        catch (ArgumentException exception)
+        {
+            return Fail(ExitCodes.Usage, exception.Message);
+        }
+
+        options.AbortOnConnectFail = true;
+        options.ConnectTimeout = 5000;
+        options.ConnectRetry = 1;
+
+        ConnectionMultiplexer multiplexer;
+        try
+        {
+            multiplexer = await ConnectionMultiplexer.ConnectAsync(options).ConfigureAwait(false);
+        }
+        catch (RedisConnectionException exception)
+        {
+            return Fail(ExitCodes.Unreachable, $"cannot connect to Redis at {Describe(options)}: {FirstLine(exception.Message)}");
+        }
+
+        await using var session = new CliSession(multiplexer, keyPrefix);
+        try
+        {
+            return await work(session, cancellationToken).ConfigureAwait(false);
+        }
+        catch (CliException exception)
+        {
+            return Fail(exception.ExitCode, exception.Message);
+        }
+        catch (ArgumentException exception)
+        {
+            return Fail(ExitCodes.NotFound, FirstLine(exception.Message));
+        }
+        catch (OperationCanceledException)
+        {
+            return Fail(ExitCodes.Failed, "cancelled");
+        }
+        catch (Exception exception) when (exception is RedisException or TimeoutException)
+        {
+            return Fail(ExitCodes.Failed, "Redis failed: " + FirstLine(exception.Message));
+        }
+    }
+
+    static int Fail(int exitCode, string message)
+    {
+        Console.Error.WriteLine("redis-streams: " + message);
+        return exitCode;
+    }
+
+    static string Describe(ConfigurationOptions options) => string.Join(",", options.EndPoints);
+
+    static string FirstLine(string message)
+    {
+        var end = message.IndexOfAny(['\r', '\n']);
+        var line = end < 0 ? message : message[..end];
+
+        // The parameter name ArgumentException appends belongs to the code, not to the person reading.
+        var parameter = line.IndexOf(" (Parameter '", StringComparison.Ordinal);
+        return parameter < 0 ? line : line[..parameter];
+    }
+}
+
+
+/// <summary>A failure a command reports as one line with its own exit code.</summary>
+sealed class CliException :
+    Exception
+{
+    public CliException(int exitCode, string message)
+        : base(message)
+    {
+        ExitCode = exitCode;
+    }
+
+    public int ExitCode { get; }
+}

@@ -1,0 +1,112 @@
+namespace MassTransit.RedisStreams.Cli.Commands;
+
+using System;
+using System.CommandLine;
+using System.Threading.Tasks;
+using System.Text;
+using System.Text.Json;
+using Redis;
+using StackExchange.Redis;
+using Transport;
+
+
+/// <summary><c>redis-streams history</c>: a message type's events as JSON.</summary>
+static class HistoryCommand
+{
+    static readonly JsonWriterOptions Indented = new() { Indented = true };
+
+    public static Command Create()
+    {
+        var entity = new Argument<string>("entity") { Description = "The entity name of the message type, e.g. AuctionEnded." };
+        var count = new Option<int>("--count", "-n") { Description = "How many events at most.", DefaultValueFactory = _ => 10 };
+        var from = CliOptions.Position("--from", "The oldest event to show.");
+        var to = CliOptions.Position("--to", "The newest event to show.");
+        var oldestFirst = new Option<bool>("--oldest-first") { Description = "Oldest first; newest first without it." };
+
+        var command = new Command("history", "Shows the events of a message type (and of the types derived from it) as JSON: ID, time, "
+            + "headers and message, newest first.") { entity, count, from, to, oldestFirst };
+
+        count.Validators.Add(result =>
+        {
+            if (result.Tokens.Count > 0 && long.TryParse(result.Tokens[0].Value, out var value) && value < 1)
+                result.AddError("--count must be at least 1.");
+        });
+
+        command.SetAction((parse, cancellationToken) => CliSession.Run(parse, async (session, token) =>
+        {
+            var entityName = parse.GetRequiredValue(entity);
+            if (!await session.Client.Exists(session.Client.Keys.Events(entityName)).ConfigureAwait(false))
+                throw new CliException(ExitCodes.NotFound, $"there is no stream {session.Client.Keys.Events(entityName)}.");
+
+            using var output = Console.OpenStandardOutput();
+            await using var writer = new Utf8JsonWriter(output, Indented);
+            writer.WriteStartArray();
+
+            var written = 0;
+            var limit = parse.GetValue(count);
+            await foreach (var (stream, entry) in session.History.ReadStored(entityName, parse.GetValue(from), parse.GetValue(to),
+                !parse.GetValue(oldestFirst), token).ConfigureAwait(false))
+            {
+                Write(writer, stream, entry);
+                if (++written == limit)
+                    break;
+            }
+
+            writer.WriteEndArray();
+            await writer.FlushAsync(token).ConfigureAwait(false);
+            Console.WriteLine();
+
+            return ExitCodes.Done;
+        }, cancellationToken));
+
+        return command;
+    }
+
+    static void Write(Utf8JsonWriter writer, RedisKey stream, StreamEntry entry)
+    {
+        var id = StreamEntryId.Parse(entry.Id);
+        var (bodyField, body) = EntryValidator.GetBody(entry);
+
+        writer.WriteStartObject();
+        writer.WriteString("id", id.ToString());
+        writer.WriteString("time", id.Timestamp);
+        writer.WriteString("stream", stream.ToString());
+
+        writer.WriteStartObject("headers");
+        foreach (var field in entry.Values)
+        {
+            if (field.Name != bodyField)
+                writer.WriteString((string)field.Name!, (string?)field.Value);
+        }
+
+        writer.WriteEndObject();
+
+        writer.WritePropertyName("message");
+        WriteMessage(writer, body);
+        writer.WriteEndObject();
+    }
+
+    /// <summary>The message itself: the envelope's <c>message</c>, the whole body of raw JSON, or the body as text.</summary>
+    static void WriteMessage(Utf8JsonWriter writer, RedisValue body)
+    {
+        if (body.IsNull)
+        {
+            writer.WriteNullValue();
+            return;
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse((ReadOnlyMemory<byte>)body);
+            var root = document.RootElement;
+            if (root.ValueKind == JsonValueKind.Object && (root.TryGetProperty("message", out var message) || root.TryGetProperty("Message", out message)))
+                message.WriteTo(writer);
+            else
+                root.WriteTo(writer);
+        }
+        catch (JsonException)
+        {
+            writer.WriteStringValue(Encoding.UTF8.GetString(((ReadOnlyMemory<byte>)body).Span));
+        }
+    }
+}
