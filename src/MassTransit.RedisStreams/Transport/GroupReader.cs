@@ -155,11 +155,13 @@ sealed class GroupReader
         if (n == 0 || capacity <= 0)
             return counts;
 
-        var frontier = 0;
+        // The stream that holds the others back: the lowest bound; on a tie, one that had more (an empty one would only be found
+        // empty again), and among those the next in turn, so that a partial round does not read the same stream every time.
+        var frontier = rotation % n;
         var anyPending = false;
-        for (var i = 0; i < n; i++)
+        for (var k = 0; k < n; k++)
         {
-            // On a tie, a stream that had more is the one to read: an empty one would only be found empty again.
+            var i = (rotation + k) % n;
             var bound = streams[i].UnreadAfter;
             if (bound < streams[frontier].UnreadAfter || bound == streams[frontier].UnreadAfter && streams[frontier].Drained && !streams[i].Drained)
                 frontier = i;

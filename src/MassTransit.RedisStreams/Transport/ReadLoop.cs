@@ -86,6 +86,7 @@ sealed class ReadLoop
         var healthy = false;
         var reading = false;
         var drained = false;
+        var emptyPartialRounds = 0;
         var armedUntil = DateTime.MinValue;
         var nextHousekeeping = DateTime.UtcNow + _housekeepingInterval;
 
@@ -180,13 +181,21 @@ sealed class ReadLoop
 
                 drained = result.Drained;
 
+                if (result.Read > 0)
+                    emptyPartialRounds = 0;
+
                 // While entries keep coming, reading again at once is cheaper than a wake-up for each one.
                 if (result.Read > 0 || !result.Drained && !partial)
                     continue;
 
-                // A partial round found nothing: the streams it left out are read once a handled entry frees room.
+                // A partial round found nothing: the next one takes the streams it left out, and once every stream was found
+                // empty in turn, the rest are read when a handled entry frees room.
                 if (partial)
                 {
+                    if (++emptyPartialRounds < streamCount)
+                        continue;
+
+                    emptyPartialRounds = 0;
                     await _buffer.WaitForCapacity(_stopping).ConfigureAwait(false);
                     continue;
                 }

@@ -1,5 +1,6 @@
 namespace MassTransit.RedisStreams.Tests.Unit;
 
+using System;
 using System.Linq;
 using System.Threading;
 using RedisStreams.Redis;
@@ -48,6 +49,16 @@ public class ReadPlanTests
 
         Assert.Equal([0, 0, 1], GroupReader.Plan(streams, 1, 0));
         Assert.Equal([0, 1, 1], GroupReader.Plan(streams, 2, 0));
+    }
+
+    [Fact]
+    public void Partial_rounds_over_streams_found_empty_take_them_in_turn()
+    {
+        var streams = Streams((5, true), (5, true), (5, true));
+
+        var read = Enumerable.Range(0, 3).Select(rotation => Array.IndexOf(GroupReader.Plan(streams, 1, rotation), 1)).ToArray();
+
+        Assert.Equal([0, 1, 2], read);
     }
 
     [Fact]
