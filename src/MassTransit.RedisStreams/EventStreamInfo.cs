@@ -37,6 +37,12 @@ public sealed class EventStreamInfo
     /// <summary>The Redis memory the stream takes, in bytes (<c>MEMORY USAGE</c>), when the server tells.</summary>
     public long? MemoryBytes { get; init; }
 
+    /// <summary>Delayed and scheduled messages waiting to be appended to the stream.</summary>
+    public long ScheduledCount { get; init; }
+
+    /// <summary>When the first of them is due; null when none waits.</summary>
+    public DateTimeOffset? NextScheduledTime { get; init; }
+
     /// <summary>The consumer groups on the stream: one per receive endpoint that reads it.</summary>
     public IReadOnlyList<ConsumerGroupInfo> Groups { get; init; } = [];
 }

@@ -35,4 +35,7 @@ public interface IRedisStreamsHostConfigurator
 
     /// <inheritdoc cref="RedisStreamsTransportOptions.DeadConsumerTimeout" />
     TimeSpan DeadConsumerTimeout { set; }
+
+    /// <inheritdoc cref="RedisStreamsTransportOptions.MoveExpiredToSkipped" />
+    bool MoveExpiredToSkipped { set; }
 }

@@ -79,6 +79,13 @@ public class RedisStreamsTransportOptions
     /// </summary>
     public TimeSpan TemporaryStreamExpiry { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// What happens to a message whose time to live (<c>SendContext.TimeToLive</c>) has passed when it is read: false (the
+    /// default, as on RabbitMQ) drops it, true moves it to the endpoint's <c>_skipped</c> stream with <c>MT-Reason: expired</c>.
+    /// Either way it is not delivered, and it is counted.
+    /// </summary>
+    public bool MoveExpiredToSkipped { get; set; }
+
     internal RedisStreamsTransportOptions Copy() => (RedisStreamsTransportOptions)MemberwiseClone();
 
     /// <summary>

@@ -2,7 +2,7 @@ namespace MassTransit.RedisStreams.Configuration;
 
 using MassTransit.Configuration;
 using Observables;
-using Retention;
+using Transport;
 
 
 sealed class RedisStreamsBusConfiguration :
@@ -18,7 +18,7 @@ sealed class RedisStreamsBusConfiguration :
         BusEndpointConfiguration = CreateEndpointConfiguration(true);
 
         _busObservers = new BusObservable();
-        _busObservers.Connect(new RetentionStarter(HostConfiguration));
+        _busObservers.Connect(new BackgroundAgentsStarter(HostConfiguration));
     }
 
     public RedisStreamsHostConfiguration HostConfiguration { get; }

@@ -20,6 +20,8 @@ sealed class RedisStreamsBusFactoryConfigurator :
         _hostConfiguration = busConfiguration.HostConfiguration;
     }
 
+    public RedisStreamsHostConfiguration HostConfiguration => _hostConfiguration;
+
     public IReceiveEndpointConfiguration CreateBusEndpointConfiguration(Action<IReceiveEndpointConfigurator> configure)
     {
         var queueName = _busConfiguration.Topology.Consume.CreateTemporaryQueueName("bus");

@@ -79,6 +79,12 @@ sealed class RedisStreamsHostSettings :
         set => _options.DeadConsumerTimeout = value;
     }
 
+    public bool MoveExpiredToSkipped
+    {
+        get => _options.MoveExpiredToSkipped;
+        set => _options.MoveExpiredToSkipped = value;
+    }
+
     public RedisStreamsHostAddress HostAddress
     {
         get

@@ -33,13 +33,25 @@ sealed class StreamInspector
         var infoTask = _client.GetStreamInfo(key);
         var groupsTask = _client.GetGroups(key);
         var memoryTask = _client.GetMemoryUsage(key);
+        var scheduledTask = _client.GetScheduledSummary(key);
 
         var info = await infoTask.ConfigureAwait(false);
         var groups = await groupsTask.ConfigureAwait(false);
         var memory = await memoryTask.ConfigureAwait(false);
+        var (scheduled, nextDue) = await scheduledTask.ConfigureAwait(false);
 
         if (info is not { } stream)
-            return new EventStreamInfo { StreamKey = key.ToString(), Name = name, Kind = kind, Exists = false };
+        {
+            return new EventStreamInfo
+            {
+                StreamKey = key.ToString(),
+                Name = name,
+                Kind = kind,
+                Exists = false,
+                ScheduledCount = scheduled,
+                NextScheduledTime = nextDue
+            };
+        }
 
         var consumers = await Task.WhenAll(groups.Select(x => _client.GetConsumers(key, x.Name))).ConfigureAwait(false);
 
@@ -55,6 +67,8 @@ sealed class StreamInspector
             LastEntryId = stream.Length > 0 ? (string?)stream.LastEntry.Id : null,
             LastEntryTime = stream.Length > 0 ? StreamEntryId.Parse(stream.LastEntry.Id).Timestamp : null,
             MemoryBytes = memory,
+            ScheduledCount = scheduled,
+            NextScheduledTime = nextDue,
             Groups = groups.Select((group, i) => new ConsumerGroupInfo
             {
                 Name = group.Name,

@@ -15,49 +15,123 @@ using StackExchange.Redis;
 sealed class RedisStreamsClient
 {
     /// <summary>
-    /// XADD under an ID higher than any the script gave out before on this Redis (kept in the clock key), so that entry IDs
-    /// order appends across streams; then — if an idle reader armed the stream's wake flag — clear the flag and PUBLISH on the
-    /// wake channel. One round trip. KEYS: the stream, its wake flag, the clock. ARGV: "1" to add only to an existing stream
-    /// (NOMKSTREAM), the wake channel, then the field/value pairs.
+    /// A Lua function the append scripts share: XADD under an ID higher than any the transport gave out before on this Redis
+    /// (kept in the clock key), so that entry IDs order appends across streams; then — if an idle reader armed the stream's
+    /// wake flag — clear the flag and PUBLISH on the wake channel. Returns the new ID (false when <c>onlyIfExists</c> and the
+    /// stream does not exist), or nil and an error.
     /// </summary>
     /// <remarks>
     /// The ID is the server's time in milliseconds, or the clock's if that is later (the clock never goes back), with a
     /// sequence that counts up within the millisecond. A stream that another writer appended to with a higher ID of its own
     /// (XADD *) refuses it; then the stream picks the ID and the clock moves past it.
     /// </remarks>
-    const string AppendScript = """
-        local time = redis.call('TIME')
-        local ms = time[1] * 1000 + math.floor(time[2] / 1000)
-        local seq = 0
-        local last = redis.call('GET', KEYS[3])
-        if last then
-          local dash = string.find(last, '-', 1, true)
-          local lastMs = tonumber(string.sub(last, 1, dash - 1))
-          if lastMs >= ms then
-            ms = lastMs
-            seq = tonumber(string.sub(last, dash + 1)) + 1
+    const string AppendFunction = """
+        local function append(stream, wake, clock, onlyIfExists, channel, fields, first)
+          local time = redis.call('TIME')
+          local ms = time[1] * 1000 + math.floor(time[2] / 1000)
+          local seq = 0
+          local last = redis.call('GET', clock)
+          if last then
+            local dash = string.find(last, '-', 1, true)
+            local lastMs = tonumber(string.sub(last, 1, dash - 1))
+            if lastMs >= ms then
+              ms = lastMs
+              seq = tonumber(string.sub(last, dash + 1)) + 1
+            end
           end
-        end
-        local function add(id)
-          if ARGV[1] == '1' then
-            return redis.pcall('XADD', KEYS[1], 'NOMKSTREAM', id, unpack(ARGV, 3))
+          local function add(id)
+            if onlyIfExists then
+              return redis.pcall('XADD', stream, 'NOMKSTREAM', id, unpack(fields, first))
+            end
+            return redis.pcall('XADD', stream, id, unpack(fields, first))
           end
-          return redis.pcall('XADD', KEYS[1], id, unpack(ARGV, 3))
-        end
-        local id = add(string.format('%d-%d', ms, seq))
-        if type(id) == 'table' and id.err and string.find(id.err, 'equal or smaller', 1, true) then
-          id = add('*')
-        end
-        if type(id) == 'table' and id.err then
-          return redis.error_reply(id.err)
-        end
-        if id then
-          redis.call('SET', KEYS[3], id)
-          if redis.call('DEL', KEYS[2]) == 1 then
-            redis.call('PUBLISH', ARGV[2], 'x')
+          local id = add(string.format('%d-%d', ms, seq))
+          if type(id) == 'table' and id.err and string.find(id.err, 'equal or smaller', 1, true) then
+            id = add('*')
           end
+          if type(id) == 'table' and id.err then
+            return nil, id.err
+          end
+          if id then
+            redis.call('SET', clock, id)
+            if redis.call('DEL', wake) == 1 then
+              redis.call('PUBLISH', channel, 'x')
+            end
+          end
+          return id
+        end
+
+        """;
+
+    /// <summary>
+    /// Appends one entry (see <see cref="AppendFunction" />). KEYS: the stream, its wake flag, the clock. ARGV: "1" to add
+    /// only to an existing stream (NOMKSTREAM), the wake channel, then the field/value pairs.
+    /// </summary>
+    const string AppendScript = AppendFunction + """
+        local id, err = append(KEYS[1], KEYS[2], KEYS[3], ARGV[1] == '1', ARGV[2], ARGV, 3)
+        if err then
+          return redis.error_reply(err)
         end
         return id
+        """;
+
+    /// <summary>
+    /// Holds a message until it is due. KEYS: the stream's delayed set and its delayed entries. ARGV: the token, the due time
+    /// in Unix ms, the packed entry, the announcement channel, the stream key. Announces the due time when it is now the
+    /// stream's earliest. The same token again replaces the message, so a retried schedule holds it once.
+    /// </summary>
+    const string ScheduleScript = """
+        redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+        redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+        local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+        if first[1] == ARGV[1] then
+          redis.call('PUBLISH', ARGV[4], ARGV[2] .. ' ' .. ARGV[5])
+        end
+        return 1
+        """;
+
+    /// <summary>
+    /// Appends the due messages of a stream, oldest due first, each removed from the delayed set and appended in the same
+    /// step — so a message is never in both places, and never in neither — and returns how many were appended, the next due
+    /// time (-1 when none is left) and the tokens moved. KEYS: the stream, its wake flag, the clock, its delayed set, its
+    /// delayed entries. ARGV: the wake channel, the most to move. A packed entry is netstrings (<c>len:bytes</c>): the
+    /// NOMKSTREAM flag, then field/value pairs.
+    /// </summary>
+    const string MoveDueScript = AppendFunction + """
+        local time = redis.call('TIME')
+        local now = time[1] * 1000 + math.floor(time[2] / 1000)
+        local due = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
+        local moved = 0
+        for _, token in ipairs(due) do
+          local data = redis.call('HGET', KEYS[5], token)
+          if data then
+            local fields, pos = {}, 1
+            while pos <= #data do
+              local colon = string.find(data, ':', pos, true)
+              local length = tonumber(string.sub(data, pos, colon - 1))
+              fields[#fields + 1] = string.sub(data, colon + 1, colon + length)
+              pos = colon + length + 1
+            end
+            local id, err = append(KEYS[1], KEYS[2], KEYS[3], fields[1] == '1', ARGV[1], fields, 2)
+            if err then
+              return redis.error_reply(err)
+            end
+            if id then
+              moved = moved + 1
+            end
+          end
+          redis.call('ZREM', KEYS[4], token)
+          redis.call('HDEL', KEYS[5], token)
+        end
+        local next = redis.call('ZRANGE', KEYS[4], 0, 0, 'WITHSCORES')
+        return { moved, next[2] or '-1', due }
+        """;
+
+    /// <summary>Removes a held message before it is due. KEYS: the delayed set, the delayed entries. ARGV: the token. Returns 1 when it was held.</summary>
+    const string CancelScript = """
+        local removed = redis.call('ZREM', KEYS[1], ARGV[1])
+        redis.call('HDEL', KEYS[2], ARGV[1])
+        return removed
         """;
 
     /// <summary>
@@ -233,6 +307,170 @@ sealed class RedisStreamsClient
             .ConfigureAwait(false);
 
         return result.IsNull ? null : (string?)result;
+    }
+
+    /// <summary>
+    /// Holds an entry in Redis until <paramref name="due" />, when a delayed message pump appends it to
+    /// <paramref name="stream" /> (see <see cref="MoveDue" />). The stream is recorded among those with delayed messages and
+    /// the token mapped to it first, in the same pipeline, so that neither a starting pump nor a cancel by token can miss it.
+    /// Scheduling the same token again replaces the message.
+    /// </summary>
+    public async Task Schedule(RedisKey stream, NewEntry entry, bool onlyIfStreamExists, DateTimeOffset due, string token)
+    {
+        var database = await Connection.GetDatabase().ConfigureAwait(false);
+
+        var register = database.SetAddAsync(Keys.DelayedStreams, stream.ToString());
+        var map = database.HashSetAsync(Keys.ScheduledTokens, token, stream.ToString());
+        var hold = database.ScriptEvaluateAsync(ScheduleScript, [StreamKeys.Delayed(stream), StreamKeys.DelayedEntries(stream)],
+            [token, due.ToUnixTimeMilliseconds(), Pack(entry, onlyIfStreamExists), Keys.DelayedChannel.ToString(), stream.ToString()]);
+
+        await Task.WhenAll(register, map, hold).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Appends the messages of <paramref name="stream" /> that are due, at most <paramref name="limit" />, each in the same step
+    /// as it leaves the delayed set.
+    /// </summary>
+    /// <returns>How many were appended, the next due time (null when none is left), and the tokens moved.</returns>
+    public async Task<(long Moved, DateTimeOffset? NextDue, RedisValue[] Tokens)> MoveDue(RedisKey stream, int limit)
+    {
+        var database = await Connection.GetDatabase().ConfigureAwait(false);
+        var result = (RedisResult[])(await database.ScriptEvaluateAsync(MoveDueScript,
+            [stream, StreamKeys.Wake(stream), Keys.Clock, StreamKeys.Delayed(stream), StreamKeys.DelayedEntries(stream)],
+            [StreamKeys.WakeChannel(stream).ToString(), limit]).ConfigureAwait(false))!;
+
+        var next = (long)(double)result[1];
+        return ((long)result[0], next < 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(next), (RedisValue[]?)result[2] ?? []);
+    }
+
+    /// <summary>Removes a held message before it is due; false when it was not held (moved already, or never scheduled).</summary>
+    public async Task<bool> CancelScheduled(RedisKey stream, string token)
+    {
+        var database = await Connection.GetDatabase().ConfigureAwait(false);
+        var removed = (long)await database.ScriptEvaluateAsync(CancelScript, [StreamKeys.Delayed(stream), StreamKeys.DelayedEntries(stream)], [token])
+            .ConfigureAwait(false);
+
+        await database.HashDeleteAsync(Keys.ScheduledTokens, token).ConfigureAwait(false);
+
+        return removed == 1;
+    }
+
+    /// <summary>The stream a scheduling token's message waits for, or null.</summary>
+    public async Task<RedisKey?> GetScheduledStream(string token)
+    {
+        var database = await Connection.GetDatabase().ConfigureAwait(false);
+        var stream = await database.HashGetAsync(Keys.ScheduledTokens, token).ConfigureAwait(false);
+
+        return stream.IsNull ? (RedisKey?)null : (RedisKey)(string)stream!;
+    }
+
+    /// <summary>Forgets the tokens of messages that were appended.</summary>
+    public async Task ForgetScheduledTokens(RedisValue[] tokens)
+    {
+        if (tokens.Length == 0)
+            return;
+
+        var database = await Connection.GetDatabase().ConfigureAwait(false);
+        await database.HashDeleteAsync(Keys.ScheduledTokens, tokens).ConfigureAwait(false);
+    }
+
+    /// <summary>The streams that have, or had, delayed messages.</summary>
+    public async Task<RedisKey[]> GetDelayedStreams()
+    {
+        var database = await Connection.GetDatabase().ConfigureAwait(false);
+
+        return Array.ConvertAll(await database.SetMembersAsync(Keys.DelayedStreams).ConfigureAwait(false), x => (RedisKey)(string)x!);
+    }
+
+    /// <summary>How many messages wait for <paramref name="stream" />, and when the first is due.</summary>
+    public async Task<(long Count, DateTimeOffset? NextDue)> GetScheduledSummary(RedisKey stream)
+    {
+        var database = await Connection.GetDatabase().ConfigureAwait(false);
+
+        var count = database.SortedSetLengthAsync(StreamKeys.Delayed(stream));
+        var first = database.SortedSetRangeByRankWithScoresAsync(StreamKeys.Delayed(stream), 0, 0);
+
+        var next = await first.ConfigureAwait(false);
+        return (await count.ConfigureAwait(false), next.Length == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds((long)next[0].Score));
+    }
+
+    /// <summary>The first <paramref name="count" /> messages waiting for <paramref name="stream" />, by due time, with their fields.</summary>
+    public async Task<List<(string Token, DateTimeOffset Due, NameValueEntry[] Fields)>> GetScheduled(RedisKey stream, int count)
+    {
+        var database = await Connection.GetDatabase().ConfigureAwait(false);
+
+        var tokens = await database.SortedSetRangeByRankWithScoresAsync(StreamKeys.Delayed(stream), 0, count - 1).ConfigureAwait(false);
+        var data = tokens.Length == 0 ? [] : await database.HashGetAsync(StreamKeys.DelayedEntries(stream), Array.ConvertAll(tokens, x => x.Element))
+            .ConfigureAwait(false);
+
+        var scheduled = new List<(string, DateTimeOffset, NameValueEntry[])>(tokens.Length);
+        for (var i = 0; i < tokens.Length; i++)
+            scheduled.Add(((string)tokens[i].Element!, DateTimeOffset.FromUnixTimeMilliseconds((long)tokens[i].Score), Unpack(data[i])));
+
+        return scheduled;
+    }
+
+    /// <summary>Subscribes to the announcements of new earliest due times: the handler gets the stream and the due time.</summary>
+    public async Task SubscribeDelayed(Action<RedisKey, DateTimeOffset> handler)
+    {
+        var multiplexer = await Connection.GetMultiplexer().ConfigureAwait(false);
+
+        await multiplexer.GetSubscriber().SubscribeAsync(Keys.DelayedChannel, (_, value) =>
+        {
+            var text = (string?)value ?? "";
+            var space = text.IndexOf(' ', StringComparison.Ordinal);
+            if (space > 0 && long.TryParse(text.AsSpan(0, space), out var due))
+                handler(text[(space + 1)..], DateTimeOffset.FromUnixTimeMilliseconds(due));
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>Ends the subscription to the announcements of due times.</summary>
+    public async Task UnsubscribeDelayed()
+    {
+        var multiplexer = await Connection.GetMultiplexer().ConfigureAwait(false);
+
+        await multiplexer.GetSubscriber().UnsubscribeAsync(Keys.DelayedChannel).ConfigureAwait(false);
+    }
+
+    /// <summary>An entry packed for the delayed entries hash: netstrings of the NOMKSTREAM flag, then the field/value pairs.</summary>
+    static byte[] Pack(NewEntry entry, bool onlyIfStreamExists)
+    {
+        var arguments = entry.GetArguments();
+        var parts = new List<byte[]>(arguments.Length - AppendReservedArguments + 1) { onlyIfStreamExists ? "1"u8.ToArray() : "0"u8.ToArray() };
+        for (var i = AppendReservedArguments; i < arguments.Length; i++)
+            parts.Add((byte[]?)arguments[i] ?? []);
+
+        using var buffer = new System.IO.MemoryStream();
+        foreach (var part in parts)
+        {
+            buffer.Write(System.Text.Encoding.ASCII.GetBytes(part.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) + ":"));
+            buffer.Write(part);
+        }
+
+        return buffer.ToArray();
+    }
+
+    static NameValueEntry[] Unpack(RedisValue data)
+    {
+        if (data.IsNull)
+            return [];
+
+        var bytes = (byte[])data!;
+        var parts = new List<byte[]>();
+        var position = 0;
+        while (position < bytes.Length)
+        {
+            var colon = Array.IndexOf(bytes, (byte)':', position);
+            var length = int.Parse(System.Text.Encoding.ASCII.GetString(bytes, position, colon - position), System.Globalization.CultureInfo.InvariantCulture);
+            parts.Add(bytes[(colon + 1)..(colon + 1 + length)]);
+            position = colon + 1 + length;
+        }
+
+        var fields = new NameValueEntry[(parts.Count - 1) / 2];
+        for (var i = 0; i < fields.Length; i++)
+            fields[i] = new NameValueEntry(parts[1 + 2 * i], parts[2 + 2 * i]);
+
+        return fields;
     }
 
     /// <summary>

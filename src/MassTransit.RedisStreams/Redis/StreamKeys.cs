@@ -20,6 +20,9 @@ using StackExchange.Redis;
 /// (a derived type's stream), so that a consumer of a base type reads them too.</item>
 /// <item><c>{S}:subscribers</c> — for an event stream <c>S</c>, a hash of the consumer groups that consume its type, and where each starts.</item>
 /// <item><c>consumers:{name}</c> — the lease of a running instance on its consumer name.</item>
+/// <item><c>{S}:delayed</c>, <c>{S}:delayed-entries</c> — the messages waiting to be appended to stream <c>S</c>: tokens by due
+/// time, and their fields by token. <c>delayed-streams</c> lists the streams that have them, <c>scheduled-tokens</c> maps a
+/// scheduling token to its stream, and the channel <c>delayed</c> announces new due times.</item>
 /// <item><c>retention-lease</c> — held by the one instance of the bus that trims the streams at a time.</item>
 /// <item><c>entry-clock</c> — the last entry ID the transport gave out on this Redis: every append takes a higher one, so entry
 /// IDs order appends across all streams.</item>
@@ -49,7 +52,25 @@ sealed class StreamKeys
 
         Clock = (RedisKey)(_prefix + "entry-clock");
         RetentionLease = (RedisKey)(_prefix + "retention-lease");
+        DelayedStreams = (RedisKey)(_prefix + "delayed-streams");
+        ScheduledTokens = (RedisKey)(_prefix + "scheduled-tokens");
+        DelayedChannel = RedisChannel.Literal(_prefix + "delayed");
     }
+
+    /// <summary>The set of streams that have, or had, delayed messages: where the bus looks for them when it starts.</summary>
+    public RedisKey DelayedStreams { get; }
+
+    /// <summary>A hash from scheduling token to the stream its message waits for, to cancel by token alone.</summary>
+    public RedisKey ScheduledTokens { get; }
+
+    /// <summary>The channel on which a new earliest due time of a stream is announced: <c>&lt;due ms&gt; &lt;stream&gt;</c>.</summary>
+    public RedisChannel DelayedChannel { get; }
+
+    /// <summary>The delayed messages of stream <paramref name="stream" />: a sorted set of tokens by due time in Unix ms.</summary>
+    public static RedisKey Delayed(RedisKey stream) => Beside(stream, "delayed");
+
+    /// <summary>The fields of the delayed messages of stream <paramref name="stream" />, by token.</summary>
+    public static RedisKey DelayedEntries(RedisKey stream) => Beside(stream, "delayed-entries");
 
     /// <summary>The lease of the one instance that trims the streams at a time.</summary>
     public RedisKey RetentionLease { get; }

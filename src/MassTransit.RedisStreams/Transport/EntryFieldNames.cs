@@ -36,6 +36,9 @@ static class EntryFieldNames
     /// <summary><c>MT-Reason</c> of an entry delivered more than MaxDeliveryCount times without being acknowledged.</summary>
     public const string MaxDeliveriesReason = "max-deliveries";
 
+    /// <summary><c>MT-Reason</c> of a message moved to <c>_skipped</c> because its time to live had passed when it was read.</summary>
+    public const string ExpiredReason = "expired";
+
     /// <summary><c>MT-Reason</c> of an entry that is not a message: no body, not JSON, a malformed header, too large.</summary>
     public const string InvalidEntryReason = "invalid-entry";
 

@@ -8,6 +8,7 @@ using System.Threading.Tasks;
 using Configuration;
 using Redis;
 using Retention;
+using Scheduling;
 using StackExchange.Redis;
 using Topology;
 
@@ -47,18 +48,39 @@ sealed class RedisStreamsBusContext
     /// <summary>Applies the bus's retention policies.</summary>
     public StreamTrimmer Trimmer { get; }
 
-    RetentionAgent? _retention;
+    readonly object _agentsLock = new();
+    IAgent[]? _backgroundAgents;
 
-    /// <summary>Starts trimming in the background, unless it runs already.</summary>
-    public void StartRetention()
+    /// <summary>The running delayed message pump; null while the bus is stopped.</summary>
+    public DelayedMessagePump? DelayedMessages { get; private set; }
+
+    /// <summary>
+    /// Starts what the bus runs in the background while it is started, unless it runs already: the delayed message pump,
+    /// and the retention pass when retention is enabled.
+    /// </summary>
+    public void StartBackgroundAgents()
     {
-        var agent = new RetentionAgent(this);
-        if (Interlocked.CompareExchange(ref _retention, agent, null) != null)
-            _ = agent.Stop("Already running");
+        lock (_agentsLock)
+        {
+            if (_backgroundAgents != null)
+                return;
+
+            DelayedMessages = new DelayedMessagePump(this);
+            _backgroundAgents = HostConfiguration.Retention.Enabled ? [DelayedMessages, new RetentionAgent(this)] : [DelayedMessages];
+        }
     }
 
-    /// <summary>Takes the running background trimming, for the host to stop it; null when none runs.</summary>
-    public RetentionAgent? TakeRetention() => Interlocked.Exchange(ref _retention, null);
+    /// <summary>Takes the running background agents, for the host to stop them with the bus.</summary>
+    public IAgent[] TakeBackgroundAgents()
+    {
+        lock (_agentsLock)
+        {
+            var agents = _backgroundAgents ?? [];
+            _backgroundAgents = null;
+            DelayedMessages = null;
+            return agents;
+        }
+    }
 
     /// <summary>The bus's event log, with its serializers and registered upgrades.</summary>
     public RedisStreamsEventHistory History => _history.Value;

@@ -4,7 +4,6 @@ using System;
 using System.Threading.Tasks;
 using Configuration;
 using Middleware;
-using Retention;
 using Transports;
 
 
@@ -69,8 +68,8 @@ sealed class RedisStreamsHost :
     {
         var bus = _hostConfiguration.BusContext;
 
-        // Stopped in the order given, after every endpoint: the retention pass first, the connection last.
-        return bus.TakeRetention() is { } retention ? [retention, new CloseConnectionAgent(bus)] : [new CloseConnectionAgent(bus)];
+        // Stopped in the order given, after every endpoint: the background agents first, the connection last.
+        return [..bus.TakeBackgroundAgents(), new CloseConnectionAgent(bus)];
     }
 
 

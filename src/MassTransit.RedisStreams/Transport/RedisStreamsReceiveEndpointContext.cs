@@ -2,6 +2,7 @@ namespace MassTransit.RedisStreams.Transport;
 
 using System;
 using System.Collections.Generic;
+using System.Threading;
 using Configuration;
 using Redis;
 using StackExchange.Redis;
@@ -33,8 +34,9 @@ sealed class RedisStreamsReceiveEndpointContext :
         var skippedStream = BusContext.Keys.Queue(BusContext.Keys.SkippedQueueName(QueueName));
 
         ErrorTransport = new RedisStreamsErrorTransport(BusContext, errorStream);
+        SkippedTransport = new RedisStreamsDeadLetterTransport(BusContext, skippedStream);
         GetOrAddPayload<IErrorTransport>(() => ErrorTransport);
-        GetOrAddPayload<IDeadLetterTransport>(() => new RedisStreamsDeadLetterTransport(BusContext, skippedStream));
+        GetOrAddPayload<IDeadLetterTransport>(() => SkippedTransport);
         GetOrAddPayload(() => hostConfiguration.Topology);
     }
 
@@ -42,6 +44,16 @@ sealed class RedisStreamsReceiveEndpointContext :
 
     /// <summary>The endpoint's <c>_error</c> stream, where entries that cannot be delivered go as well.</summary>
     public RedisStreamsErrorTransport ErrorTransport { get; }
+
+    /// <summary>The endpoint's <c>_skipped</c> stream, where expired messages go when the bus says so.</summary>
+    public RedisStreamsDeadLetterTransport SkippedTransport { get; }
+
+    long _expired;
+
+    /// <summary>Messages whose time to live had passed when they were read, dropped or moved to <c>_skipped</c>.</summary>
+    public long ExpiredCount => Interlocked.Read(ref _expired);
+
+    public void CountExpired() => Interlocked.Increment(ref _expired);
 
     /// <summary>The endpoint's name, which is also the name of its consumer group on every stream it reads.</summary>
     public string QueueName { get; }
@@ -81,6 +93,7 @@ sealed class RedisStreamsReceiveEndpointContext :
         context.Add("queueKey", QueueKey.ToString());
         context.Add("consumerName", BusContext.Identity.CurrentName ?? "");
         context.Add("temporary", Temporary);
+        context.Add("expired", ExpiredCount);
     }
 
     protected override ISendTransportProvider CreateSendTransportProvider()

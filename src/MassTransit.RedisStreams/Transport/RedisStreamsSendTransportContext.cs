@@ -60,12 +60,6 @@ sealed class RedisStreamsSendTransportContext :
     {
         sendContext.CancellationToken.ThrowIfCancellationRequested();
 
-        if (sendContext.Delay is { } delay && delay > TimeSpan.Zero)
-        {
-            throw new NotSupportedException(
-                $"Delayed delivery is not supported by the Redis Streams transport yet (a delay of {delay} was requested for {_address}).");
-        }
-
         var context = sendContext as MessageSendContext<T> ?? throw new ArgumentException("Unexpected SendContext<T> type", nameof(sendContext));
 
         var entry = EntryWriter.Write(context);
@@ -76,7 +70,18 @@ sealed class RedisStreamsSendTransportContext :
                 + "with MassTransit's MessageData, or raise RedisStreams:MaxMessageSize.");
         }
 
-        var stream = _address.Kind == AddressKind.Exchange ? await GetExchangeStream<T>().ConfigureAwait(false) : _stream;
+        var stream = _address.Kind switch
+        {
+            AddressKind.Exchange => await GetExchangeStream<T>().ConfigureAwait(false),
+            AddressKind.Topic => await GetTopicStream<T>().ConfigureAwait(false),
+            _ => _stream
+        };
+
+        if (context.Delay is { } delay && delay > TimeSpan.Zero)
+        {
+            await Schedule(context, entry, stream, DateTimeOffset.UtcNow + delay).ConfigureAwait(false);
+            return;
+        }
 
         var id = await SendRetry.Run(() => _bus.Client.Append(stream, entry, onlyIfStreamExists: _address.Temporary),
             _bus.Settings.SendTimeout, stream.ToString(), context.CancellationToken).ConfigureAwait(false);
@@ -86,6 +91,39 @@ sealed class RedisStreamsSendTransportContext :
             // A temporary endpoint's stream is gone once its owner stopped or died; a reply to it has no one to read it.
             LogContext.Debug?.Log("Not sent, the temporary stream no longer exists: {Address} {MessageId}", _address, sendContext.MessageId);
         }
+    }
+
+    /// <summary>
+    /// A delayed message is held in Redis until it is due, then appended by whichever instance of the bus gets to it first
+    /// (see <see cref="Scheduling.DelayedMessagePump" />). Its token is the scheduling token when the message was scheduled
+    /// (so it can be cancelled), otherwise a new one; a retried send reuses it, so the message is held once.
+    /// </summary>
+    async Task Schedule<T>(MessageSendContext<T> context, Redis.NewEntry entry, RedisKey stream, DateTimeOffset due)
+        where T : class
+    {
+        var token = (context.ScheduledMessageId ?? NewId.NextGuid()).ToString("D");
+
+        await SendRetry.Run(() => _bus.Client.Schedule(stream, entry, _address.Temporary, due, token), _bus.Settings.SendTimeout, stream.ToString(),
+            context.CancellationToken).ConfigureAwait(false);
+
+        // This instance's pump learns of it at once, not only through the announcement.
+        _bus.DelayedMessages?.Enqueue(stream, due);
+
+        LogContext.Debug?.Log("Scheduled {MessageId} for {Stream} at {Due:O} ({Token})", context.MessageId, stream, due, token);
+    }
+
+    /// <summary>
+    /// Sending to a topic address is publishing: before the first send of a type to its own stream, its publish topology is
+    /// recorded, as for a publish (a scheduled publish comes this way).
+    /// </summary>
+    async Task<RedisKey> GetTopicStream<T>()
+        where T : class
+    {
+        var topology = _context.PublishTopology.GetRedisMessageTopology<T>();
+        if (topology.EntityName == _address.Name)
+            await _bus.EnsurePublishTopology(topology).ConfigureAwait(false);
+
+        return _stream;
     }
 
     /// <summary>

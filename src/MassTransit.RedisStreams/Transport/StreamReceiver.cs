@@ -115,7 +115,15 @@ sealed class StreamReceiver :
                     continue;
                 }
 
-                await Deliver(delivery).ConfigureAwait(false);
+                try
+                {
+                    await Deliver(delivery).ConfigureAwait(false);
+                }
+                catch (Exception exception)
+                {
+                    // A worker never ends before the endpoint stops: the entry stays pending and is claimed and tried again.
+                    LogContext.Error?.Log(exception, "Delivering entry {EntryId} of {Stream} failed", delivery.Entry.Id, delivery.Stream.Key);
+                }
             }
         }
     }

@@ -2,6 +2,7 @@ namespace MassTransit.RedisStreams.Transport;
 
 using System;
 using System.Collections.Generic;
+using System.Globalization;
 using System.Threading.Tasks;
 using Redis;
 using StackExchange.Redis;
@@ -10,7 +11,8 @@ using StackExchange.Redis;
 /// <summary>
 /// Keeps what must not reach MassTransit away from it: an entry delivered more often than MaxDeliveryCount (its handler
 /// crashes the process, or the connection drops, every time), or one that is not a message at all. Such an entry is moved to
-/// the endpoint's <c>_error</c> stream with the reason and acknowledged, so it never blocks the entries behind it.
+/// the endpoint's <c>_error</c> stream with the reason and acknowledged, so it never blocks the entries behind it. A message
+/// whose time to live has passed is not delivered either: it is dropped, or moved to <c>_skipped</c>, and counted.
 /// </summary>
 sealed class UndeliverableEntries
 {
@@ -32,6 +34,12 @@ sealed class UndeliverableEntries
         var settings = _context.BusContext.Settings;
         string reason;
         string message;
+
+        if (IsExpired(entry, out var expiredAt))
+        {
+            await DivertExpired(stream, entry, expiredAt).ConfigureAwait(false);
+            return true;
+        }
 
         if (deliveryCount > settings.MaxDeliveryCount)
         {
@@ -72,5 +80,45 @@ sealed class UndeliverableEntries
         }
 
         return true;
+    }
+
+    static bool IsExpired(StreamEntry entry, out DateTime expiredAt)
+    {
+        var value = (string?)entry[EntryFieldNames.ExpirationTime];
+        if (value == null || !DateTime.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out expiredAt))
+        {
+            expiredAt = default;
+            return false;
+        }
+
+        expiredAt = expiredAt.ToUniversalTime();
+        return expiredAt < DateTime.UtcNow;
+    }
+
+    async Task DivertExpired(ReceiveStream stream, StreamEntry entry, DateTime expiredAt)
+    {
+        _context.CountExpired();
+        try
+        {
+            if (_context.BusContext.Settings.MoveExpiredToSkipped)
+            {
+                await _context.SkippedTransport.Move(entry,
+                [
+                    new KeyValuePair<string, object>(MessageHeaders.Reason, EntryFieldNames.ExpiredReason),
+                    new KeyValuePair<string, object>(EntryFieldNames.SourceStream, stream.Key.ToString()),
+                    new KeyValuePair<string, object>(EntryFieldNames.SourceEntry, entry.Id.ToString())
+                ]).ConfigureAwait(false);
+            }
+
+            await stream.Acknowledgements.Acknowledge(entry.Id).ConfigureAwait(false);
+
+            LogContext.Debug?.Log("Entry {EntryId} of {Stream} expired at {ExpiredAt:O}; {Action}", entry.Id, stream.Key, expiredAt,
+                _context.BusContext.Settings.MoveExpiredToSkipped ? "moved to the skipped stream" : "dropped");
+        }
+        catch (Exception exception) when (TransientFailures.IsRedisFailure(exception))
+        {
+            // Left pending: the entry is claimed and checked again later.
+            LogContext.Warning?.Log(exception, "Dropping the expired entry {EntryId} of {Stream} failed", entry.Id, stream.Key);
+        }
     }
 }

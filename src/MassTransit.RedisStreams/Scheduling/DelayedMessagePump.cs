@@ -1,0 +1,189 @@
+namespace MassTransit.RedisStreams.Scheduling;
+
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using Middleware;
+using Redis;
+using StackExchange.Redis;
+using Transport;
+
+
+/// <summary>
+/// Appends delayed messages to their streams when they are due. Every running instance of the bus runs one; the move
+/// script takes each message out of its delayed set in the same step as it appends it, so however many pumps race for a
+/// due message, it is appended once.
+/// </summary>
+/// <remarks>
+/// No polling: the pump knows the earliest due time of every stream with delayed messages — read when it starts, when the
+/// connection comes back and every few minutes, and announced by whoever schedules a message that becomes a stream's
+/// earliest — and sleeps until the first of them.
+/// </remarks>
+sealed class DelayedMessagePump :
+    Agent
+{
+    const int BatchSize = 500;
+    static readonly TimeSpan ResyncInterval = TimeSpan.FromMinutes(5);
+
+    readonly RedisStreamsBusContext _bus;
+    readonly AsyncSignal _changed;
+    readonly PriorityQueue<RedisKey, DateTimeOffset> _due;
+    readonly Dictionary<RedisKey, DateTimeOffset> _earliest;
+    readonly object _lock = new();
+    readonly Task _loop;
+    readonly TaskCompletionSource _stopped;
+    int _resync;
+
+    public DelayedMessagePump(RedisStreamsBusContext bus)
+    {
+        _bus = bus;
+        _changed = new AsyncSignal();
+        _due = new PriorityQueue<RedisKey, DateTimeOffset>();
+        _earliest = new Dictionary<RedisKey, DateTimeOffset>();
+        _stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _resync = 1;
+
+        _bus.Connection.ConnectionChanged += OnConnectionChanged;
+
+        SetReady();
+        _loop = Task.Run(Run);
+    }
+
+    /// <summary>A message of <paramref name="stream" /> is due at <paramref name="due" /> (or later).</summary>
+    public void Enqueue(RedisKey stream, DateTimeOffset due)
+    {
+        lock (_lock)
+        {
+            if (_earliest.TryGetValue(stream, out var known) && known <= due)
+                return;
+
+            _earliest[stream] = due;
+            _due.Enqueue(stream, due);
+        }
+
+        _changed.Set();
+    }
+
+    async Task Run()
+    {
+        var backoff = new Backoff(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(5));
+        var subscribed = false;
+        var nextResync = DateTime.UtcNow + ResyncInterval;
+
+        while (!_stopped.Task.IsCompleted)
+        {
+            try
+            {
+                if (!subscribed)
+                {
+                    await _bus.Client.SubscribeDelayed(Enqueue).ConfigureAwait(false);
+                    subscribed = true;
+                }
+
+                if (Interlocked.Exchange(ref _resync, 0) == 1 || DateTime.UtcNow >= nextResync)
+                {
+                    await Resync().ConfigureAwait(false);
+                    nextResync = DateTime.UtcNow + ResyncInterval;
+                }
+
+                if (TryTakeDue(out var stream, out var wait))
+                {
+                    var (_, nextDue, tokens) = await _bus.Client.MoveDue(stream, BatchSize).ConfigureAwait(false);
+                    if (nextDue is { } next)
+                        Enqueue(stream, next);
+
+                    await _bus.Client.ForgetScheduledTokens(tokens).ConfigureAwait(false);
+                    backoff.Reset();
+                    continue;
+                }
+
+                var untilResync = nextResync - DateTime.UtcNow;
+                var sleep = TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerMillisecond, Math.Min(wait.Ticks, untilResync.Ticks)));
+                await Task.WhenAny(_changed.Wait(sleep, CancellationToken.None), _stopped.Task).ConfigureAwait(false);
+            }
+            catch (Exception exception)
+            {
+                // Nothing may end the pump: a failure is tried again after a pause, with the due times read afresh.
+                if (TransientFailures.IsRedisFailure(exception))
+                    LogContext.Debug?.Log(exception, "Moving delayed messages failed; retrying");
+                else
+                    LogContext.Error?.Log(exception, "Moving delayed messages failed; retrying");
+
+                Interlocked.Exchange(ref _resync, 1);
+                await Task.WhenAny(backoff.Wait(CancellationToken.None), _stopped.Task).ConfigureAwait(false);
+            }
+        }
+
+        if (subscribed)
+        {
+            try
+            {
+                await _bus.Client.UnsubscribeDelayed().ConfigureAwait(false);
+            }
+            catch (Exception exception) when (TransientFailures.IsRedisFailure(exception))
+            {
+                LogContext.Debug?.Log(exception, "Unsubscribing from delayed message announcements failed");
+            }
+        }
+    }
+
+    /// <summary>The stream whose earliest message is due now; otherwise how long until the first one is.</summary>
+    bool TryTakeDue(out RedisKey stream, out TimeSpan wait)
+    {
+        lock (_lock)
+        {
+            while (_due.TryPeek(out stream, out var due))
+            {
+                // A stream is queued again when an earlier due time is learnt; the later, stale item is skipped.
+                if (!_earliest.TryGetValue(stream, out var earliest) || earliest != due)
+                {
+                    _due.Dequeue();
+                    continue;
+                }
+
+                wait = due - DateTimeOffset.UtcNow;
+                if (wait > TimeSpan.Zero)
+                    return false;
+
+                _due.Dequeue();
+                _earliest.Remove(stream);
+                return true;
+            }
+
+            wait = ResyncInterval;
+            return false;
+        }
+    }
+
+    /// <summary>Reads the earliest due time of every stream with delayed messages.</summary>
+    async Task Resync()
+    {
+        foreach (var stream in await _bus.Client.GetDelayedStreams().ConfigureAwait(false))
+        {
+            var (count, nextDue) = await _bus.Client.GetScheduledSummary(stream).ConfigureAwait(false);
+            if (count > 0 && nextDue is { } due)
+                Enqueue(stream, due);
+        }
+    }
+
+    void OnConnectionChanged(bool connected)
+    {
+        // Announcements may have been missed while the connection was down.
+        if (connected)
+        {
+            Interlocked.Exchange(ref _resync, 1);
+            _changed.Set();
+        }
+    }
+
+    protected override async Task StopAgent(StopContext context)
+    {
+        _bus.Connection.ConnectionChanged -= OnConnectionChanged;
+
+        _stopped.TrySetResult();
+        await _loop.ConfigureAwait(false);
+
+        await base.StopAgent(context).ConfigureAwait(false);
+    }
+}
