@@ -311,16 +311,16 @@ sealed class RedisStreamsClient
 
     /// <summary>
     /// Holds an entry in Redis until <paramref name="due" />, when a delayed message pump appends it to
-    /// <paramref name="stream" /> (see <see cref="MoveDue" />). The stream is recorded among those with delayed messages and
-    /// the token mapped to it first, in the same pipeline, so that neither a starting pump nor a cancel by token can miss it.
-    /// Scheduling the same token again replaces the message.
+    /// <paramref name="stream" /> (see <see cref="MoveDue" />). The stream is recorded among those with delayed messages, and
+    /// the token of a <paramref name="cancellable" /> message mapped to it, first, in the same pipeline, so that neither a
+    /// starting pump nor a cancel by token can miss it. Scheduling the same token again replaces the message.
     /// </summary>
-    public async Task Schedule(RedisKey stream, NewEntry entry, bool onlyIfStreamExists, DateTimeOffset due, string token)
+    public async Task Schedule(RedisKey stream, NewEntry entry, bool onlyIfStreamExists, DateTimeOffset due, string token, bool cancellable)
     {
         var database = await Connection.GetDatabase().ConfigureAwait(false);
 
         var register = database.SetAddAsync(Keys.DelayedStreams, stream.ToString());
-        var map = database.HashSetAsync(Keys.ScheduledTokens, token, stream.ToString());
+        var map = cancellable ? database.HashSetAsync(Keys.ScheduledTokens, token, stream.ToString()) : Task.FromResult(true);
         var hold = database.ScriptEvaluateAsync(ScheduleScript, [StreamKeys.Delayed(stream), StreamKeys.DelayedEntries(stream)],
             [token, due.ToUnixTimeMilliseconds(), Pack(entry, onlyIfStreamExists), Keys.DelayedChannel.ToString(), stream.ToString()]);
 

@@ -39,8 +39,13 @@ static class EntryWriter
         Add(MessageHeaders.FaultAddress, context.FaultAddress?.ToString());
         Add(MessageHeaders.MessageType, context.SupportedMessageTypes is { Length: > 0 } types ? string.Join(";", types) : null);
 
+        // The time to live counts from when the message enters its stream: for a delayed message, from when it is due, as a
+        // broker's queue counts it from when the delay releases the message.
         if (context.TimeToLive is { } timeToLive && timeToLive > TimeSpan.Zero)
-            Add(EntryFieldNames.ExpirationTime, (DateTime.UtcNow + timeToLive).ToString("O", CultureInfo.InvariantCulture));
+        {
+            var enters = context.Delay is { } delay && delay > TimeSpan.Zero ? DateTime.UtcNow + delay : DateTime.UtcNow;
+            Add(EntryFieldNames.ExpirationTime, (enters + timeToLive).ToString("O", CultureInfo.InvariantCulture));
+        }
 
         foreach (var header in context.Headers.GetAll())
         {

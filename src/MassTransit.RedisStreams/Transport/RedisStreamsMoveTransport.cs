@@ -12,7 +12,7 @@ using Transports;
 
 /// <summary>
 /// Moves a received entry to another stream of the same endpoint (<c>_error</c>, <c>_skipped</c>): the entry's fields are
-/// copied as they are, with headers saying why added. The caller acknowledges the original only after this returns.
+/// copied as they are, with headers saying why added, except its expiration time: a message set aside does not expire. The caller acknowledges the original only after this returns.
 /// </summary>
 abstract class RedisStreamsMoveTransport
 {
@@ -67,7 +67,9 @@ abstract class RedisStreamsMoveTransport
 
         foreach (var field in original)
         {
-            if (!replaced.Contains((string?)field.Name ?? ""))
+            // A message set aside is kept until someone deals with it: it does not expire there.
+            var name = (string?)field.Name ?? "";
+            if (!replaced.Contains(name) && name != EntryFieldNames.ExpirationTime)
                 entry.Add(field.Name, field.Value);
         }
 

@@ -21,7 +21,8 @@ sealed class RedisStreamsReceiveTransport :
         {
             Address = _context.InputAddress,
             _context.PrefetchCount,
-            _context.ConcurrentMessageLimit
+            _context.ConcurrentMessageLimit,
+            Expired = _context.ExpiredCount
         });
     }
 

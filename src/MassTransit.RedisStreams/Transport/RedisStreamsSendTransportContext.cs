@@ -101,10 +101,11 @@ sealed class RedisStreamsSendTransportContext :
     async Task Schedule<T>(MessageSendContext<T> context, Redis.NewEntry entry, RedisKey stream, DateTimeOffset due)
         where T : class
     {
+        var cancellable = context.ScheduledMessageId.HasValue;
         var token = (context.ScheduledMessageId ?? NewId.NextGuid()).ToString("D");
 
-        await SendRetry.Run(() => _bus.Client.Schedule(stream, entry, _address.Temporary, due, token), _bus.Settings.SendTimeout, stream.ToString(),
-            context.CancellationToken).ConfigureAwait(false);
+        await SendRetry.Run(() => _bus.Client.Schedule(stream, entry, _address.Temporary, due, token, cancellable), _bus.Settings.SendTimeout,
+            stream.ToString(), context.CancellationToken).ConfigureAwait(false);
 
         // This instance's pump learns of it at once, not only through the announcement.
         _bus.DelayedMessages?.Enqueue(stream, due);
