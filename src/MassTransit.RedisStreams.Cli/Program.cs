@@ -18,7 +18,7 @@ public static class Program
             Spectre.Console.AnsiConsole.Profile.Width = 200;
 
         var root = new RootCommand("Looks at and operates the streams of a MassTransit.RedisStreams bus: list them, read a message "
-            + "type's history, replay it to an endpoint, move an endpoint in the log, requeue failed messages, trim.")
+            + "type's history, replay it to an endpoint, move an endpoint in the log, requeue failed messages, trim, list and cancel scheduled messages.")
         {
             CliOptions.Connection,
             CliOptions.KeyPrefix,
@@ -28,7 +28,8 @@ public static class Program
             ReplayCommand.Create(),
             RewindCommand.Create(),
             RequeueCommand.Create(),
-            TrimCommand.Create()
+            TrimCommand.Create(),
+            ScheduledCommand.Create()
         };
 
         var parsed = root.Parse(args);

@@ -25,7 +25,7 @@ static class InfoCommand
                     .ConfigureAwait(false)
                 : await session.History.GetStreamInfo(streamName).ConfigureAwait(false);
 
-            if (!info.Exists)
+            if (!info.Exists && info.ScheduledCount == 0)
                 throw new CliException(ExitCodes.NotFound, $"there is no stream {info.StreamKey}.");
 
             var grid = new Grid().AddColumns(2);
@@ -35,6 +35,7 @@ static class InfoCommand
             grid.AddRow("First", $"{info.FirstEntryId} {StreamsCommand.Time(info.FirstEntryTime)}");
             grid.AddRow("Last", $"{info.LastEntryId} {StreamsCommand.Time(info.LastEntryTime)}");
             grid.AddRow("Memory", StreamsCommand.Bytes(info.MemoryBytes));
+            grid.AddRow("Scheduled", info.ScheduledCount == 0 ? "none" : $"{StreamsCommand.Count(info.ScheduledCount)}, next due {StreamsCommand.Time(info.NextScheduledTime)}");
             AnsiConsole.Write(grid);
 
             var groups = new Table().Border(TableBorder.Simple).AddColumns("Group", "Pending", "Lag", "Last delivered", "Consumer", "Its pending", "Idle");

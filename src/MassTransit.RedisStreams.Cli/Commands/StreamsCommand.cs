@@ -13,21 +13,22 @@ static class StreamsCommand
     public static Command Create()
     {
         var command = new Command("streams", "Lists every stream of the bus — event streams, queues, error and skipped streams — with length, "
-            + "consumer groups, pending entries and lag.");
+            + "consumer groups, pending entries, lag, and the messages scheduled for it.");
 
         command.SetAction((parse, cancellationToken) => CliSession.Run(parse, async (session, token) =>
         {
             var streams = await session.History.GetOverview(token).ConfigureAwait(false);
 
             var table = new Table().Border(TableBorder.Simple)
-                .AddColumns("Kind", "Name", "Length", "Groups", "Pending", "Lag", "First", "Last", "Memory");
+                .AddColumns("Kind", "Name", "Length", "Groups", "Pending", "Lag", "First", "Last", "Memory", "Scheduled", "Next due");
             foreach (var stream in streams)
             {
                 var lag = stream.Groups.Count == 0 ? "" : stream.Groups.Any(x => x.Lag == null) ? "?" : Count(stream.Groups.Max(x => x.Lag!.Value));
 
                 table.AddRow(Markup.Escape(stream.Kind.ToString().ToLowerInvariant()), Markup.Escape(stream.Name), Count(stream.Length),
                     stream.Groups.Count.ToString(CultureInfo.InvariantCulture), Count(stream.Groups.Sum(x => x.Pending)), lag,
-                    Time(stream.FirstEntryTime), Time(stream.LastEntryTime), Bytes(stream.MemoryBytes));
+                    Time(stream.FirstEntryTime), Time(stream.LastEntryTime), Bytes(stream.MemoryBytes),
+                    stream.ScheduledCount == 0 ? "" : Count(stream.ScheduledCount), Time(stream.NextScheduledTime));
             }
 
             AnsiConsole.Write(table);

@@ -86,8 +86,8 @@ sealed class StreamInspector
     }
 
     /// <summary>
-    /// Every event stream and queue stream under the bus's prefix. A queue stream that is another queue's error or skipped
-    /// stream (by the bus's name formatters) is described as such.
+    /// Every event stream and queue stream under the bus's prefix, and every stream that has messages scheduled for it. A
+    /// queue stream that is another queue's error or skipped stream (by the bus's name formatters) is described as such.
     /// </summary>
     public async Task<IReadOnlyList<EventStreamInfo>> Overview()
     {
@@ -115,7 +115,20 @@ sealed class StreamInspector
             described.Add(Describe(key, queueName, kind));
         }
 
-        var streams = await Task.WhenAll(described).ConfigureAwait(false);
+        // A stream may have messages waiting to be appended before it has any entries.
+        var known = eventKeys.Concat(queueKeys).ToHashSet();
+        foreach (var key in await _client.GetDelayedStreams().ConfigureAwait(false))
+        {
+            if (!known.Add(key))
+                continue;
+
+            if (Keys.EntityNameOf(key) is { } entityName)
+                described.Add(Describe(key, entityName, EventKind(entityName)));
+            else if (Keys.QueueNameOf(key) is { } queueName)
+                described.Add(Describe(key, queueName, RedisStreamKind.Queue));
+        }
+
+        var streams = (await Task.WhenAll(described).ConfigureAwait(false)).Where(x => x.Exists || x.ScheduledCount > 0);
 
         return streams.OrderBy(x => x.Kind).ThenBy(x => x.Name, StringComparer.Ordinal).ToArray();
     }

@@ -182,6 +182,63 @@ public class CliTests
     }
 
     /// <summary>Publishes LotSold 1..count to a "ledger" endpoint that consumes them all; returns the entry IDs, oldest first.</summary>
+    [Fact]
+    public async Task Scheduled_lists_the_waiting_messages_first_due_first_and_cancels_one_by_its_token()
+    {
+        var redis = await RedisTestContext.Create();
+        var db = await redis.Database();
+        var bus = Bus.Factory.CreateUsingRedisStreams(cfg => cfg.Host(redis.ConnectionString, h => h.KeyPrefix = redis.KeyPrefix));
+        await bus.StartAsync();
+        ScheduledMessage<LotSold> later, latest;
+        try
+        {
+            var scheduler = bus.CreateDelayedMessageScheduler();
+            var now = DateTime.UtcNow;
+            latest = await scheduler.ScheduleSend(new Uri("queue:ledger"), now.AddHours(2), new LotSold(3, "c", 3m));
+            later = await scheduler.ScheduleSend(new Uri("queue:ledger"), now.AddHours(1), new LotSold(2, "b", 2m));
+            await scheduler.SchedulePublish(now.AddMinutes(30), new LotSold(1, "a", 1m));
+
+            // A plain delayed send has a token too, though no scheduler handed it out.
+            await (await bus.GetSendEndpoint(new Uri("queue:ledger"))).Send(new LotSold(4, "d", 4m), x => x.Delay = TimeSpan.FromHours(3));
+        }
+        finally
+        {
+            await bus.StopAsync();
+        }
+
+        var list = await CliProcess.Run(redis.ConnectionString, redis.KeyPrefix, "scheduled", "list");
+        Assert.True(list.ExitCode == 0, list.ToString());
+        var rows = list.Output.Split('\n').Where(x => x.Contains("LotSold", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(4, rows.Length);
+        Assert.Contains("events:LotSold", rows[0]);
+        Assert.Contains(later.TokenId.ToString("D"), rows[1]);
+        Assert.Contains(latest.TokenId.ToString("D"), rows[2]);
+        Assert.Contains("queue:ledger", rows[1]);
+        Assert.Contains("4 of 4 waiting messages.", list.Output);
+
+        var forQueue = await CliProcess.Run(redis.ConnectionString, redis.KeyPrefix, "scheduled", "list", "ledger", "--queue", "-n", "1");
+        Assert.Contains(later.TokenId.ToString("D"), forQueue.Output);
+        Assert.Contains("1 of 3 waiting messages.", forQueue.Output);
+
+        var streams = await CliProcess.Run(redis.ConnectionString, redis.KeyPrefix, "streams");
+        var ledger = Assert.Single(streams.Output.Split('\n'), x => x.Contains(" ledger ", StringComparison.Ordinal));
+        Assert.Contains(" 3 ", ledger);
+        Assert.Single(streams.Output.Split('\n'), x => x.Contains("LotSold", StringComparison.Ordinal) && x.Contains(" 1 ", StringComparison.Ordinal));
+
+        var cancel = await CliProcess.Run(redis.ConnectionString, redis.KeyPrefix, "scheduled", "cancel", later.TokenId.ToString("D"));
+        Assert.True(cancel.ExitCode == 0, cancel.ToString());
+        Assert.Contains("queue:ledger", cancel.Output);
+        Assert.Equal(2, await db.SortedSetLengthAsync("{" + redis.Key("queue:ledger").ToString() + "}:delayed"));
+
+        var plain = (string)(await db.SortedSetRangeByRankAsync("{" + redis.Key("queue:ledger").ToString() + "}:delayed", -1, -1))[0]!;
+        Assert.Equal(0, (await CliProcess.Run(redis.ConnectionString, redis.KeyPrefix, "scheduled", "cancel", plain)).ExitCode);
+        Assert.Equal(1, await db.SortedSetLengthAsync("{" + redis.Key("queue:ledger").ToString() + "}:delayed"));
+
+        var again = await CliProcess.Run(redis.ConnectionString, redis.KeyPrefix, "scheduled", "cancel", later.TokenId.ToString("D"));
+        Assert.Equal(4, again.ExitCode);
+        Assert.Contains("no message with the token", again.Error);
+    }
+
     static async Task<(RedisTestContext Redis, string[] Ids)> Publish(int count)
     {
         var redis = await RedisTestContext.Create();

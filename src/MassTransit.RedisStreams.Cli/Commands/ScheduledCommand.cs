@@ -1,0 +1,142 @@
+namespace MassTransit.RedisStreams.Cli.Commands;
+
+using System;
+using System.Collections.Generic;
+using System.CommandLine;
+using System.Globalization;
+using System.Linq;
+using System.Threading.Tasks;
+using Redis;
+using Spectre.Console;
+using StackExchange.Redis;
+
+
+/// <summary><c>redis-streams scheduled</c>: the messages waiting in Redis to be appended to their streams; list and cancel.</summary>
+static class ScheduledCommand
+{
+    public static Command Create()
+    {
+        return new Command("scheduled", "Messages scheduled or delayed, waiting in Redis to be appended to their streams when due: list them, "
+            + "cancel one.") { CreateList(), CreateCancel() };
+    }
+
+    static Command CreateList()
+    {
+        var name = new Argument<string?>("name")
+        {
+            Description = "Only the messages for this stream: the entity name of a message type (AuctionEnded), or with --queue an endpoint's name.",
+            Arity = ArgumentArity.ZeroOrOne
+        };
+        var queue = new Option<bool>("--queue") { Description = "<name> is an endpoint: list what waits for its queue." };
+        var count = new Option<int>("--count", "-n") { Description = "How many at most, the first due first.", DefaultValueFactory = _ => 20 };
+        count.Validators.Add(result =>
+        {
+            if (result.Tokens.Count > 0 && int.TryParse(result.Tokens[0].Value, out var value) && value < 1)
+                result.AddError("--count must be at least 1.");
+        });
+
+        var command = new Command("list", "Lists waiting messages, the first due first: due time, stream, message type, message ID and the token "
+            + "that cancels it.") { name, queue, count };
+
+        command.SetAction((parse, cancellationToken) => CliSession.Run(parse, async (session, _) =>
+        {
+            var keys = session.Client.Keys;
+            var limit = parse.GetValue(count);
+
+            RedisKey[] streams;
+            if (parse.GetValue(name) is { } streamName)
+                streams = [parse.GetValue(queue) ? keys.Queue(streamName) : keys.Events(streamName)];
+            else
+                streams = await session.Client.GetDelayedStreams().ConfigureAwait(false);
+
+            var waiting = new List<(RedisKey Stream, string Token, DateTimeOffset Due, NameValueEntry[] Fields)>();
+            long total = 0;
+            foreach (var stream in streams)
+            {
+                var (scheduled, _) = await session.Client.GetScheduledSummary(stream).ConfigureAwait(false);
+                total += scheduled;
+                if (scheduled > 0)
+                    waiting.AddRange((await session.Client.GetScheduled(stream, limit).ConfigureAwait(false)).Select(x => (stream, x.Token, x.Due, x.Fields)));
+            }
+
+            var now = DateTimeOffset.UtcNow;
+            var table = new Table().Border(TableBorder.Simple).AddColumns("Due (UTC)", "In", "Stream", "Message type", "Message ID", "Token");
+            foreach (var (stream, token, due, fields) in waiting.OrderBy(x => x.Due).Take(limit))
+            {
+                table.AddRow(due.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.fff", CultureInfo.InvariantCulture), Markup.Escape(In(due - now)),
+                    Markup.Escape(Describe(keys, stream)), Markup.Escape(MessageType(fields)), Markup.Escape(Field(fields, MessageHeaders.MessageId)),
+                    Markup.Escape(token));
+            }
+
+            AnsiConsole.Write(table);
+            AnsiConsole.WriteLine($"{Math.Min(limit, waiting.Count)} of {total} waiting messages.");
+            return ExitCodes.Done;
+        }, cancellationToken));
+
+        return command;
+    }
+
+    static Command CreateCancel()
+    {
+        var token = new Argument<string>("token") { Description = "The message's token, as 'scheduled list' shows it (a scheduled message's token ID)." };
+
+        var command = new Command("cancel", "Cancels a waiting message: it is removed from Redis and never appended.") { token };
+
+        command.SetAction((parse, cancellationToken) => CliSession.Run(parse, async (session, _) =>
+        {
+            var value = parse.GetRequiredValue(token).Trim();
+            var stream = await Cancel(session.Client, value).ConfigureAwait(false)
+                ?? throw new CliException(ExitCodes.NotFound, $"no message with the token {value} is waiting (it was appended already, or cancelled).");
+
+            AnsiConsole.WriteLine($"Cancelled {value}: it will not be appended to {Describe(session.Client.Keys, stream)}.");
+            return ExitCodes.Done;
+        }, cancellationToken));
+
+        return command;
+    }
+
+    /// <summary>Cancels by the token's recorded stream, else looks for the token beside every stream with waiting messages.</summary>
+    static async Task<RedisKey?> Cancel(RedisStreamsClient client, string token)
+    {
+        if (await client.GetScheduledStream(token).ConfigureAwait(false) is { } mapped && await client.CancelScheduled(mapped, token).ConfigureAwait(false))
+            return mapped;
+
+        foreach (var stream in await client.GetDelayedStreams().ConfigureAwait(false))
+        {
+            if (await client.CancelScheduled(stream, token).ConfigureAwait(false))
+                return stream;
+        }
+
+        return null;
+    }
+
+    static string Describe(StreamKeys keys, RedisKey stream) =>
+        keys.EntityNameOf(stream) is { } entityName ? "events:" + entityName
+        : keys.QueueNameOf(stream) is { } queueName ? "queue:" + queueName
+        : stream.ToString();
+
+    static string Field(NameValueEntry[] fields, string name)
+    {
+        foreach (var field in fields)
+        {
+            if (field.Name == name)
+                return (string?)field.Value ?? "";
+        }
+
+        return "";
+    }
+
+    /// <summary>The message's own type: the first of the types it was sent as.</summary>
+    static string MessageType(NameValueEntry[] fields)
+    {
+        var types = Field(fields, MessageHeaders.MessageType);
+        var first = types.Split(';', 2)[0];
+        return first.StartsWith("urn:message:", StringComparison.Ordinal) ? first["urn:message:".Length..] : first;
+    }
+
+    static string In(TimeSpan wait) => wait <= TimeSpan.Zero ? "due"
+        : wait < TimeSpan.FromMinutes(1) ? wait.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture) + " s"
+        : wait < TimeSpan.FromHours(1) ? wait.ToString(@"m\:ss", CultureInfo.InvariantCulture)
+        : wait < TimeSpan.FromDays(1) ? wait.ToString(@"h\:mm\:ss", CultureInfo.InvariantCulture)
+        : wait.ToString(@"d\.hh\:mm\:ss", CultureInfo.InvariantCulture);
+}
