@@ -13,7 +13,8 @@ using StackExchange.Redis;
 
 /// <summary>
 /// Measures the transport against a real redis-server: wake-up latency of an idle endpoint, what idle endpoints cost Redis,
-/// and send/consume throughput. Usage: <c>dotnet run -c Release --project tests/MassTransit.RedisStreams.Benchmarks -- [latency|idle|throughput|all]</c>.
+/// send/consume throughput, memory per entry, reading several streams in order, and how late scheduled messages arrive.
+/// Usage: <c>dotnet run -c Release --project tests/MassTransit.RedisStreams.Benchmarks -- [latency|idle|throughput|memory|mixed|scheduled|all]</c>.
 /// Uses REDIS_CONNECTION when set, else starts a private redis-server from PATH.
 /// </summary>
 public static class Program
@@ -50,6 +51,13 @@ public static class Program
 
             if (scenario is "memory" or "all")
                 await Memory(connection, multiplexer);
+
+            if (scenario is "scheduled" or "all")
+            {
+                // One instance moves everything; then three compete for the same due messages.
+                await Scheduled(connection, multiplexer, instances: 1);
+                await Scheduled(connection, multiplexer, instances: 3);
+            }
 
             if (scenario is "mixed" or "all")
             {
@@ -240,6 +248,95 @@ public static class Program
     }
 
     /// <summary>
+    /// Schedules 1,000 messages a second for 15 seconds, each due 2 seconds after it is sent, to an endpoint that
+    /// <paramref name="instances" /> bus instances consume (each runs a delayed message pump), and measures how late each
+    /// arrives after its due time; also that none arrives twice, and what holding and moving them costs Redis.
+    /// </summary>
+    static async Task Scheduled(string connection, ConnectionMultiplexer multiplexer, int instances)
+    {
+        const int perSecond = 1_000;
+        const int seconds = 15;
+        const int messages = perSecond * seconds;
+        var delay = TimeSpan.FromSeconds(2);
+        var prefix = "bench" + Guid.NewGuid().ToString("N")[..6];
+        var lateness = new double[messages];
+        var seen = new int[messages];
+        var received = 0;
+        var duplicates = 0;
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        var buses = Enumerable.Range(0, instances).Select(i => Bus.Factory.CreateUsingRedisStreams(cfg =>
+        {
+            cfg.Host(connection, h =>
+            {
+                h.KeyPrefix = prefix;
+                h.ConsumerName = "instance-" + i;
+            });
+            cfg.ReceiveEndpoint("scheduled", e => e.Handler<Due>(context =>
+            {
+                var late = (DateTime.UtcNow - new DateTime(context.Message.DueTicks, DateTimeKind.Utc)).TotalMilliseconds;
+                if (Interlocked.Exchange(ref seen[context.Message.Index], 1) == 1)
+                    Interlocked.Increment(ref duplicates);
+                else
+                {
+                    lateness[context.Message.Index] = late;
+                    if (Interlocked.Increment(ref received) == messages)
+                        done.TrySetResult();
+                }
+
+                return Task.CompletedTask;
+            }));
+        })).ToArray();
+
+        await Task.WhenAll(buses.Select(x => x.StartAsync()));
+        try
+        {
+            var server = multiplexer.GetServers()[0];
+            await server.ExecuteAsync("CONFIG", "RESETSTAT");
+
+            var endpoint = await buses[0].GetSendEndpoint(new Uri("queue:scheduled"));
+            var stopwatch = Stopwatch.StartNew();
+            var sends = new List<Task>(messages);
+            const int tick = 10;
+            for (var i = 0; i < messages; i++)
+            {
+                // 10 messages every 10 ms.
+                var at = TimeSpan.FromMilliseconds(i / (perSecond / 1000 * tick) * tick);
+                if (at > stopwatch.Elapsed)
+                    await Task.Delay(at - stopwatch.Elapsed);
+
+                var due = DateTime.UtcNow + delay;
+                var index = i;
+                sends.Add(endpoint.Send(new Due(index, due.Ticks), x => x.Delay = due - DateTime.UtcNow));
+            }
+
+            await Task.WhenAll(sends);
+            var sendRate = messages / stopwatch.Elapsed.TotalSeconds;
+
+            await done.Task.WaitAsync(TimeSpan.FromMinutes(2));
+            var elapsed = stopwatch.Elapsed;
+
+            var stats = (await server.InfoAsync("commandstats")).SelectMany(x => x)
+                .Select(x => (Command: x.Key.Replace("cmdstat_", "", StringComparison.Ordinal),
+                    Calls: long.Parse(x.Value.Split(',')[0].Split('=')[1], CultureInfo.InvariantCulture),
+                    Micros: long.Parse(x.Value.Split(',')[1].Split('=')[1], CultureInfo.InvariantCulture)))
+                .Where(x => !x.Command.StartsWith("config", StringComparison.Ordinal) && x.Command != "info")
+                .ToList();
+
+            var sorted = lateness.OrderBy(x => x).ToList();
+            Console.WriteLine($"scheduled, {messages} messages at {sendRate:F0}/s, each due {delay.TotalSeconds:F0} s later, {instances} instance(s) "
+                + $"competing: lateness p50 {Percentile(sorted, 0.50):F1} ms, p99 {Percentile(sorted, 0.99):F1} ms, max {sorted[^1]:F1} ms, "
+                + $"min {sorted[0]:F1} ms; {duplicates} delivered twice; Redis {stats.Sum(x => x.Calls) / (double)messages:F2} commands and "
+                + $"{stats.Sum(x => x.Micros) / (double)messages:F1} µs CPU per message ({elapsed.TotalSeconds:F1} s): "
+                + string.Join(", ", stats.OrderByDescending(x => x.Micros).Take(8).Select(x => $"{x.Command} {x.Calls / (double)messages:F2}×/{x.Micros / (double)messages:F1} µs")));
+        }
+        finally
+        {
+            await Task.WhenAll(buses.Select(x => x.StopAsync()));
+        }
+    }
+
+    /// <summary>
     /// Publishes (and for three streams, sends) 20,000 messages with 64 in flight to one endpoint at its default prefetch, and
     /// measures how fast it consumes them end to end.
     /// </summary>
@@ -368,6 +465,9 @@ public static class Program
 
 
 public record Ping(long Sent);
+
+
+public record Due(int Index, long DueTicks);
 
 
 public record Pong(long Sent);

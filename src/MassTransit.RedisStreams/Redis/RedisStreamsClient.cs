@@ -94,8 +94,8 @@ sealed class RedisStreamsClient
     /// Appends the due messages of a stream, oldest due first, each removed from the delayed set and appended in the same
     /// step — so a message is never in both places, and never in neither — and returns how many were appended, the next due
     /// time (-1 when none is left) and the tokens moved. KEYS: the stream, its wake flag, the clock, its delayed set, its
-    /// delayed entries. ARGV: the wake channel, the most to move. A packed entry is netstrings (<c>len:bytes</c>): the
-    /// NOMKSTREAM flag, then field/value pairs.
+    /// delayed entries. ARGV: the wake channel, the most to move. A held entry is a MessagePack array (see
+    /// <see cref="PackedEntry" />): the NOMKSTREAM flag, then field/value pairs.
     /// </summary>
     const string MoveDueScript = AppendFunction + """
         local time = redis.call('TIME')
@@ -105,13 +105,7 @@ sealed class RedisStreamsClient
         for _, token in ipairs(due) do
           local data = redis.call('HGET', KEYS[5], token)
           if data then
-            local fields, pos = {}, 1
-            while pos <= #data do
-              local colon = string.find(data, ':', pos, true)
-              local length = tonumber(string.sub(data, pos, colon - 1))
-              fields[#fields + 1] = string.sub(data, colon + 1, colon + length)
-              pos = colon + length + 1
-            end
+            local fields = cmsgpack.unpack(data)
             local id, err = append(KEYS[1], KEYS[2], KEYS[3], fields[1] == '1', ARGV[1], fields, 2)
             if err then
               return redis.error_reply(err)
@@ -322,10 +316,13 @@ sealed class RedisStreamsClient
         var register = database.SetAddAsync(Keys.DelayedStreams, stream.ToString());
         var map = cancellable ? database.HashSetAsync(Keys.ScheduledTokens, token, stream.ToString()) : Task.FromResult(true);
         var hold = database.ScriptEvaluateAsync(ScheduleScript, [StreamKeys.Delayed(stream), StreamKeys.DelayedEntries(stream)],
-            [token, due.ToUnixTimeMilliseconds(), Pack(entry, onlyIfStreamExists), Keys.DelayedChannel.ToString(), stream.ToString()]);
+            [token, DueScore(due), PackedEntry.Pack(entry.GetArguments(), AppendReservedArguments, onlyIfStreamExists), Keys.DelayedChannel.ToString(), stream.ToString()]);
 
         await Task.WhenAll(register, map, hold).ConfigureAwait(false);
     }
+
+    /// <summary>The due time in Unix milliseconds, rounded up: a message is never appended before it is due.</summary>
+    static long DueScore(DateTimeOffset due) => due.AddTicks(TimeSpan.TicksPerMillisecond - 1).ToUnixTimeMilliseconds();
 
     /// <summary>
     /// Appends the messages of <paramref name="stream" /> that are due, at most <paramref name="limit" />, each in the same step
@@ -405,7 +402,7 @@ sealed class RedisStreamsClient
 
         var scheduled = new List<(string, DateTimeOffset, NameValueEntry[])>(tokens.Length);
         for (var i = 0; i < tokens.Length; i++)
-            scheduled.Add(((string)tokens[i].Element!, DateTimeOffset.FromUnixTimeMilliseconds((long)tokens[i].Score), Unpack(data[i])));
+            scheduled.Add(((string)tokens[i].Element!, DateTimeOffset.FromUnixTimeMilliseconds((long)tokens[i].Score), PackedEntry.Unpack(data[i])));
 
         return scheduled;
     }
@@ -430,47 +427,6 @@ sealed class RedisStreamsClient
         var multiplexer = await Connection.GetMultiplexer().ConfigureAwait(false);
 
         await multiplexer.GetSubscriber().UnsubscribeAsync(Keys.DelayedChannel).ConfigureAwait(false);
-    }
-
-    /// <summary>An entry packed for the delayed entries hash: netstrings of the NOMKSTREAM flag, then the field/value pairs.</summary>
-    static byte[] Pack(NewEntry entry, bool onlyIfStreamExists)
-    {
-        var arguments = entry.GetArguments();
-        var parts = new List<byte[]>(arguments.Length - AppendReservedArguments + 1) { onlyIfStreamExists ? "1"u8.ToArray() : "0"u8.ToArray() };
-        for (var i = AppendReservedArguments; i < arguments.Length; i++)
-            parts.Add((byte[]?)arguments[i] ?? []);
-
-        using var buffer = new System.IO.MemoryStream();
-        foreach (var part in parts)
-        {
-            buffer.Write(System.Text.Encoding.ASCII.GetBytes(part.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) + ":"));
-            buffer.Write(part);
-        }
-
-        return buffer.ToArray();
-    }
-
-    static NameValueEntry[] Unpack(RedisValue data)
-    {
-        if (data.IsNull)
-            return [];
-
-        var bytes = (byte[])data!;
-        var parts = new List<byte[]>();
-        var position = 0;
-        while (position < bytes.Length)
-        {
-            var colon = Array.IndexOf(bytes, (byte)':', position);
-            var length = int.Parse(System.Text.Encoding.ASCII.GetString(bytes, position, colon - position), System.Globalization.CultureInfo.InvariantCulture);
-            parts.Add(bytes[(colon + 1)..(colon + 1 + length)]);
-            position = colon + 1 + length;
-        }
-
-        var fields = new NameValueEntry[(parts.Count - 1) / 2];
-        for (var i = 0; i < fields.Length; i++)
-            fields[i] = new NameValueEntry(parts[1 + 2 * i], parts[2 + 2 * i]);
-
-        return fields;
     }
 
     /// <summary>

@@ -80,6 +80,36 @@ public class DelayedDeliveryTests
     }
 
     [Fact]
+    public async Task A_large_delayed_message_arrives_intact()
+    {
+        var redis = await RedisTestContext.Create();
+        var received = new Recorder<string>();
+        var bus = Bus.Factory.CreateUsingRedisStreams(cfg =>
+        {
+            cfg.Host(redis.ConnectionString, h => h.KeyPrefix = redis.KeyPrefix);
+            cfg.ReceiveEndpoint("ledger", e => e.Handler<LotSold>(ctx =>
+            {
+                received.Add(ctx.Message.Buyer);
+                return Task.CompletedTask;
+            }));
+        });
+
+        await bus.StartAsync();
+        try
+        {
+            // Past the 64 KB where the packed form needs its longest string header, with characters of every width.
+            var buyer = string.Concat(Enumerable.Range(0, 80_000).Select(i => (char)('a' + i % 26) + (i % 1000 == 0 ? "é€😀" : "")));
+            await (await bus.GetSendEndpoint(new Uri("queue:ledger"))).Send(new LotSold(1, buyer, 1m), x => x.Delay = TimeSpan.FromMilliseconds(200));
+
+            Assert.Equal(buyer, Assert.Single(await received.WaitForCount(1)));
+        }
+        finally
+        {
+            await bus.StopAsync();
+        }
+    }
+
+    [Fact]
     public async Task Messages_that_fell_due_while_every_instance_was_down_are_delivered_at_the_next_start()
     {
         var redis = await RedisTestContext.Create();
