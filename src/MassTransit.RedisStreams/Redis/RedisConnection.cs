@@ -75,6 +75,31 @@ sealed class RedisConnection :
         return multiplexer.GetDatabase();
     }
 
+    int _cluster;
+
+    /// <summary>
+    /// Whether the connection is to a Redis Cluster, where keys that one command touches must share a hash slot. Known once a
+    /// server has answered; until then false (no command reaches a server before that anyway).
+    /// </summary>
+    public bool IsCluster(IConnectionMultiplexer multiplexer)
+    {
+        var known = Volatile.Read(ref _cluster);
+        if (known != 0)
+            return known > 0;
+
+        foreach (var server in multiplexer.GetServers())
+        {
+            if (!server.IsConnected)
+                continue;
+
+            var cluster = server.ServerType == ServerType.Cluster;
+            Volatile.Write(ref _cluster, cluster ? 1 : -1);
+            return cluster;
+        }
+
+        return false;
+    }
+
     async Task<IConnectionMultiplexer> Connect()
     {
         var multiplexer = await ConnectionMultiplexer.ConnectAsync(_options!).ConfigureAwait(false);

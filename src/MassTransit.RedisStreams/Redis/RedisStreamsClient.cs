@@ -9,8 +9,9 @@ using StackExchange.Redis;
 /// <summary>
 /// The gateway: every command the transport sends to Redis is sent from this class, and every key it names comes from
 /// <see cref="StreamKeys" />. Every command touches one key, or keys that share a hash tag, except two that order messages
-/// across streams on one Redis: the append script, which takes its entry ID from the clock key, and the read of an
-/// endpoint's new entries, which reads all its streams at one instant.
+/// across streams on one Redis: the append script, which takes its entry ID from the shared clock key (on a Cluster, from
+/// the stream's own, see <see cref="StreamKeys.ClockFor" />), and the read of an endpoint's new entries, which reads all
+/// its streams at one instant.
 /// </summary>
 sealed class RedisStreamsClient
 {
@@ -296,8 +297,10 @@ sealed class RedisStreamsClient
         arguments[0] = onlyIfStreamExists ? "1" : "0";
         arguments[1] = StreamKeys.WakeChannel(stream).ToString();
 
-        var database = await Connection.GetDatabase().ConfigureAwait(false);
-        var result = await database.ScriptEvaluateAsync(AppendScript, [stream, StreamKeys.Wake(stream), Keys.Clock], arguments)
+        var multiplexer = await Connection.GetMultiplexer().ConfigureAwait(false);
+        var database = multiplexer.GetDatabase();
+        var clock = Keys.ClockFor(stream, Connection.IsCluster(multiplexer));
+        var result = await database.ScriptEvaluateAsync(AppendScript, [stream, StreamKeys.Wake(stream), clock], arguments)
             .ConfigureAwait(false);
 
         return result.IsNull ? null : (string?)result;
@@ -331,9 +334,11 @@ sealed class RedisStreamsClient
     /// <returns>How many were appended, the next due time (null when none is left), and the tokens moved.</returns>
     public async Task<(long Moved, DateTimeOffset? NextDue, RedisValue[] Tokens)> MoveDue(RedisKey stream, int limit)
     {
-        var database = await Connection.GetDatabase().ConfigureAwait(false);
+        var multiplexer = await Connection.GetMultiplexer().ConfigureAwait(false);
+        var database = multiplexer.GetDatabase();
+        var clock = Keys.ClockFor(stream, Connection.IsCluster(multiplexer));
         var result = (RedisResult[])(await database.ScriptEvaluateAsync(MoveDueScript,
-            [stream, StreamKeys.Wake(stream), Keys.Clock, StreamKeys.Delayed(stream), StreamKeys.DelayedEntries(stream)],
+            [stream, StreamKeys.Wake(stream), clock, StreamKeys.Delayed(stream), StreamKeys.DelayedEntries(stream)],
             [StreamKeys.WakeChannel(stream).ToString(), limit]).ConfigureAwait(false))!;
 
         var next = (long)(double)result[1];

@@ -125,6 +125,13 @@ sealed class StreamKeys
     /// <summary>The lease that reserves a consumer name for one running instance.</summary>
     public RedisKey ConsumerLease(string consumerName) => (RedisKey)(_prefix + "consumers:" + consumerName);
 
+    /// <summary>
+    /// The clock an append to <paramref name="stream" /> takes its entry ID from: on one Redis, the clock every stream shares, so
+    /// that entry IDs order appends across streams; on a Redis Cluster, where a command's keys must share a hash slot, the
+    /// stream's own, so order holds per stream there.
+    /// </summary>
+    public RedisKey ClockFor(RedisKey stream, bool cluster) => cluster ? Beside(stream, "clock") : Clock;
+
     public static RedisKey Wake(RedisKey stream) => Beside(stream, "wake");
 
     public static RedisChannel WakeChannel(RedisKey stream) => RedisChannel.Literal(Wake(stream).ToString());

@@ -35,8 +35,11 @@ public sealed class RedisServerProcess : IDisposable
     Process? _process;
     bool _disposed;
 
-    RedisServerProcess(string executable, string dataDirectory, int port, bool appendOnly, string appendFsync)
+    readonly string[] _extraConfig;
+
+    RedisServerProcess(string executable, string dataDirectory, int port, bool appendOnly, string appendFsync, string[] extraConfig)
     {
+        _extraConfig = extraConfig;
         _executable = executable;
         DataDirectory = dataDirectory;
         Port = port;
@@ -102,7 +105,8 @@ public sealed class RedisServerProcess : IDisposable
     /// </summary>
     /// <param name="appendOnly">Write an append-only file so data survives <see cref="Kill"/> and <see cref="Restart"/>.</param>
     /// <param name="appendFsync">The <c>appendfsync</c> policy: <c>always</c>, <c>everysec</c> or <c>no</c>.</param>
-    public static RedisServerProcess Start(bool appendOnly = true, string appendFsync = "everysec")
+    /// <param name="extraConfig">More lines for the server's config file, e.g. <c>cluster-enabled yes</c>.</param>
+    public static RedisServerProcess Start(bool appendOnly = true, string appendFsync = "everysec", params string[] extraConfig)
     {
         ArgumentNullException.ThrowIfNull(appendFsync);
         if (!AppendFsyncPolicies.Contains(appendFsync, StringComparer.Ordinal))
@@ -122,7 +126,7 @@ public sealed class RedisServerProcess : IDisposable
             {
                 // The free port is only reserved until the probe listener stops, so another process can
                 // take it before redis-server binds; a fresh port is then the cheapest way out.
-                var server = new RedisServerProcess(executable, dataDirectory, FindFreePort(), appendOnly, appendFsync);
+                var server = new RedisServerProcess(executable, dataDirectory, FindFreePort(), appendOnly, appendFsync, extraConfig);
                 server.WriteConfig();
                 if (server.Launch(deadline) == LaunchResult.Started)
                     return server;
@@ -348,6 +352,9 @@ public sealed class RedisServerProcess : IDisposable
             .AppendLine("save \"\"")
             .AppendLine(AppendOnly ? "appendonly yes" : "appendonly no")
             .AppendLine(CultureInfo.InvariantCulture, $"appendfsync {AppendFsync}");
+
+        foreach (var line in _extraConfig)
+            config.AppendLine(line);
 
         File.WriteAllText(_configFile, config.ToString());
     }
