@@ -14,6 +14,13 @@ public record ReserveSeat(Guid BookingId, int Seat);
 public record SeatReleased(Guid BookingId);
 
 
+/// <summary>A message with a default constructor, as MassTransit's message initializers need.</summary>
+public class SeatHoldNotice
+{
+    public Guid BookingId { get; set; }
+}
+
+
 /// <summary>What a handler saw of one delivery: which booking, its redelivery count, and when.</summary>
 public record Delivery(Guid BookingId, int RedeliveryCount, DateTime At);
 
@@ -113,6 +120,71 @@ public abstract class TimeContract<TBinding>
     }
 
     [Fact]
+    public async Task Each_delayed_redelivery_is_retried_and_the_fault_goes_to_the_fault_address()
+    {
+        await using var provider = await Binding.StartHarness(_ => { }, (context, cfg) =>
+        {
+            var deliveries = context.GetRequiredService<Recorder<Delivery>>();
+            var faults = context.GetRequiredService<Recorder<ErrorEntry>>();
+            cfg.ReceiveEndpoint(Endpoint, e =>
+            {
+                e.ConfigureConsumeTopology = false;
+                e.Handler<ReserveSeat>(ctx =>
+                {
+                    deliveries.Add(new Delivery(ctx.Message.BookingId, ctx.GetRedeliveryCount(), DateTime.UtcNow));
+                    throw new InvalidOperationException("Seat map gone");
+                }, h =>
+                {
+                    h.UseDelayedRedelivery(r => r.Intervals(100));
+                    h.UseMessageRetry(r => r.Immediate(2));
+                });
+            });
+            cfg.ReceiveEndpoint("seat-faults", e =>
+            {
+                e.ConfigureConsumeTopology = false;
+                e.Handler<Fault<ReserveSeat>>(ctx =>
+                {
+                    faults.Add(new ErrorEntry(ctx.Message.Message.BookingId, ctx.Message.Exceptions[0].Message));
+                    return Task.CompletedTask;
+                });
+            });
+        }, services =>
+        {
+            services.AddSingleton<Recorder<Delivery>>();
+            services.AddSingleton<Recorder<ErrorEntry>>();
+        });
+        var harness = provider.GetRequiredService<ITestHarness>();
+        var deliveries = provider.GetRequiredService<Recorder<Delivery>>();
+        var faults = provider.GetRequiredService<Recorder<ErrorEntry>>();
+
+        var bookingId = Guid.NewGuid();
+        await (await harness.Bus.GetSendEndpoint(new Uri($"queue:{Endpoint}"))).Send(new ReserveSeat(bookingId, 2),
+            x => x.FaultAddress = new Uri("queue:seat-faults"));
+
+        var fault = Assert.Single(await faults.WaitForCount(1));
+        Assert.Equal(bookingId, fault.BookingId);
+        Assert.Equal("Seat map gone", fault.ExceptionMessage);
+
+        // Three attempts (one and two retries) in each of two deliveries.
+        Assert.Equal([0, 0, 0, 1, 1, 1], deliveries.Items.Select(x => x.RedeliveryCount));
+    }
+
+    [Fact]
+    public async Task Delayed_redelivery_with_no_intervals_faults_at_once()
+    {
+        await using var provider = await StartEndpoint(e => e.UseDelayedRedelivery(r => r.None()),
+            (_, _) => throw new InvalidOperationException("No such seat"), withErrorQueue: true);
+        var harness = provider.GetRequiredService<ITestHarness>();
+        var deliveries = provider.GetRequiredService<Recorder<Delivery>>();
+        var errors = provider.GetRequiredService<Recorder<ErrorEntry>>();
+
+        await (await harness.Bus.GetSendEndpoint(new Uri($"queue:{Endpoint}"))).Send(new ReserveSeat(Guid.NewGuid(), 1));
+
+        Assert.Single(await errors.WaitForCount(1));
+        Assert.Single(deliveries.Items);
+    }
+
+    [Fact]
     public async Task Scheduled_redelivery_through_the_delayed_message_scheduler_raises_the_redelivery_count()
     {
         await using var provider = await StartEndpoint(e => e.UseScheduledRedelivery(r => r.Intervals(100, 200)),
@@ -171,6 +243,99 @@ public abstract class TimeContract<TBinding>
         var delivery = Assert.Single(await deliveries.WaitForCount(1));
         Assert.Equal(bookingId, delivery.BookingId);
         Assert.True(delivery.At - sent >= Delay - Early);
+    }
+
+    [Fact]
+    public async Task A_consumer_schedules_a_send_to_its_own_endpoint_and_a_publish_with_headers()
+    {
+        await using var provider = await Binding.StartHarness(_ => { }, (context, cfg) =>
+        {
+            cfg.UseDelayedMessageScheduler();
+            var deliveries = context.GetRequiredService<Recorder<Delivery>>();
+            var released = context.GetRequiredService<Recorder<string?>>();
+            cfg.ReceiveEndpoint(Endpoint, e =>
+            {
+                e.Handler<ReserveSeat>(async ctx =>
+                {
+                    deliveries.Add(new Delivery(ctx.Message.BookingId, ctx.GetRedeliveryCount(), DateTime.UtcNow));
+                    if (ctx.Message.Seat > 0)
+                    {
+                        // Local time, as applications write it, and an initializer with a header.
+                        await ctx.ScheduleSend(DateTime.Now + Delay, new ReserveSeat(ctx.Message.BookingId, 0));
+                        await ctx.SchedulePublish<SeatHoldNotice>(Delay, new { ctx.Message.BookingId, __Header_Released_By = "seat-map" });
+                    }
+                });
+                e.Handler<SeatHoldNotice>(ctx =>
+                {
+                    released.Add(ctx.Headers.Get<string>("Released-By"));
+                    return Task.CompletedTask;
+                });
+            });
+        }, services =>
+        {
+            services.AddSingleton<Recorder<Delivery>>();
+            services.AddSingleton<Recorder<string?>>();
+        });
+        var harness = provider.GetRequiredService<ITestHarness>();
+        var deliveries = provider.GetRequiredService<Recorder<Delivery>>();
+        var released = provider.GetRequiredService<Recorder<string?>>();
+
+        var bookingId = Guid.NewGuid();
+        await (await harness.Bus.GetSendEndpoint(new Uri($"queue:{Endpoint}"))).Send(new ReserveSeat(bookingId, 6));
+
+        var seen = await deliveries.WaitForCount(2);
+        Assert.True(seen[1].At - seen[0].At >= Delay - Early, $"Scheduled after {(seen[1].At - seen[0].At).TotalMilliseconds:F0} ms");
+        var faulted = await harness.Published.SelectAsync<Fault<ReserveSeat>>().FirstOrDefault();
+        Assert.True(faulted == null, faulted?.Context.Message.Exceptions[0].ExceptionType + ": " + faulted?.Context.Message.Exceptions[0].Message);
+        Assert.Equal(["seat-map"], await released.WaitForCount(1));
+    }
+
+    [Fact]
+    public async Task With_the_in_memory_outbox_a_redelivered_message_sends_nothing_until_it_succeeds()
+    {
+        await using var provider = await Binding.StartHarness(_ => { }, (context, cfg) =>
+        {
+            var faults = context.GetRequiredService<Recorder<ErrorEntry>>();
+            var inner = context.GetRequiredService<Recorder<Guid>>();
+            cfg.ReceiveEndpoint(Endpoint, e =>
+            {
+                e.Handler<ReserveSeat>(async ctx =>
+                {
+                    await ctx.Publish(new SeatReleased(ctx.Message.BookingId));
+                    throw new InvalidOperationException("Seat map gone");
+                }, h =>
+                {
+                    h.UseDelayedRedelivery(r => r.Interval(1, TimeSpan.FromMilliseconds(100)));
+                    h.UseMessageRetry(r => r.Interval(1, TimeSpan.FromMilliseconds(100)));
+                    h.UseInMemoryOutbox(context);
+                });
+            });
+            cfg.ReceiveEndpoint("seat-released-watch", e => e.Handler<SeatReleased>(ctx =>
+            {
+                inner.Add(ctx.Message.BookingId);
+                return Task.CompletedTask;
+            }));
+            cfg.ReceiveEndpoint("seat-faults", e => e.Handler<Fault<ReserveSeat>>(ctx =>
+            {
+                faults.Add(new ErrorEntry(ctx.Message.Message.BookingId, ctx.Message.Exceptions[0].Message));
+                return Task.CompletedTask;
+            }));
+        }, services =>
+        {
+            services.AddSingleton<Recorder<ErrorEntry>>();
+            services.AddSingleton<Recorder<Guid>>();
+        });
+        var harness = provider.GetRequiredService<ITestHarness>();
+        var faults = provider.GetRequiredService<Recorder<ErrorEntry>>();
+
+        await (await harness.Bus.GetSendEndpoint(new Uri($"queue:{Endpoint}"))).Send(new ReserveSeat(Guid.NewGuid(), 1));
+
+        Assert.Single(await faults.WaitForCount(1));
+
+        // What the failed attempts published was discarded with them; a later publish arrives alone.
+        var probe = Guid.NewGuid();
+        await harness.Bus.Publish(new SeatReleased(probe));
+        Assert.Equal([probe], await provider.GetRequiredService<Recorder<Guid>>().WaitForCount(1));
     }
 
     [Fact]
