@@ -217,6 +217,35 @@ public class TransportSchedulerTests
     }
 
     [Fact]
+    public async Task Stream_info_and_the_overview_count_the_scheduled_messages_and_give_the_next_due_time()
+    {
+        var redis = await RedisTestContext.Create();
+        await using var provider = await redis.StartHarness(x => x.AddRedisStreamsMessageScheduler());
+        var history = provider.GetRequiredService<IEventHistory>();
+
+        await using var scope = provider.CreateAsyncScope();
+        var scheduler = scope.ServiceProvider.GetRequiredService<IMessageScheduler>();
+
+        var first = DateTime.UtcNow.AddHours(1);
+        await scheduler.SchedulePublish(first.AddMinutes(5), new SeatReleased(Guid.NewGuid()));
+        await scheduler.SchedulePublish(first, new SeatReleased(Guid.NewGuid()));
+        await scheduler.ScheduleSend(new Uri("queue:seat-audit"), first, new ReserveSeat(Guid.NewGuid(), 1));
+
+        // Nothing was appended yet: the event stream does not exist, and still has messages coming.
+        var info = await history.GetStreamInfo<SeatReleased>();
+        Assert.False(info.Exists);
+        Assert.Equal(2, info.ScheduledCount);
+        Assert.NotNull(info.NextScheduledTime);
+        Assert.InRange(info.NextScheduledTime.Value - new DateTimeOffset(first), TimeSpan.Zero, TimeSpan.FromMilliseconds(1));
+
+        var overview = await history.GetOverview();
+        Assert.Equal(2, Assert.Single(overview, x => x.StreamKey == redis.Key(SeatReleasedStream).ToString()).ScheduledCount);
+        var audit = Assert.Single(overview, x => x.Name == "seat-audit");
+        Assert.Equal(RedisStreamKind.Queue, audit.Kind);
+        Assert.Equal(1, audit.ScheduledCount);
+    }
+
+    [Fact]
     public async Task UseRedisStreamsMessageScheduler_on_another_transport_is_a_configuration_error()
     {
         var exception = Assert.ThrowsAny<Exception>(() => Bus.Factory.CreateUsingInMemory(cfg => cfg.UseRedisStreamsMessageScheduler()));
