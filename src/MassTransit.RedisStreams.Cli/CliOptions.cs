@@ -27,6 +27,19 @@ static partial class CliOptions
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable(KeyPrefixVariable) is { Length: > 0 } value ? value : null
     };
 
+    /// <summary>Rejects a count or limit below 1, naming the option, before the command runs.</summary>
+    public static T AtLeastOne<T>(this T option)
+        where T : Option
+    {
+        option.Validators.Add(result =>
+        {
+            if (result.Tokens.Count > 0 && long.TryParse(result.Tokens[0].Value, out var value) && value < 1)
+                result.AddError($"{option.Name} must be at least 1.");
+        });
+
+        return option;
+    }
+
     /// <summary>
     /// A position in a stream: an entry ID (<c>1696320000000-0</c>), a time (<c>2026-11-30T08:00:00Z</c>), or a time ago
     /// (<c>90s</c>, <c>15m</c>, <c>2h</c>, <c>7d</c>).

@@ -18,7 +18,7 @@ static class HistoryCommand
     public static Command Create()
     {
         var entity = new Argument<string>("entity") { Description = "The entity name of the message type, e.g. AuctionEnded." };
-        var count = new Option<int>("--count", "-n") { Description = "How many events at most.", DefaultValueFactory = _ => 10 };
+        var count = new Option<int>("--count", "-n") { Description = "How many events at most.", DefaultValueFactory = _ => 10 }.AtLeastOne();
         var from = CliOptions.Position("--from", "The oldest event to show.");
         var to = CliOptions.Position("--to", "The newest event to show.");
         var oldestFirst = new Option<bool>("--oldest-first") { Description = "Oldest first; newest first without it." };
@@ -26,11 +26,6 @@ static class HistoryCommand
         var command = new Command("history", "Shows the events of a message type (and of the types derived from it) as JSON: ID, time, "
             + "headers and message, newest first.") { entity, count, from, to, oldestFirst };
 
-        count.Validators.Add(result =>
-        {
-            if (result.Tokens.Count > 0 && long.TryParse(result.Tokens[0].Value, out var value) && value < 1)
-                result.AddError("--count must be at least 1.");
-        });
 
         command.SetAction((parse, cancellationToken) => CliSession.Run(parse, async (session, token) =>
         {

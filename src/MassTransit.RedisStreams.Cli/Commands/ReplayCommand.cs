@@ -15,16 +15,11 @@ static class ReplayCommand
         var endpoint = new Option<string>("--endpoint", "-e") { Description = "The receive endpoint to replay to; it must consume the type.", Required = true };
         var from = CliOptions.Position("--from", "The oldest event to replay; the beginning without it.");
         var to = CliOptions.Position("--to", "The newest event to replay; the newest now without it.");
-        var count = new Option<long?>("--count", "-n") { Description = "How many events at most." };
+        var count = new Option<long?>("--count", "-n") { Description = "How many events at most." }.AtLeastOne();
 
         var command = new Command("replay", "Delivers past events of a message type again to one endpoint, marked as replays, through its "
             + "normal consume pipeline. Nothing is appended to the event stream.") { entity, endpoint, from, to, count };
 
-        count.Validators.Add(result =>
-        {
-            if (result.Tokens.Count > 0 && long.TryParse(result.Tokens[0].Value, out var value) && value < 1)
-                result.AddError("--count must be at least 1.");
-        });
 
         command.SetAction((parse, cancellationToken) => CliSession.Run(parse, async (session, token) =>
         {

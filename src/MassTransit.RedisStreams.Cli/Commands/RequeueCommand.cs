@@ -12,16 +12,11 @@ static class RequeueCommand
     {
         var endpoint = new Argument<string>("endpoint") { Description = "The receive endpoint whose error (or skipped) stream to empty." };
         var skipped = new Option<bool>("--skipped") { Description = "Take the skipped stream instead of the error stream." };
-        var limit = new Option<int?>("--limit", "-n") { Description = "How many at most; all without it." };
+        var limit = new Option<int?>("--limit", "-n") { Description = "How many at most; all without it." }.AtLeastOne();
 
         var command = new Command("requeue", "Sends the messages of an endpoint's error (or skipped) stream back to its queue, oldest first, "
             + "as they were sent.") { endpoint, skipped, limit };
 
-        limit.Validators.Add(result =>
-        {
-            if (result.Tokens.Count > 0 && long.TryParse(result.Tokens[0].Value, out var value) && value < 1)
-                result.AddError("--limit must be at least 1.");
-        });
 
         command.SetAction((parse, cancellationToken) => CliSession.Run(parse, async (session, token) =>
         {

@@ -28,12 +28,7 @@ static class ScheduledCommand
             Arity = ArgumentArity.ZeroOrOne
         };
         var queue = new Option<bool>("--queue") { Description = "<name> is an endpoint: list what waits for its queue." };
-        var count = new Option<int>("--count", "-n") { Description = "How many at most, the first due first.", DefaultValueFactory = _ => 20 };
-        count.Validators.Add(result =>
-        {
-            if (result.Tokens.Count > 0 && int.TryParse(result.Tokens[0].Value, out var value) && value < 1)
-                result.AddError("--count must be at least 1.");
-        });
+        var count = new Option<int>("--count", "-n") { Description = "How many at most, the first due first.", DefaultValueFactory = _ => 20 }.AtLeastOne();
 
         var command = new Command("list", "Lists waiting messages, the first due first: due time, stream, message type, message ID and the token "
             + "that cancels it.") { name, queue, count };

@@ -6,30 +6,31 @@ using StackExchange.Redis;
 
 
 /// <summary>
-/// An entry held until it is due, packed into one hash value as a MessagePack array of strings — the NOMKSTREAM flag, then
-/// the field/value pairs — which the move script unpacks with Redis's built-in <c>cmsgpack</c>, in C, instead of parsing
+/// An entry held until it is due, packed into one hash value as a MessagePack array of strings — its flags (NOMKSTREAM, and
+/// whether <c>scheduled-tokens</c> maps its token, each <c>0</c> or <c>1</c>), then the field/value pairs — which the move script unpacks with Redis's built-in <c>cmsgpack</c>, in C, instead of parsing
 /// it in Lua.
 /// </summary>
 static class PackedEntry
 {
-    /// <summary>Packs the fields of <paramref name="arguments" /> from <paramref name="first" /> on, after the flag.</summary>
-    public static byte[] Pack(RedisValue[] arguments, int first, bool onlyIfStreamExists)
+    /// <summary>Packs the fields of <paramref name="arguments" /> from <paramref name="first" /> on, after the flags.</summary>
+    public static byte[] Pack(RedisValue[] arguments, int first, bool onlyIfStreamExists, bool mapped)
     {
         var count = arguments.Length - first + 1;
-        var size = 5 + 1;
+        var size = 5 + 3;
         for (var i = first; i < arguments.Length; i++)
             size += 5 + (int)arguments[i].Length();
 
         var buffer = new byte[size];
         var position = WriteArrayHeader(buffer, count);
-        position += WriteString(buffer.AsSpan(position), onlyIfStreamExists ? "1"u8 : "0"u8);
+        ReadOnlySpan<byte> flags = [onlyIfStreamExists ? (byte)'1' : (byte)'0', mapped ? (byte)'1' : (byte)'0'];
+        position += WriteString(buffer.AsSpan(position), flags);
         for (var i = first; i < arguments.Length; i++)
             position += WriteString(buffer.AsSpan(position), ((byte[]?)arguments[i]).AsSpan());
 
         return buffer.AsSpan(0, position).ToArray();
     }
 
-    /// <summary>The field/value pairs of a packed entry (without the flag); none when there is no value.</summary>
+    /// <summary>The field/value pairs of a packed entry (without the flags); none when there is no value.</summary>
     public static NameValueEntry[] Unpack(RedisValue data)
     {
         if (data.IsNull)

@@ -94,32 +94,35 @@ sealed class RedisStreamsClient
     /// <summary>
     /// Appends the due messages of a stream, oldest due first, each removed from the delayed set and appended in the same
     /// step — so a message is never in both places, and never in neither — and returns how many were appended, the next due
-    /// time (-1 when none is left) and the tokens moved. KEYS: the stream, its wake flag, the clock, its delayed set, its
+    /// time (-1 when none is left) and the tokens moved that <c>scheduled-tokens</c> maps (their flags say so). KEYS: the stream, its wake flag, the clock, its delayed set, its
     /// delayed entries. ARGV: the wake channel, the most to move. A held entry is a MessagePack array (see
-    /// <see cref="PackedEntry" />): the NOMKSTREAM flag, then field/value pairs.
+    /// <see cref="PackedEntry" />): its flags (NOMKSTREAM, token mapped), then field/value pairs.
     /// </summary>
     const string MoveDueScript = AppendFunction + """
         local time = redis.call('TIME')
         local now = time[1] * 1000 + math.floor(time[2] / 1000)
         local due = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
-        local moved = 0
+        local moved, mapped = 0, {}
         for _, token in ipairs(due) do
           local data = redis.call('HGET', KEYS[5], token)
           if data then
             local fields = cmsgpack.unpack(data)
-            local id, err = append(KEYS[1], KEYS[2], KEYS[3], fields[1] == '1', ARGV[1], fields, 2)
+            local id, err = append(KEYS[1], KEYS[2], KEYS[3], string.sub(fields[1], 1, 1) == '1', ARGV[1], fields, 2)
             if err then
               return redis.error_reply(err)
             end
             if id then
               moved = moved + 1
             end
+            if string.sub(fields[1], 2, 2) == '1' then
+              mapped[#mapped + 1] = token
+            end
           end
           redis.call('ZREM', KEYS[4], token)
           redis.call('HDEL', KEYS[5], token)
         end
         local next = redis.call('ZRANGE', KEYS[4], 0, 0, 'WITHSCORES')
-        return { moved, next[2] or '-1', due }
+        return { moved, next[2] or '-1', mapped }
         """;
 
     /// <summary>Removes a held message before it is due. KEYS: the delayed set, the delayed entries. ARGV: the token. Returns 1 when it was held.</summary>
@@ -273,6 +276,8 @@ sealed class RedisStreamsClient
     static readonly RedisValue WakeTopology = "t";
     static readonly RedisValue WakeClaim = "c";
 
+    readonly System.Collections.Concurrent.ConcurrentDictionary<RedisKey, bool> _delayedStreams = new();
+
     public RedisStreamsClient(RedisConnection connection, StreamKeys keys)
     {
         Connection = connection;
@@ -316,13 +321,22 @@ sealed class RedisStreamsClient
     {
         var database = await Connection.GetDatabase().ConfigureAwait(false);
 
-        var register = database.SetAddAsync(Keys.DelayedStreams, stream.ToString());
+        // A stream is recorded once, not with every message: again after a resync forgot what was recorded.
+        var register = _delayedStreams.ContainsKey(stream) ? Task.FromResult(false) : database.SetAddAsync(Keys.DelayedStreams, stream.ToString());
         var map = cancellable ? database.HashSetAsync(Keys.ScheduledTokens, token, stream.ToString()) : Task.FromResult(true);
+        var packed = PackedEntry.Pack(entry.GetArguments(), AppendReservedArguments, onlyIfStreamExists, cancellable);
         var hold = database.ScriptEvaluateAsync(ScheduleScript, [StreamKeys.Delayed(stream), StreamKeys.DelayedEntries(stream)],
-            [token, DueScore(due), PackedEntry.Pack(entry.GetArguments(), AppendReservedArguments, onlyIfStreamExists), Keys.DelayedChannel.ToString(), stream.ToString()]);
+            [token, DueScore(due), packed, Keys.DelayedChannel.ToString(), stream.ToString()]);
 
         await Task.WhenAll(register, map, hold).ConfigureAwait(false);
+        _delayedStreams.TryAdd(stream, true);
     }
+
+    /// <summary>
+    /// Forgets which streams <see cref="Schedule" /> recorded in <c>delayed-streams</c>, so that the next message of each records
+    /// its stream again: whatever happened to the set (a Redis that restarted without its data), it is whole again after.
+    /// </summary>
+    public void ForgetRecordedDelayedStreams() => _delayedStreams.Clear();
 
     /// <summary>The due time in Unix milliseconds, rounded up: a message is never appended before it is due.</summary>
     static long DueScore(DateTimeOffset due) => due.AddTicks(TimeSpan.TicksPerMillisecond - 1).ToUnixTimeMilliseconds();
@@ -349,12 +363,11 @@ sealed class RedisStreamsClient
     public async Task<bool> CancelScheduled(RedisKey stream, string token)
     {
         var database = await Connection.GetDatabase().ConfigureAwait(false);
-        var removed = (long)await database.ScriptEvaluateAsync(CancelScript, [StreamKeys.Delayed(stream), StreamKeys.DelayedEntries(stream)], [token])
-            .ConfigureAwait(false);
+        var removed = database.ScriptEvaluateAsync(CancelScript, [StreamKeys.Delayed(stream), StreamKeys.DelayedEntries(stream)], [token]);
+        var unmapped = database.HashDeleteAsync(Keys.ScheduledTokens, token);
 
-        await database.HashDeleteAsync(Keys.ScheduledTokens, token).ConfigureAwait(false);
-
-        return removed == 1;
+        await Task.WhenAll(removed, unmapped).ConfigureAwait(false);
+        return (long)await removed.ConfigureAwait(false) == 1;
     }
 
     /// <summary>The stream a scheduling token's message waits for, or null.</summary>

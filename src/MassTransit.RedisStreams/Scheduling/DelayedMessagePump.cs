@@ -159,6 +159,8 @@ sealed class DelayedMessagePump :
     /// <summary>Reads the earliest due time of every stream with delayed messages.</summary>
     async Task Resync()
     {
+        _bus.Client.ForgetRecordedDelayedStreams();
+
         foreach (var stream in await _bus.Client.GetDelayedStreams().ConfigureAwait(false))
         {
             var (count, nextDue) = await _bus.Client.GetScheduledSummary(stream).ConfigureAwait(false);

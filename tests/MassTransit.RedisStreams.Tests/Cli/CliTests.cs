@@ -179,6 +179,19 @@ public class CliTests
         Assert.Equal(2, usage.ExitCode);
         Assert.Contains("'yesterday-ish' is not an entry ID", usage.Error);
         Assert.DoesNotContain("   at ", usage.Error + unreachable.Error + missing.Error + noEndpoint.Error);
+
+        foreach (var (args, option) in new[]
+        {
+            (new[] { "history", "LotSold", "--count", "0" }, "--count"),
+            (new[] { "replay", "LotSold", "--endpoint", "ledger", "-n", "0" }, "--count"),
+            (new[] { "requeue", "ledger", "--limit", "-3" }, "--limit"),
+            (new[] { "scheduled", "list", "--count", "0" }, "--count")
+        })
+        {
+            var tooFew = await CliProcess.Run(redis.ConnectionString, redis.KeyPrefix, args);
+            Assert.Equal(2, tooFew.ExitCode);
+            Assert.Contains($"{option} must be at least 1.", tooFew.Error);
+        }
     }
 
     /// <summary>Publishes LotSold 1..count to a "ledger" endpoint that consumes them all; returns the entry IDs, oldest first.</summary>
