@@ -94,9 +94,10 @@ sealed class RedisStreamsClient
     /// <summary>
     /// Appends the due messages of a stream, oldest due first, each removed from the delayed set and appended in the same
     /// step — so a message is never in both places, and never in neither — and returns how many were appended, the next due
-    /// time (-1 when none is left) and the tokens moved that <c>scheduled-tokens</c> maps (their flags say so). KEYS: the stream, its wake flag, the clock, its delayed set, its
-    /// delayed entries. ARGV: the wake channel, the most to move. A held entry is a MessagePack array (see
-    /// <see cref="PackedEntry" />): its flags (NOMKSTREAM, token mapped), then field/value pairs.
+    /// time (-1 when none is left) and the tokens moved that <c>scheduled-tokens</c> maps (their flags say so). KEYS: the
+    /// stream, its wake flag, the clock, its delayed set, its delayed entries. ARGV: the wake channel, the most to move. A
+    /// held entry is a MessagePack array (see <see cref="PackedEntry" />): its flags (NOMKSTREAM, token mapped), then
+    /// field/value pairs.
     /// </summary>
     const string MoveDueScript = AppendFunction + """
         local time = redis.call('TIME')
