@@ -11,6 +11,7 @@ using RedisStreams.Configuration;
 using RedisStreams.History;
 using RedisStreams.Redis;
 using StackExchange.Redis;
+using RedisStreams.Transport;
 
 
 /// <summary>
@@ -31,7 +32,7 @@ public sealed class RedisStreamsEventHistory :
     /// <summary>
     /// Reads the log of the bus whose key prefix is <paramref name="keyPrefix" /> through <paramref name="multiplexer" />, which
     /// stays the caller's: it is never closed or disposed here. Messages are read with MassTransit's JSON serializers (the
-    /// envelope and raw JSON).
+    /// envelope, raw JSON and the transport's own format).
     /// </summary>
     /// <param name="multiplexer">An open connection, owned by the caller.</param>
     /// <param name="keyPrefix">The bus's <see cref="RedisStreamsTransportOptions.KeyPrefix" />, if it has one.</param>
@@ -47,7 +48,7 @@ public sealed class RedisStreamsEventHistory :
         _topology = topology;
         _upgrades = upgrades;
         _reader = new EventLogReader(client);
-        _decoder = new EventDecoder(serialization, upgrades);
+        _decoder = new EventDecoder(serialization, upgrades, new HostRecords(client, () => null));
         _inspector = new StreamInspector(client);
         _replayer = new EventReplayer(client, _reader, _decoder);
     }

@@ -77,12 +77,25 @@ static class HistoryCommand
         writer.WriteEndObject();
 
         writer.WritePropertyName("message");
-        WriteMessage(writer, body);
+        WriteMessage(writer, body, IsEnvelope(entry));
         writer.WriteEndObject();
     }
 
-    /// <summary>The message itself: the envelope's <c>message</c>, the whole body of raw JSON, or the body as text.</summary>
-    static void WriteMessage(Utf8JsonWriter writer, RedisValue body)
+    /// <summary>
+    /// Whether the body is MassTransit's envelope: its Content-Type says so, or — for an entry with neither Content-Type nor
+    /// MT-MessageType, written by another program — it has the envelope's <c>messageType</c>.
+    /// </summary>
+    static bool IsEnvelope(StreamEntry entry)
+    {
+        var contentType = (string?)entry[MessageHeaders.ContentType];
+        if (contentType != null)
+            return contentType.StartsWith("application/vnd.masstransit+json", StringComparison.OrdinalIgnoreCase);
+
+        return entry[MessageHeaders.MessageType].IsNull;
+    }
+
+    /// <summary>The message itself: the envelope's <c>message</c>, the whole body of any other JSON, or the body as text.</summary>
+    static void WriteMessage(Utf8JsonWriter writer, RedisValue body, bool envelope)
     {
         if (body.IsNull)
         {
@@ -94,7 +107,9 @@ static class HistoryCommand
         {
             using var document = JsonDocument.Parse((ReadOnlyMemory<byte>)body);
             var root = document.RootElement;
-            if (root.ValueKind == JsonValueKind.Object && (root.TryGetProperty("message", out var message) || root.TryGetProperty("Message", out message)))
+            if (envelope && root.ValueKind == JsonValueKind.Object
+                && (root.TryGetProperty("messageType", out _) || root.TryGetProperty("MessageType", out _))
+                && (root.TryGetProperty("message", out var message) || root.TryGetProperty("Message", out message)))
                 message.WriteTo(writer);
             else
                 root.WriteTo(writer);

@@ -2,6 +2,7 @@ namespace MassTransit.RedisStreams.Configuration;
 
 using System;
 using MassTransit.Configuration;
+using RedisStreams.Serialization;
 using StackExchange.Redis;
 
 
@@ -18,6 +19,11 @@ sealed class RedisStreamsBusFactoryConfigurator :
     {
         _busConfiguration = busConfiguration;
         _hostConfiguration = busConfiguration.HostConfiguration;
+
+        // The transport's own format is the default; UseJsonSerializer() and the like, called after, replace it for sending.
+        var entryJson = new EntryJsonSerializerFactory();
+        busConfiguration.Serialization.AddSerializer(entryJson);
+        busConfiguration.Serialization.AddDeserializer(entryJson, true);
     }
 
     public RedisStreamsHostConfiguration HostConfiguration => _hostConfiguration;
@@ -26,11 +32,15 @@ sealed class RedisStreamsBusFactoryConfigurator :
     {
         var queueName = _busConfiguration.Topology.Consume.CreateTemporaryQueueName("bus");
 
-        return _hostConfiguration.CreateReceiveEndpointConfiguration(queueName, _busConfiguration.BusEndpointConfiguration, x =>
+        var configuration = _hostConfiguration.CreateReceiveEndpointConfiguration(queueName, _busConfiguration.BusEndpointConfiguration, x =>
         {
             ((RedisStreamsReceiveEndpointConfiguration)x).Temporary = true;
             configure(x);
         });
+
+        _hostConfiguration.BusEndpointAddress = configuration.InputAddress;
+
+        return configuration;
     }
 
     public void Host(string configuration, Action<IRedisStreamsHostConfigurator>? configure = null)

@@ -54,6 +54,9 @@ sealed class RedisStreamsHostConfiguration :
     /// <summary>Created when the bus is built, after every <c>Host(...)</c> call.</summary>
     public RedisStreamsBusContext BusContext => _bus.Value;
 
+    /// <summary>The address of the bus endpoint, once it is configured: the source address of what the bus sends itself.</summary>
+    public Uri? BusEndpointAddress { get; set; }
+
     public override Uri HostAddress => Settings.HostAddress.ToUri();
     public override IBusTopology Topology => _topology;
     public override IRetryPolicy ReceiveTransportRetryPolicy { get; }

@@ -8,6 +8,7 @@ using System.Runtime.Serialization;
 using System.Text.Json;
 using MassTransit.Serialization;
 using StackExchange.Redis;
+using RedisStreams.Serialization;
 using Transport;
 using Transports;
 
@@ -19,16 +20,18 @@ using Transports;
 sealed class EntryMessage
 {
     static readonly SystemTextJsonRawMessageSerializer RawJson = new(RawSerializerOptions.AnyMessageType);
+    static readonly Lazy<EntryJsonSerializer> EntryJson = new(() => new EntryJsonSerializer());
 
     readonly ReadOnlyMemory<byte> _body;
     readonly Lazy<SerializerContext?> _context;
     readonly EntryHeaderProvider _fields;
     Exception? _deserializeError;
+    bool _isEnvelope;
 
-    public EntryMessage(StreamEntry entry, ISerialization? serialization)
+    public EntryMessage(StreamEntry entry, ISerialization? serialization, HostRecords? hosts)
     {
         var (bodyField, body) = EntryValidator.GetBody(entry);
-        _fields = new EntryHeaderProvider(entry, bodyField);
+        _fields = new EntryHeaderProvider(entry, bodyField, hosts);
         Headers = new JsonTransportHeaders(_fields);
 
         _body = body.IsNull ? ReadOnlyMemory<byte>.Empty : (ReadOnlyMemory<byte>)body;
@@ -107,9 +110,10 @@ sealed class EntryMessage
 
         try
         {
-            var contentType = contentTypeHeader != null
-                ? new ContentType(contentTypeHeader)
-                : LooksLikeEnvelope(_body.Span) ? SystemTextJsonMessageSerializer.JsonContentType : SystemTextJsonRawMessageSerializer.JsonContentType;
+            // Without a Content-Type: the transport's own format, which also reads plain JSON and envelopes other programs wrote.
+            var contentType = contentTypeHeader != null ? new ContentType(contentTypeHeader) : EntryJsonSerializer.EntryJsonContentType;
+            _isEnvelope = contentType.MediaType.Equals(SystemTextJsonMessageSerializer.JsonContentType.MediaType, StringComparison.OrdinalIgnoreCase)
+                || (contentTypeHeader == null && !Headers.TryGetHeader(MessageHeaders.MessageType, out _) && LooksLikeEnvelope(_body.Span));
 
             IMessageDeserializer? deserializer = null;
             if (serialization?.TryGetMessageDeserializer(contentType, out deserializer) != true)
@@ -118,6 +122,7 @@ sealed class EntryMessage
                 {
                     "application/vnd.masstransit+json" => SystemTextJsonMessageSerializer.Instance,
                     "application/json" or "text/json" => RawJson,
+                    _ when contentType.MediaType == EntryJsonSerializer.EntryJsonContentType.MediaType => EntryJson.Value,
                     _ => throw new SerializationException($"No deserializer for the content type {contentType.MediaType}.")
                 };
             }
@@ -131,12 +136,12 @@ sealed class EntryMessage
         }
     }
 
-    /// <summary>The message's own JSON: the envelope's <c>message</c>, or the whole body of raw JSON.</summary>
+    /// <summary>The message's own JSON: the envelope's <c>message</c>, or the whole body of any other JSON.</summary>
     JsonElement? GetMessageJson()
     {
         using var document = JsonDocument.Parse(_body);
         var root = document.RootElement;
-        if (root.ValueKind == JsonValueKind.Object
+        if (_isEnvelope && root.ValueKind == JsonValueKind.Object
             && (root.TryGetProperty("message", out var message) || root.TryGetProperty("Message", out message)))
             return message.Clone();
 

@@ -14,13 +14,18 @@ sealed class EventDecoder
 {
     readonly ISerialization? _serialization;
     readonly EventUpgrades _upgrades;
+    readonly HostRecords _hosts;
 
-    /// <param name="serialization">The bus's deserializers; without them, MassTransit's JSON envelope and raw JSON are read.</param>
+    /// <param name="serialization">
+    /// The bus's deserializers; without them, the transport's own format, MassTransit's JSON envelope and raw JSON are read.
+    /// </param>
     /// <param name="upgrades">The registered upgrades.</param>
-    public EventDecoder(ISerialization? serialization, EventUpgrades upgrades)
+    /// <param name="hosts">The host records, for the host and implied source address of entries that name one.</param>
+    public EventDecoder(ISerialization? serialization, EventUpgrades upgrades, HostRecords hosts)
     {
         _serialization = serialization;
         _upgrades = upgrades;
+        _hosts = hosts;
     }
 
     /// <summary>
@@ -30,7 +35,7 @@ sealed class EventDecoder
     public StoredEvent<T> Decode<T>(RedisKey stream, StreamEntry entry)
         where T : class
     {
-        var message = new EntryMessage(entry, _serialization);
+        var message = new EntryMessage(entry, _serialization, _hosts);
         var upgrades = _upgrades.For<T>();
 
         T? result = null;

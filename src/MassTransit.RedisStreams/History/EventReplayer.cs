@@ -148,6 +148,6 @@ sealed class EventReplayer
             SupportedMessageTypes = MessageTypeCache<T>.MessageTypeNames
         };
 
-        return EntryWriter.Write(context);
+        return EntryWriter.Write(context, null);
     }
 }

@@ -913,6 +913,20 @@ sealed class RedisStreamsClient
         await Task.WhenAll(database.KeyDeleteAsync(stream), database.KeyDeleteAsync(StreamKeys.Wake(stream))).ConfigureAwait(false);
     }
 
+    /// <summary>Stores a host record under its ID unless one is stored already (HSETNX).</summary>
+    public async Task StoreHost(string id, string json)
+    {
+        var database = await Connection.GetDatabase().ConfigureAwait(false);
+
+        await database.HashSetAsync(Keys.Hosts, id, json, When.NotExists).ConfigureAwait(false);
+    }
+
+    /// <summary>The stored host record named <paramref name="id" />, or null. A blocking read: it runs once per host.</summary>
+    public string? GetHost(string id)
+    {
+        return Connection.GetMultiplexer().GetAwaiter().GetResult().GetDatabase().HashGet(Keys.Hosts, id);
+    }
+
     /// <summary>Deletes a consumer group (XGROUP DESTROY) with its pending entries list.</summary>
     public async Task DestroyGroup(RedisKey stream, string group)
     {

@@ -23,6 +23,8 @@ using StackExchange.Redis;
 /// <item><c>{S}:delayed</c>, <c>{S}:delayed-entries</c> — the messages waiting to be appended to stream <c>S</c>: tokens by due
 /// time, and their fields by token. <c>delayed-streams</c> lists the streams that have them, <c>scheduled-tokens</c> maps a
 /// scheduling token to its stream, and the channel <c>delayed</c> announces new due times.</item>
+/// <item><c>hosts</c> — a hash of host records (machine, process, versions, bus address) by ID: what is the same for every
+/// entry of a process is stored here once, and each entry names its record in its <c>MT-Host</c> field.</item>
 /// <item><c>retention-lease</c> — held by the one instance of the bus that trims the streams at a time.</item>
 /// <item><c>entry-clock</c> — the last entry ID the transport gave out on this Redis: every append takes a higher one, so entry
 /// IDs order appends across all streams.</item>
@@ -52,6 +54,7 @@ sealed class StreamKeys
 
         Clock = (RedisKey)(_prefix + "entry-clock");
         RetentionLease = (RedisKey)(_prefix + "retention-lease");
+        Hosts = (RedisKey)(_prefix + "hosts");
         DelayedStreams = (RedisKey)(_prefix + "delayed-streams");
         ScheduledTokens = (RedisKey)(_prefix + "scheduled-tokens");
         DelayedChannel = RedisChannel.Literal(_prefix + "delayed");
@@ -74,6 +77,9 @@ sealed class StreamKeys
 
     /// <summary>The lease of the one instance that trims the streams at a time.</summary>
     public RedisKey RetentionLease { get; }
+
+    /// <summary>The host records of the processes that wrote entries, by the ID their entries name in <c>MT-Host</c>.</summary>
+    public RedisKey Hosts { get; }
 
     /// <summary>The prefix without its trailing colon, or empty.</summary>
     public string Prefix { get; }

@@ -15,6 +15,12 @@ static class EntryFieldNames
     /// <summary>The body field name the Python event broker and other writers use; read when <c>body</c> is missing.</summary>
     public const string AlternateBody = "data";
 
+    /// <summary>
+    /// The ID of the host record (see <see cref="HostRecord" />) of the process that wrote the entry: its host information and,
+    /// for an entry without <c>MT-Source-Address</c>, the source address.
+    /// </summary>
+    public const string Host = "MT-Host";
+
     /// <summary>When a message with a time to live expires: the UTC time in round-trip format.</summary>
     public const string ExpirationTime = "MT-Expiration-Time";
 

@@ -7,18 +7,22 @@ using Transports;
 
 
 /// <summary>
-/// The fields of a stream entry, except its body, as transport headers; the entry ID is the transport message ID.
+/// The fields of a stream entry, except its body, as transport headers; the entry ID is the transport message ID. For an entry
+/// that names a host record (<c>MT-Host</c>), <c>MT-Host-Info</c> and — when the entry has none — <c>MT-Source-Address</c> are
+/// read from the record, only when asked for.
 /// </summary>
 sealed class EntryHeaderProvider :
     IHeaderProvider
 {
     readonly RedisValue _bodyField;
     readonly StreamEntry _entry;
+    readonly HostRecords? _hosts;
 
-    public EntryHeaderProvider(StreamEntry entry, RedisValue bodyField)
+    public EntryHeaderProvider(StreamEntry entry, RedisValue bodyField, HostRecords? hosts)
     {
         _entry = entry;
         _bodyField = bodyField;
+        _hosts = hosts;
     }
 
     public IEnumerable<KeyValuePair<string, object>> GetAll()
@@ -53,9 +57,22 @@ sealed class EntryHeaderProvider :
                     return true;
                 }
             }
+
+            if (key is MessageHeaders.Host.Info or MessageHeaders.SourceAddress && FindHost() is { } host)
+            {
+                value = key == MessageHeaders.Host.Info ? host.Host : host.Address;
+                return value != null;
+            }
         }
 
         value = null;
         return false;
+    }
+
+    HostRecord? FindHost()
+    {
+        var id = _entry[EntryFieldNames.Host];
+
+        return id.IsNullOrEmpty || _hosts == null ? null : _hosts.Find(id!);
     }
 }

@@ -5,6 +5,7 @@ using System.Buffers.Text;
 using System.Net.Mime;
 using System.Text;
 using System.Text.Json;
+using RedisStreams.Serialization;
 using StackExchange.Redis;
 
 
@@ -36,7 +37,8 @@ static class EntryValidator
     /// <param name="entry">The entry.</param>
     /// <param name="maxMessageSize">The largest entry accepted, in bytes.</param>
     /// <param name="defaultMediaType">
-    /// The media type of the endpoint's default deserializer, used for an entry without a Content-Type field.
+    /// The media type of the endpoint's default deserializer, used for an entry without a Content-Type field that does not name
+    /// its message types.
     /// </param>
     public static string? Check(StreamEntry entry, int maxMessageSize, string defaultMediaType)
     {
@@ -44,6 +46,7 @@ static class EntryValidator
         RedisValue body = RedisValue.Null;
         RedisValue data = RedisValue.Null;
         RedisValue contentType = RedisValue.Null;
+        var hasMessageType = false;
 
         foreach (var field in entry.Values)
         {
@@ -56,6 +59,8 @@ static class EntryValidator
                 data = field.Value;
             else if (name.SequenceEqual("Content-Type"u8))
                 contentType = field.Value;
+            else if (name.SequenceEqual("MT-MessageType"u8))
+                hasMessageType = true;
             else if (IsGuidHeader(name))
             {
                 if (!IsGuid(field.Value))
@@ -76,7 +81,9 @@ static class EntryValidator
         if (body.IsNull)
             return "The entry has no 'body' field (nor a 'data' field), so it carries no message.";
 
-        var mediaType = defaultMediaType;
+        // Without a Content-Type, an entry that names its message types is in the transport's own format (see
+        // RedisStreamsReceiveContext.GetContentType); any other is for the endpoint's default deserializer.
+        var mediaType = hasMessageType ? EntryJsonSerializer.EntryJsonContentType.MediaType : defaultMediaType;
         if (!contentType.IsNull)
         {
             mediaType = GetMediaType(contentType);

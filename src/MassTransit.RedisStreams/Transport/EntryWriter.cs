@@ -5,18 +5,27 @@ using System.Globalization;
 using System.Text.Json;
 using Context;
 using Redis;
+using RedisStreams.Serialization;
 using StackExchange.Redis;
 
 
 /// <summary>
 /// Turns a message into the fields of a stream entry: <c>body</c>, then one field per header under MassTransit's own header
-/// names (<c>MessageId</c>, <c>Content-Type</c>, <c>MT-MessageType</c>, ...). Every value is text except a body that is not,
-/// so entries stay readable with redis-cli and other languages can write entries the transport understands.
+/// names (<c>MessageId</c>, <c>MT-MessageType</c>, ...). Every value is text except a body that is not, so entries stay
+/// readable with redis-cli and other languages can write entries the transport understands.
 /// </summary>
+/// <remarks>
+/// A message in the transport's own format (<see cref="EntryJsonSerializer" />) gets no Content-Type field, and names the
+/// writer's host record in <c>MT-Host</c> instead of carrying host information; its source address is left out when it is the
+/// record's. A message in another format (MassTransit's envelope, XML, ...) says so in Content-Type and carries what its
+/// body holds.
+/// </remarks>
 static class EntryWriter
 {
     /// <summary>The fields of the entry a send or publish appends.</summary>
-    public static NewEntry Write<T>(MessageSendContext<T> context)
+    /// <param name="context">The message.</param>
+    /// <param name="host">The writer's host record, named by an entry in the transport's own format; null for none.</param>
+    public static NewEntry Write<T>(MessageSendContext<T> context, HostRecord? host)
         where T : class
     {
         var entry = new NewEntry();
@@ -28,13 +37,23 @@ static class EntryWriter
                 entry.Add(name, value);
         }
 
-        Add(MessageHeaders.ContentType, context.ContentType?.ToString());
+        var ownFormat = context.ContentType is { } contentType && contentType.MediaType == EntryJsonSerializer.EntryJsonContentType.MediaType;
+        if (!ownFormat)
+            Add(MessageHeaders.ContentType, context.ContentType?.ToString());
+
         Add(MessageHeaders.MessageId, Format(context.MessageId));
         Add(MessageHeaders.CorrelationId, Format(context.CorrelationId));
         Add(MessageHeaders.ConversationId, Format(context.ConversationId));
         Add(MessageHeaders.InitiatorId, Format(context.InitiatorId));
         Add(MessageHeaders.RequestId, Format(context.RequestId));
-        Add(MessageHeaders.SourceAddress, context.SourceAddress?.ToString());
+        if (ownFormat && host != null)
+        {
+            Add(EntryFieldNames.Host, host.Id);
+            if (context.SourceAddress != host.Address)
+                Add(MessageHeaders.SourceAddress, context.SourceAddress?.ToString());
+        }
+        else
+            Add(MessageHeaders.SourceAddress, context.SourceAddress?.ToString());
         Add(MessageHeaders.ResponseAddress, context.ResponseAddress?.ToString());
         Add(MessageHeaders.FaultAddress, context.FaultAddress?.ToString());
         Add(MessageHeaders.MessageType, context.SupportedMessageTypes is { Length: > 0 } types ? string.Join(";", types) : null);
@@ -49,8 +68,9 @@ static class EntryWriter
 
         foreach (var header in context.Headers.GetAll())
         {
-            // The fields above come first and win; a custom header of the same name is not written twice.
-            if (header.Key == EntryFieldNames.Body || entry.Contains(header.Key))
+            // The fields above come first and win; a custom header of the same name is not written twice. Host information is
+            // in the host record.
+            if (header.Key is EntryFieldNames.Body or MessageHeaders.Host.Info or EntryFieldNames.Host || entry.Contains(header.Key))
                 continue;
 
             Add(header.Key, FormatHeaderValue(header.Value));

@@ -34,6 +34,7 @@ sealed class RedisStreamsBusContext
             new StreamKeys(settings.KeyPrefix, sendTopology.ErrorQueueNameFormatter, sendTopology.DeadLetterQueueNameFormatter));
         HostAddress = settings.HostAddress;
         Identity = new ConsumerIdentity(Client, settings.ConsumerName);
+        Hosts = new HostRecords(Client, () => hostConfiguration.BusEndpointAddress);
 
         _publishTopologies = new ConcurrentDictionary<string, Lazy<Task>>();
         hostConfiguration.Retention.Apply(hostConfiguration.MessageTopology);
@@ -92,6 +93,9 @@ sealed class RedisStreamsBusContext
     public StreamKeys Keys => Client.Keys;
     public RedisStreamsHostAddress HostAddress { get; }
     public ConsumerIdentity Identity { get; }
+
+    /// <summary>This process's host record, and those of the processes whose entries the bus reads.</summary>
+    public HostRecords Hosts { get; }
 
     /// <summary>This instance's consumer name; valid once an endpoint has started.</summary>
     public string ConsumerName => Identity.Name;

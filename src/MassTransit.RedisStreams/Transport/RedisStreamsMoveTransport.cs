@@ -5,7 +5,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Threading.Tasks;
 using Redis;
-using Serialization;
+using MassTransit.Serialization;
 using StackExchange.Redis;
 using Transports;
 

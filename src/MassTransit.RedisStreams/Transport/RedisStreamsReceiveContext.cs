@@ -1,8 +1,10 @@
 namespace MassTransit.RedisStreams.Transport;
 
 using System;
+using System.Net.Mime;
 using System.Threading.Tasks;
-using Serialization;
+using MassTransit.Serialization;
+using RedisStreams.Serialization;
 using StackExchange.Redis;
 using Transports;
 
@@ -19,6 +21,7 @@ sealed class RedisStreamsReceiveContext :
     readonly StreamEntry _entry;
     readonly RedisValue _bodyField;
     readonly ReceiveStream _stream;
+    readonly HostRecords _hosts;
     IHeaderProvider? _headerProvider;
 
     public RedisStreamsReceiveContext(StreamEntry entry, ReceiveStream stream, RedisStreamsReceiveEndpointContext context, int deliveryCount)
@@ -30,13 +33,27 @@ sealed class RedisStreamsReceiveContext :
 
         ConsumerGroup = context.QueueName;
         ConsumerName = context.BusContext.ConsumerName;
+        _hosts = context.BusContext.Hosts;
 
         (_bodyField, Body) = ReadBody(entry);
     }
 
     public override MessageBody Body { get; }
 
-    protected override IHeaderProvider HeaderProvider => _headerProvider ??= new EntryHeaderProvider(_entry, _bodyField);
+    protected override IHeaderProvider HeaderProvider => _headerProvider ??= new EntryHeaderProvider(_entry, _bodyField, _hosts);
+
+    /// <summary>
+    /// The entry's Content-Type; an entry without one that names its message types (<c>MT-MessageType</c>) is in the
+    /// transport's own format, whatever the endpoint's default deserializer; any other goes to that default.
+    /// </summary>
+    protected override ContentType GetContentType()
+    {
+        var contentType = _entry[MessageHeaders.ContentType];
+        if (contentType.IsNull)
+            return _entry[MessageHeaders.MessageType].IsNull ? default! : EntryJsonSerializer.EntryJsonContentType;
+
+        return base.GetContentType();
+    }
 
     public StreamEntry Entry => _entry;
 

@@ -62,7 +62,7 @@ sealed class RedisStreamsSendTransportContext :
 
         var context = sendContext as MessageSendContext<T> ?? throw new ArgumentException("Unexpected SendContext<T> type", nameof(sendContext));
 
-        var entry = EntryWriter.Write(context);
+        var entry = EntryWriter.Write(context, _bus.Hosts.Own);
         if (entry.Size > _bus.Settings.MaxMessageSize)
         {
             throw new TransportException(_address,
@@ -76,6 +76,14 @@ sealed class RedisStreamsSendTransportContext :
             AddressKind.Topic => await GetTopicStream<T>().ConfigureAwait(false),
             _ => _stream
         };
+
+        // The entry may name this process's host record, which is stored before the first entry that does.
+        var hostStored = _bus.Hosts.EnsureOwnStored();
+        if (!hostStored.IsCompletedSuccessfully)
+        {
+            await SendRetry.Run(() => _bus.Hosts.EnsureOwnStored(), _bus.Settings.SendTimeout, _bus.Keys.Hosts.ToString(), context.CancellationToken)
+                .ConfigureAwait(false);
+        }
 
         if (context.Delay is { } delay && delay > TimeSpan.Zero)
         {

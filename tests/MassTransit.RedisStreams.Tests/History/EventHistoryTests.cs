@@ -42,7 +42,7 @@ public class EventHistoryTests
             Assert.Equal("spring", x.Headers.Get<string>("Auction"));
             Assert.InRange(x.Timestamp, DateTimeOffset.UtcNow.AddMinutes(-1), DateTimeOffset.UtcNow.AddMinutes(1));
         });
-        Assert.True(last.Zip(last.Skip(1)).All(x => string.CompareOrdinal(x.First.EntryId, x.Second.EntryId) > 0), "newest first");
+        Assert.True(last.Zip(last.Skip(1)).All(x => CompareEntryIds(x.First.EntryId, x.Second.EntryId) > 0), "newest first");
     }
 
     [Fact]
@@ -208,7 +208,7 @@ public class EventHistoryTests
             Assert.Equal("LotSold", info.Name);
             Assert.Equal(5, info.Length);
             Assert.NotNull(info.FirstEntryId);
-            Assert.True(string.CompareOrdinal(info.FirstEntryId, info.LastEntryId) < 0);
+            Assert.True(CompareEntryIds(info.FirstEntryId!, info.LastEntryId!) < 0);
             Assert.InRange(info.LastEntryTime!.Value, DateTimeOffset.UtcNow.AddMinutes(-1), DateTimeOffset.UtcNow.AddMinutes(1));
             Assert.True(info.MemoryBytes > 0);
 
@@ -270,5 +270,17 @@ public class EventHistoryTests
             list.Add(stored);
 
         return list;
+    }
+
+    /// <summary>Compares entry IDs as Redis orders them: by time, then by sequence (as text, "1-10" sorts before "1-9").</summary>
+    static int CompareEntryIds(string x, string y)
+    {
+        static (long Ms, long Seq) Parse(string id)
+        {
+            var dash = id.IndexOf('-');
+            return (long.Parse(id[..dash]), long.Parse(id[(dash + 1)..]));
+        }
+
+        return Parse(x).CompareTo(Parse(y));
     }
 }

@@ -23,7 +23,7 @@ public class BadInputTests
     {
         { "no-body", "has no 'body' field" },
         { "not-json", "is not valid JSON" },
-        { "plain-json-on-an-envelope-endpoint", "is not a MassTransit envelope" },
+        { "plain-json-said-to-be-an-envelope", "is not a MassTransit envelope" },
         { "malformed-message-id", "The MessageId field 'not-a-guid' is not a GUID" },
         { "malformed-address", "The MT-Response-Address field 'not an address' is not an absolute address" },
         { "invalid-content-type", "is not a valid content type" },
@@ -111,7 +111,11 @@ public class BadInputTests
         {
             "no-body" => [new NameValueEntry("note", "a field, but no body")],
             "not-json" => [new NameValueEntry("body", "hello, this is not JSON")],
-            "plain-json-on-an-envelope-endpoint" => [new NameValueEntry("body", $"{{\"auctionId\":\"{Guid.NewGuid()}\",\"item\":\"x\"}}")],
+            "plain-json-said-to-be-an-envelope" =>
+            [
+                new NameValueEntry("body", $"{{\"auctionId\":\"{Guid.NewGuid()}\",\"item\":\"x\"}}"),
+                new NameValueEntry("Content-Type", "application/vnd.masstransit+json")
+            ],
             "malformed-message-id" => [new NameValueEntry("body", envelope), new NameValueEntry("MessageId", "not-a-guid")],
             "malformed-address" => [new NameValueEntry("body", envelope), new NameValueEntry("MT-Response-Address", "not an address")],
             "invalid-content-type" => [new NameValueEntry("body", envelope), new NameValueEntry("Content-Type", "this is not/a type;;")],
