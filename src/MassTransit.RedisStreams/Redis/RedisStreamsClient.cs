@@ -16,9 +16,10 @@ readonly record struct ConsumerLeaseTimes(TimeSpan Lease, TimeSpan Quarantine, T
 
 /// <summary>What a consumer name lease renewal found.</summary>
 /// <param name="Since">Where the next renewal's report of deaths starts: a server time in Unix ms.</param>
-/// <param name="Status">1: renewed; 2: taken again (it had run out, or Redis had lost it); 0: another instance holds the name.</param>
+/// <param name="Status">1: renewed; 2: taken again (Redis had lost it, or it had been freed); 0: another instance holds the name.</param>
 /// <param name="Dead">The names whose leases ran out since the previous renewal.</param>
-readonly record struct ConsumerLeaseRenewal(long Since, int Status, string[] Dead);
+/// <param name="Now">The server's time, Unix ms.</param>
+readonly record struct ConsumerLeaseRenewal(long Since, int Status, string[] Dead, long Now);
 
 
 /// <summary>
@@ -325,11 +326,13 @@ sealed class RedisStreamsClient
     /// <summary>
     /// Renews this holder's lease on a consumer name, or takes the name again if it is free, and reports the names whose
     /// leases ran out after <c>since</c>. KEYS: see <see cref="ConsumerLeaseFunctions" />. ARGV: name, holder, lease ms,
-    /// quarantine ms, gap limit ms, since (Unix ms; negative: that many ms before now, for a first renewal), how long a lease
-    /// that ran out is remembered (ms). Returns where the next report starts, 1 (renewed), 2 (taken again: it had run out, or
-    /// Redis had lost it) or 0 (another holder has it), and the names whose leases ran out.
+    /// quarantine ms, gap limit ms, since (Unix ms; negative: that many ms before now, for a first renewal), and how long a
+    /// lease that ran out is remembered (ms; 0: leave the old ones for a later renewal to forget). Returns where the next
+    /// report starts, 1 (renewed), 2 (taken again: Redis had lost it, or it was free) or 0 (another holder has it), the names
+    /// whose leases ran out, and the server's time.
     /// </summary>
     /// <remarks>
+    /// It runs every second in every instance, so the usual case costs four commands: TIME, HGET, ZADD and ZRANGEBYSCORE.
     /// A renewal more than the gap limit after the previous one means this instance could not reach Redis, or stood still,
     /// for longer than a live lease can go unrenewed; so may the others, if Redis itself was down. It reports nothing then,
     /// and nothing that runs out within a lease time after: the others get a full lease time to renew before anyone takes
@@ -339,15 +342,17 @@ sealed class RedisStreamsClient
         local now = clock()
         local name, holder = ARGV[1], ARGV[2]
         local ttl = tonumber(ARGV[3])
-        local status = 0
-        if free(KEYS[1], KEYS[2], name, holder, now, tonumber(ARGV[4])) then
-          local expiry = tonumber(redis.call('ZSCORE', KEYS[1], name))
-          if redis.call('HGET', KEYS[2], name) == holder and expiry and expiry >= now then
-            status = 1
-          else
+        local status = 1
+        if redis.call('HGET', KEYS[2], name) ~= holder then
+          if free(KEYS[1], KEYS[2], name, holder, now, tonumber(ARGV[4])) then
             status = 2
+            redis.call('HSET', KEYS[2], name, holder)
+          else
+            status = 0
           end
-          take(KEYS[1], KEYS[2], name, holder, now, ttl)
+        end
+        if status ~= 0 then
+          redis.call('ZADD', KEYS[1], string.format('%d', now + ttl), name)
         end
         local since = tonumber(ARGV[6])
         local dead = {}
@@ -360,12 +365,14 @@ sealed class RedisStreamsClient
           dead = redis.call('ZRANGEBYSCORE', KEYS[1], string.format('(%d', since), string.format('%d', now))
           since = now
         end
-        local forgotten = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', string.format('(%d', now - tonumber(ARGV[7])))
-        for _, old in ipairs(forgotten) do
-          redis.call('ZREM', KEYS[1], old)
-          redis.call('HDEL', KEYS[2], old)
+        local remembered = tonumber(ARGV[7])
+        if remembered > 0 then
+          for _, old in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', string.format('(%d', now - remembered))) do
+            redis.call('ZREM', KEYS[1], old)
+            redis.call('HDEL', KEYS[2], old)
+          end
         end
-        return { since, status, dead }
+        return { since, status, dead, now }
         """;
 
     /// <summary>
@@ -880,14 +887,15 @@ sealed class RedisStreamsClient
     /// <param name="holder">The random ID of the instance that holds it.</param>
     /// <param name="times">The lease time and the times the script works with.</param>
     /// <param name="since">Where the previous renewal said the report starts, in Unix ms; or, negative, a time before now.</param>
-    public ConsumerLeaseRenewal RenewConsumerLease(string name, string holder, ConsumerLeaseTimes times, long since)
+    /// <param name="forget">Whether to forget the leases that ran out longer ago than <see cref="ConsumerLeaseTimes.Remembered" />.</param>
+    public ConsumerLeaseRenewal RenewConsumerLease(string name, string holder, ConsumerLeaseTimes times, long since, bool forget)
     {
         var database = Connection.GetDatabase().GetAwaiter().GetResult();
         var result = (RedisResult[])database.ScriptEvaluate(RenewConsumerLeaseScript, ConsumerLeaseKeys,
-            [name, holder, Ms(times.Lease), Ms(times.Quarantine), Ms(times.GapLimit), since, Ms(times.Remembered)])!;
+            [name, holder, Ms(times.Lease), Ms(times.Quarantine), Ms(times.GapLimit), since, forget ? Ms(times.Remembered) : 0])!;
 
         var dead = Array.ConvertAll((RedisValue[]?)result[2] ?? [], x => x.ToString());
-        return new ConsumerLeaseRenewal((long)result[0], (int)(long)result[1], dead);
+        return new ConsumerLeaseRenewal((long)result[0], (int)(long)result[1], dead, (long)result[3]);
     }
 
     /// <summary>Gives up a consumer name this holder has.</summary>

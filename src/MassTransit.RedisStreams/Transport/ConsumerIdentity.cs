@@ -46,6 +46,9 @@ sealed class ConsumerIdentity
 
     const int MaxSlots = 1000;
 
+    /// <summary>Every how many renewals the leases that ran out long ago are forgotten.</summary>
+    const int ForgetEvery = 30;
+
     readonly string _baseName;
     readonly RedisStreamsClient _client;
     readonly object _lock = new();
@@ -173,6 +176,8 @@ sealed class ConsumerIdentity
     {
         // The first renewal looks back for deaths this instance did not see, such as its own predecessor's.
         var since = -(long)DeathMemory.TotalMilliseconds;
+        var lastRenewed = 0L;
+        var renewals = 0L;
         var next = Stopwatch.GetTimestamp();
 
         while (true)
@@ -189,21 +194,24 @@ sealed class ConsumerIdentity
 
             try
             {
-                var renewal = _client.RenewConsumerLease(lease.Name, lease.Holder, Times, since);
+                var renewal = _client.RenewConsumerLease(lease.Name, lease.Holder, Times, since, renewals++ % ForgetEvery == 0);
                 since = renewal.Since;
 
-                if (renewal.Status == 2)
-                {
-                    LogContext.Warning?.Log(
-                        "The consumer name lease of {ConsumerName} had run out or was lost, and was taken again; entries this instance held may have been claimed by others",
-                        lease.Name);
-                }
-                else if (renewal.Status == 0)
+                var ranOut = lastRenewed > 0 && renewal.Now - lastRenewed > LeaseTime.TotalMilliseconds;
+                lastRenewed = renewal.Now;
+
+                if (renewal.Status == 0)
                 {
                     // Another instance holds the name now: this one moves to a free name.
                     var previous = lease.Name;
                     lease.Name = TakeFreeName(lease.Holder).GetAwaiter().GetResult();
                     LogContext.Warning?.Log("The consumer name {ConsumerName} was taken by another instance; continuing as {NewConsumerName}", previous,
+                        lease.Name);
+                }
+                else if (ranOut || renewal.Status == 2)
+                {
+                    LogContext.Warning?.Log(
+                        "The consumer name lease of {ConsumerName} had run out or was lost, and was taken again; entries this instance held may have been claimed by others",
                         lease.Name);
                 }
 
