@@ -45,9 +45,11 @@ public class CrashRecoveryTests
         using var survivor = await ConsumerHostProcess.Start(redis.ConnectionString, redis.KeyPrefix,
             ("consumer-name", "survivor"), ("prefetch", 50), ("concurrency", 50), ("handler-ms", 10));
 
-        var orphaned = (await db.StreamPendingMessagesAsync(queue, "work", sent, "doomed")).Select(x => x.MessageId.ToString()).ToList();
         var killedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         doomed.Kill();
+
+        // What the killed instance left pending; nobody can claim it before its lease runs out, seconds from now.
+        var orphaned = (await db.StreamPendingMessagesAsync(queue, "work", sent, "doomed")).Select(x => x.MessageId.ToString()).ToList();
         Assert.NotEmpty(orphaned);
 
         var entries = (RedisKey)(redis.KeyPrefix + ":proof:entries");
