@@ -16,8 +16,9 @@ public record Work(int Sequence);
 /// <summary>
 /// A consumer process for fault injection: it consumes <see cref="Work" /> from <c>queue:{queue}</c> and counts every handling
 /// in Redis (<c>{prefix}:proof:processed</c>, a hash of sequence number to times handled; <c>{prefix}:proof:deliveries</c>,
-/// the delivery count, redelivered flag and consumer name of the last handling), so a test can count what was processed,
-/// duplicated and lost after killing it. SIGTERM stops it gracefully; kill -9 does not.
+/// the delivery count, redelivered flag and consumer name of the last handling; <c>{prefix}:proof:entries</c>, entry ID →
+/// the Unix ms and consumer name of its last handling), so a test can count what was processed, duplicated and lost after
+/// killing it, and when. SIGTERM stops it gracefully; kill -9 does not.
 /// </summary>
 /// <remarks>
 /// Arguments: --redis, --prefix, --queue (work), --prefetch (16), --concurrency, --handler-ms (0), --claim-timeout-ms,
@@ -38,6 +39,7 @@ public static class Program
         using var proof = await ConnectionMultiplexer.ConnectAsync(redis + ",abortConnect=false");
         var processed = (RedisKey)(prefix + ":proof:processed");
         var deliveries = (RedisKey)(prefix + ":proof:deliveries");
+        var entries = (RedisKey)(prefix + ":proof:entries");
 
         var bus = Bus.Factory.CreateUsingRedisStreams(cfg =>
         {
@@ -81,6 +83,8 @@ public static class Program
                     {
                         await database.HashSetAsync(deliveries, context.Message.Sequence,
                             $"{redisContext.DeliveryCount}:{context.ReceiveContext.Redelivered}:{redisContext.ConsumerName}");
+                        await database.HashSetAsync(entries, redisContext.EntryId,
+                            $"{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()} {redisContext.ConsumerName}");
                     }
                 });
             });

@@ -6,6 +6,22 @@ using System.Threading.Tasks;
 using StackExchange.Redis;
 
 
+/// <summary>How long a consumer name lease lives, and the times the lease scripts work with.</summary>
+/// <param name="Lease">How long a lease lives unless renewed.</param>
+/// <param name="Quarantine">How long after it ran out a lease keeps its name from others, so that its entries are claimed first.</param>
+/// <param name="GapLimit">A renewal this long after the previous one follows an outage or a stall: it reports no deaths.</param>
+/// <param name="Remembered">How long a lease that ran out stays in the set.</param>
+readonly record struct ConsumerLeaseTimes(TimeSpan Lease, TimeSpan Quarantine, TimeSpan GapLimit, TimeSpan Remembered);
+
+
+/// <summary>What a consumer name lease renewal found.</summary>
+/// <param name="Since">Where the next renewal's report of deaths starts: a server time in Unix ms.</param>
+/// <param name="Status">1: renewed; 2: taken again (Redis had lost it, or it had been freed); 0: another instance holds the name.</param>
+/// <param name="Dead">The names whose leases ran out since the previous renewal.</param>
+/// <param name="Now">The server's time, Unix ms.</param>
+readonly record struct ConsumerLeaseRenewal(long Since, int Status, string[] Dead, long Now);
+
+
 /// <summary>
 /// The gateway: every command the transport sends to Redis is sent from this class, and every key it names comes from
 /// <see cref="StreamKeys" />. Every command touches one key, or keys that share a hash tag, except two that order messages
@@ -266,6 +282,108 @@ sealed class RedisStreamsClient
     const string ReleaseLeaseScript = """
         if redis.call('GET', KEYS[1]) == ARGV[1] then
           return redis.call('DEL', KEYS[1])
+        end
+        return 0
+        """;
+
+    /// <summary>
+    /// Lua functions the consumer name lease scripts share. KEYS: the leases (a sorted set of name → expiry in Unix ms, by the
+    /// server's clock) and the holders (a hash of name → holder); they share a hash tag.
+    /// </summary>
+    const string ConsumerLeaseFunctions = """
+        local function clock()
+          local time = redis.call('TIME')
+          return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+        end
+        local function free(leases, holders, name, holder, now, quarantine)
+          local current = redis.call('HGET', holders, name)
+          if not current or current == holder then
+            return true
+          end
+          local expiry = tonumber(redis.call('ZSCORE', leases, name))
+          return not expiry or expiry + quarantine <= now
+        end
+        local function take(leases, holders, name, holder, now, ttl)
+          redis.call('ZADD', leases, string.format('%d', now + ttl), name)
+          redis.call('HSET', holders, name, holder)
+        end
+
+        """;
+
+    /// <summary>
+    /// Takes a consumer name unless another holder has it, or had it until less than the quarantine ago. KEYS: see
+    /// <see cref="ConsumerLeaseFunctions" />. ARGV: name, holder, lease ms, quarantine ms. Returns 1 when taken.
+    /// </summary>
+    const string TakeConsumerLeaseScript = ConsumerLeaseFunctions + """
+        local now = clock()
+        if not free(KEYS[1], KEYS[2], ARGV[1], ARGV[2], now, tonumber(ARGV[4])) then
+          return 0
+        end
+        take(KEYS[1], KEYS[2], ARGV[1], ARGV[2], now, tonumber(ARGV[3]))
+        return 1
+        """;
+
+    /// <summary>
+    /// Renews this holder's lease on a consumer name, or takes the name again if it is free, and reports the names whose
+    /// leases ran out after <c>since</c>. KEYS: see <see cref="ConsumerLeaseFunctions" />. ARGV: name, holder, lease ms,
+    /// quarantine ms, gap limit ms, since (Unix ms; negative: that many ms before now, for a first renewal), and how long a
+    /// lease that ran out is remembered (ms; 0: leave the old ones for a later renewal to forget). Returns where the next
+    /// report starts, 1 (renewed), 2 (taken again: Redis had lost it, or it was free) or 0 (another holder has it), the names
+    /// whose leases ran out, and the server's time.
+    /// </summary>
+    /// <remarks>
+    /// It runs every second in every instance, so the usual case costs four commands: TIME, HGET, ZADD and ZRANGEBYSCORE.
+    /// A renewal more than the gap limit after the previous one means this instance could not reach Redis, or stood still,
+    /// for longer than a live lease can go unrenewed; so may the others, if Redis itself was down. It reports nothing then,
+    /// and nothing that runs out within a lease time after: the others get a full lease time to renew before anyone takes
+    /// them for dead.
+    /// </remarks>
+    const string RenewConsumerLeaseScript = ConsumerLeaseFunctions + """
+        local now = clock()
+        local name, holder = ARGV[1], ARGV[2]
+        local ttl = tonumber(ARGV[3])
+        local status = 1
+        if redis.call('HGET', KEYS[2], name) ~= holder then
+          if free(KEYS[1], KEYS[2], name, holder, now, tonumber(ARGV[4])) then
+            status = 2
+            redis.call('HSET', KEYS[2], name, holder)
+          else
+            status = 0
+          end
+        end
+        if status ~= 0 then
+          redis.call('ZADD', KEYS[1], string.format('%d', now + ttl), name)
+        end
+        local since = tonumber(ARGV[6])
+        local dead = {}
+        if since < 0 then
+          since = now + since
+        elseif now - since > tonumber(ARGV[5]) then
+          since = now + ttl
+        end
+        if since < now then
+          dead = redis.call('ZRANGEBYSCORE', KEYS[1], string.format('(%d', since), string.format('%d', now))
+          since = now
+        end
+        local remembered = tonumber(ARGV[7])
+        if remembered > 0 then
+          for _, old in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', string.format('(%d', now - remembered))) do
+            redis.call('ZREM', KEYS[1], old)
+            redis.call('HDEL', KEYS[2], old)
+          end
+        end
+        return { since, status, dead, now }
+        """;
+
+    /// <summary>
+    /// Gives a consumer name up if this holder has it, so that nobody takes it for dead and a restart gets it at once. KEYS:
+    /// see <see cref="ConsumerLeaseFunctions" />. ARGV: name, holder.
+    /// </summary>
+    const string ReleaseConsumerLeaseScript = """
+        if redis.call('HGET', KEYS[2], ARGV[1]) == ARGV[2] then
+          redis.call('ZREM', KEYS[1], ARGV[1])
+          redis.call('HDEL', KEYS[2], ARGV[1])
+          return 1
         end
         return 0
         """;
@@ -748,6 +866,73 @@ sealed class RedisStreamsClient
         var database = await Connection.GetDatabase().ConfigureAwait(false);
 
         await database.ScriptEvaluateAsync(ReleaseLeaseScript, [key], [holder]).ConfigureAwait(false);
+    }
+
+    /// <summary>Takes a consumer name unless another instance holds it (see <see cref="TakeConsumerLeaseScript" />).</summary>
+    public async Task<bool> TakeConsumerLease(string name, string holder, ConsumerLeaseTimes times)
+    {
+        var database = await Connection.GetDatabase().ConfigureAwait(false);
+        var result = await database.ScriptEvaluateAsync(TakeConsumerLeaseScript, ConsumerLeaseKeys,
+            [name, holder, Ms(times.Lease), Ms(times.Quarantine)]).ConfigureAwait(false);
+
+        return (long)result == 1;
+    }
+
+    /// <summary>
+    /// Renews a consumer name lease, or takes the name again when it is free, and returns the names whose leases ran out
+    /// after <paramref name="since" /> (see <see cref="RenewConsumerLeaseScript" />). Blocking: it is called from the lease's
+    /// own thread, so that a thread pool starved by blocking handlers cannot hold a renewal back.
+    /// </summary>
+    /// <param name="name">The consumer name.</param>
+    /// <param name="holder">The random ID of the instance that holds it.</param>
+    /// <param name="times">The lease time and the times the script works with.</param>
+    /// <param name="since">Where the previous renewal said the report starts, in Unix ms; or, negative, a time before now.</param>
+    /// <param name="forget">Whether to forget the leases that ran out longer ago than <see cref="ConsumerLeaseTimes.Remembered" />.</param>
+    public ConsumerLeaseRenewal RenewConsumerLease(string name, string holder, ConsumerLeaseTimes times, long since, bool forget)
+    {
+        var database = Connection.GetDatabase().GetAwaiter().GetResult();
+        var result = (RedisResult[])database.ScriptEvaluate(RenewConsumerLeaseScript, ConsumerLeaseKeys,
+            [name, holder, Ms(times.Lease), Ms(times.Quarantine), Ms(times.GapLimit), since, forget ? Ms(times.Remembered) : 0])!;
+
+        var dead = Array.ConvertAll((RedisValue[]?)result[2] ?? [], x => x.ToString());
+        return new ConsumerLeaseRenewal((long)result[0], (int)(long)result[1], dead, (long)result[3]);
+    }
+
+    /// <summary>Gives up a consumer name this holder has.</summary>
+    public async Task ReleaseConsumerLease(string name, string holder)
+    {
+        var database = await Connection.GetDatabase().ConfigureAwait(false);
+
+        await database.ScriptEvaluateAsync(ReleaseConsumerLeaseScript, ConsumerLeaseKeys, [name, holder]).ConfigureAwait(false);
+    }
+
+    RedisKey[] ConsumerLeaseKeys => [Keys.ConsumerLeases, Keys.ConsumerHolders];
+
+    static long Ms(TimeSpan time) => (long)time.TotalMilliseconds;
+
+    /// <summary>
+    /// The pending entries of <paramref name="consumer" /> idle at least <paramref name="minIdle" />, oldest first (XPENDING
+    /// with IDLE and a consumer).
+    /// </summary>
+    /// <seealso href="https://redis.io/commands/xpending" />
+    public async Task<StreamPendingMessageInfo[]> GetIdlePending(RedisKey stream, string group, string consumer, TimeSpan minIdle, int count)
+    {
+        var database = await Connection.GetDatabase().ConfigureAwait(false);
+
+        return await database.StreamPendingMessagesAsync(stream, group, count, consumer, "-", "+", Ms(minIdle)).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Claims the given entries for <paramref name="consumer" /> (XCLAIM), each only if it is still idle at least
+    /// <paramref name="minIdle" />, so that of two claimers only one gets an entry and an entry just read by its holder stays.
+    /// Returns the entries claimed; entries deleted from the stream meanwhile are dropped from the pending list by Redis.
+    /// </summary>
+    /// <seealso href="https://redis.io/commands/xclaim" />
+    public async Task<StreamEntry[]> Claim(RedisKey stream, string group, string consumer, TimeSpan minIdle, RedisValue[] ids)
+    {
+        var database = await Connection.GetDatabase().ConfigureAwait(false);
+
+        return await database.StreamClaimAsync(stream, group, consumer, Ms(minIdle), ids).ConfigureAwait(false);
     }
 
     /// <summary>Checks that the server answers (PING).</summary>

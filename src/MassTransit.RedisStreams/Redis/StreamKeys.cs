@@ -19,7 +19,10 @@ using StackExchange.Redis;
 /// <item><c>{S}:sources</c> — for an event stream <c>S</c>, the set of event streams whose messages also are <c>S</c>'s type
 /// (a derived type's stream), so that a consumer of a base type reads them too.</item>
 /// <item><c>{S}:subscribers</c> — for an event stream <c>S</c>, a hash of the consumer groups that consume its type, and where each starts.</item>
-/// <item><c>consumers:{name}</c> — the lease of a running instance on its consumer name.</item>
+/// <item><c>{consumers}:leases</c>, <c>{consumers}:holders</c> — the leases of the running instances on their consumer
+/// names: name → expiry in Unix ms, and name → holder. With a prefix <c>p</c> they are <c>p:{p:consumers}:leases</c> and
+/// <c>p:{p:consumers}:holders</c>: the lease scripts touch both, so they share a hash tag, and every key still starts with
+/// <c>p:</c>.</item>
 /// <item><c>{S}:delayed</c>, <c>{S}:delayed-entries</c> — the messages waiting to be appended to stream <c>S</c>: tokens by due
 /// time, and their fields by token. <c>delayed-streams</c> lists the streams that have them, <c>scheduled-tokens</c> maps a
 /// scheduling token to its stream, and the channel <c>delayed</c> announces new due times.</item>
@@ -58,6 +61,10 @@ sealed class StreamKeys
         DelayedStreams = (RedisKey)(_prefix + "delayed-streams");
         ScheduledTokens = (RedisKey)(_prefix + "scheduled-tokens");
         DelayedChannel = RedisChannel.Literal(_prefix + "delayed");
+
+        var consumers = "{" + _prefix + "consumers}:";
+        ConsumerLeases = (RedisKey)(_prefix + consumers + "leases");
+        ConsumerHolders = (RedisKey)(_prefix + consumers + "holders");
     }
 
     /// <summary>The set of streams that have, or had, delayed messages: where the bus looks for them when it starts.</summary>
@@ -128,8 +135,11 @@ sealed class StreamKeys
         return builder.ToString();
     }
 
-    /// <summary>The lease that reserves a consumer name for one running instance.</summary>
-    public RedisKey ConsumerLease(string consumerName) => (RedisKey)(_prefix + "consumers:" + consumerName);
+    /// <summary>The consumer name leases: a sorted set of consumer name → lease expiry in Unix ms (the server's clock).</summary>
+    public RedisKey ConsumerLeases { get; }
+
+    /// <summary>Who holds each consumer name: a hash of consumer name → the holding instance's random ID.</summary>
+    public RedisKey ConsumerHolders { get; }
 
     /// <summary>
     /// The clock an append to <paramref name="stream" /> takes its entry ID from: on one Redis, the clock every stream shares, so

@@ -1,30 +1,58 @@
 namespace MassTransit.RedisStreams.Transport;
 
 using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
+using System.Threading;
 using System.Threading.Tasks;
 using Redis;
-using StackExchange.Redis;
 
 
 /// <summary>
-/// The consumer name of one bus instance, leased in Redis so that no two live instances read under the same name.
+/// The consumer name of one bus instance, leased in Redis so that no two live instances read under the same name, and the
+/// watch on the other instances' leases that tells this one when an instance has died.
 /// </summary>
 /// <remarks>
-/// The instance takes the first free name of <c>{base}</c>, <c>{base}-1</c>, <c>{base}-2</c>, ... by setting the lease key
-/// <c>consumers:{name}</c> if it does not exist, and renews the lease while it runs. A stopping instance gives its lease up;
-/// a crashed one's runs out after <see cref="LeaseTime" />. An instance that restarts after that gets its old name back, and
-/// with it its own pending entries, which it reads at once; one that restarts sooner takes the next name, and its old entries
-/// are claimed after the claim timeout like those of any crashed instance.
+/// <para>
+/// The instance takes the first free name of <c>{base}</c>, <c>{base}-1</c>, <c>{base}-2</c>, ... in the lease set
+/// (<see cref="StreamKeys.ConsumerLeases" />), and renews its lease every second from a thread of its own, so that neither a
+/// long handler nor a thread pool starved by blocking handlers keeps the renewal back. A stopping instance gives its lease
+/// up; a crashed one's runs out after <see cref="LeaseTime" />.
+/// </para>
+/// <para>
+/// Each renewal also returns the names whose leases ran out since the previous one. They are reported once to the endpoints
+/// (<see cref="ConsumersDied" />), which claim those consumers' pending entries at once instead of waiting for the claim
+/// timeout. A name whose lease ran out is kept from others for <see cref="Quarantine" />, so that its entries are claimed
+/// before an instance can take the name back; one that restarts after that gets its old name, and reads its own pending
+/// entries at once.
+/// </para>
 /// </remarks>
 sealed class ConsumerIdentity
 {
-    public static readonly TimeSpan LeaseTime = TimeSpan.FromSeconds(30);
-    static readonly TimeSpan RenewInterval = TimeSpan.FromSeconds(10);
+    /// <summary>How long a lease lives unless renewed: how soon a crash is noticed, and how long a stall may last.</summary>
+    public static readonly TimeSpan LeaseTime = TimeSpan.FromSeconds(3);
+
+    /// <summary>How often the lease is renewed: one script call per bus instance, whatever the number of endpoints.</summary>
+    public static readonly TimeSpan RenewInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a name whose lease ran out is kept from others: time for the survivors to claim its entries.</summary>
+    public static readonly TimeSpan Quarantine = TimeSpan.FromSeconds(3);
+
+    /// <summary>How far back the first renewal looks for deaths, and how long a dead name stays in the lease set.</summary>
+    public static readonly TimeSpan DeathMemory = TimeSpan.FromSeconds(60);
+
+    static readonly ConsumerLeaseTimes Times = new(LeaseTime, Quarantine, LeaseTime - RenewInterval, DeathMemory);
+
     const int MaxSlots = 1000;
+
+    /// <summary>Every how many renewals the leases that ran out long ago are forgotten.</summary>
+    const int ForgetEvery = 30;
 
     readonly string _baseName;
     readonly RedisStreamsClient _client;
     readonly object _lock = new();
+    readonly Dictionary<string, long> _recentDeaths = new(StringComparer.Ordinal);
     Task<Lease>? _acquiring;
 
     public ConsumerIdentity(RedisStreamsClient client, string? configuredName)
@@ -38,6 +66,25 @@ sealed class ConsumerIdentity
 
     /// <summary>The current name, or null before it is acquired.</summary>
     public string? CurrentName => _acquiring is { IsCompletedSuccessfully: true } acquiring ? acquiring.Result.Name : null;
+
+    /// <summary>
+    /// Raised, from the lease's thread, with the names of other instances whose leases ran out: their pending entries are
+    /// free to claim. Each death is reported once; handlers must return at once.
+    /// </summary>
+    public event Action<IReadOnlyList<string>>? ConsumersDied;
+
+    /// <summary>The names reported dead within the last <see cref="DeathMemory" />, for an endpoint that starts later.</summary>
+    public IReadOnlyList<string> RecentDeaths
+    {
+        get
+        {
+            lock (_recentDeaths)
+            {
+                var oldest = Stopwatch.GetTimestamp() - (long)(DeathMemory.TotalSeconds * Stopwatch.Frequency);
+                return _recentDeaths.Where(x => x.Value >= oldest).Select(x => x.Key).ToList();
+            }
+        }
+    }
 
     /// <summary>Leases a name, unless this instance holds one already; a failed attempt is made again by the next call.</summary>
     public async Task<string> Acquire()
@@ -68,15 +115,18 @@ sealed class ConsumerIdentity
             return;
 
         var lease = acquiring.Result;
-        lease.Released = true;
+        lease.Stop();
+
+        // A renewal still under way would take the name again after the release.
+        await lease.Ended.Task.ConfigureAwait(false);
 
         try
         {
-            await _client.ReleaseLease(_client.Keys.ConsumerLease(lease.Name), lease.Holder).ConfigureAwait(false);
+            await _client.ReleaseConsumerLease(lease.Name, lease.Holder).ConfigureAwait(false);
         }
         catch (Exception exception) when (TransientFailures.IsRedisFailure(exception))
         {
-            LogContext.Debug?.Log(exception, "Releasing the consumer name lease failed; it expires by itself");
+            LogContext.Debug?.Log(exception, "Releasing the consumer name lease failed; it runs out by itself");
         }
     }
 
@@ -85,7 +135,22 @@ sealed class ConsumerIdentity
         var lease = new Lease(Guid.NewGuid().ToString("N"));
         lease.Name = await TakeFreeName(lease.Holder).ConfigureAwait(false);
 
-        _ = Renew(lease);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                RenewWhileHeld(lease);
+            }
+            finally
+            {
+                lease.Ended.TrySetResult();
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "Redis Streams consumer lease"
+        };
+        thread.Start();
 
         return lease;
     }
@@ -95,7 +160,7 @@ sealed class ConsumerIdentity
         for (var slot = 0; slot < MaxSlots; slot++)
         {
             var name = slot == 0 ? _baseName : $"{_baseName}-{slot}";
-            if (await _client.AcquireLease(_client.Keys.ConsumerLease(name), holder, LeaseTime).ConfigureAwait(false))
+            if (await _client.TakeConsumerLease(name, holder, Times).ConfigureAwait(false))
             {
                 LogContext.Debug?.Log("Consumer name leased: {ConsumerName}", name);
                 return name;
@@ -106,36 +171,84 @@ sealed class ConsumerIdentity
             $"All {MaxSlots} consumer names of '{_baseName}' are leased by running instances; set RedisStreams:ConsumerName to a name of its own.");
     }
 
-    async Task Renew(Lease lease)
+    /// <summary>Renews the lease every <see cref="RenewInterval" /> until it is released; runs on a thread of its own.</summary>
+    void RenewWhileHeld(Lease lease)
     {
-        while (!lease.Released)
+        // The first renewal looks back for deaths this instance did not see, such as its own predecessor's.
+        var since = -(long)DeathMemory.TotalMilliseconds;
+        var lastRenewed = 0L;
+        var renewals = 0L;
+        var next = Stopwatch.GetTimestamp();
+
+        while (true)
         {
-            await Task.Delay(RenewInterval).ConfigureAwait(false);
-            if (lease.Released)
+            next += (long)(RenewInterval.TotalSeconds * Stopwatch.Frequency);
+            var wait = TimeSpan.FromSeconds(Math.Max(0, next - Stopwatch.GetTimestamp()) / (double)Stopwatch.Frequency);
+            if (lease.Stopped.Wait(wait))
                 return;
+
+            // After a stall (a failed renewal that waited for its timeout, say) the next renewal is due a full interval later.
+            var now = Stopwatch.GetTimestamp();
+            if (next < now)
+                next = now;
 
             try
             {
-                var key = _client.Keys.ConsumerLease(lease.Name);
-                if (await _client.RenewLease(key, lease.Holder, LeaseTime).ConfigureAwait(false))
-                    continue;
+                var renewal = _client.RenewConsumerLease(lease.Name, lease.Holder, Times, since, renewals++ % ForgetEvery == 0);
+                since = renewal.Since;
 
-                // The lease ran out while Redis could not be reached, or Redis lost it with its data. Take it again if it is
-                // free; otherwise another instance holds the name now, and this one moves to a free name.
-                if (!await _client.AcquireLease(key, lease.Holder, LeaseTime).ConfigureAwait(false))
+                var ranOut = lastRenewed > 0 && renewal.Now - lastRenewed > LeaseTime.TotalMilliseconds;
+                lastRenewed = renewal.Now;
+
+                if (renewal.Status == 0)
                 {
+                    // Another instance holds the name now: this one moves to a free name.
                     var previous = lease.Name;
-                    lease.Name = await TakeFreeName(lease.Holder).ConfigureAwait(false);
+                    lease.Name = TakeFreeName(lease.Holder).GetAwaiter().GetResult();
                     LogContext.Warning?.Log("The consumer name {ConsumerName} was taken by another instance; continuing as {NewConsumerName}", previous,
                         lease.Name);
                 }
+                else if (ranOut || renewal.Status == 2)
+                {
+                    LogContext.Warning?.Log(
+                        "The consumer name lease of {ConsumerName} had run out or was lost, and was taken again; entries this instance held may have been claimed by others",
+                        lease.Name);
+                }
+
+                Report(renewal.Dead.Where(x => x != lease.Name).ToList());
             }
             catch (Exception exception) when (TransientFailures.IsRedisFailure(exception) || exception is InvalidOperationException)
             {
                 // InvalidOperationException: every name was leased by running instances; the next renewal looks again.
                 LogContext.Debug?.Log(exception, "Renewing the consumer name lease failed; retrying");
             }
+            catch (Exception exception)
+            {
+                // The thread must outlive anything a renewal or a handler of the report throws, or the lease would run out.
+                LogContext.Error?.Log(exception, "Renewing the consumer name lease failed unexpectedly; retrying");
+            }
         }
+    }
+
+    void Report(List<string> dead)
+    {
+        if (dead.Count == 0)
+            return;
+
+        lock (_recentDeaths)
+        {
+            var now = Stopwatch.GetTimestamp();
+            foreach (var name in dead)
+                _recentDeaths[name] = now;
+
+            var oldest = now - (long)(DeathMemory.TotalSeconds * Stopwatch.Frequency);
+            foreach (var name in _recentDeaths.Where(x => x.Value < oldest).Select(x => x.Key).ToList())
+                _recentDeaths.Remove(name);
+        }
+
+        LogContext.Info?.Log("The consumer name leases of {Consumers} ran out: claiming their pending entries", string.Join(", ", dead));
+
+        ConsumersDied?.Invoke(dead);
     }
 
 
@@ -149,8 +262,14 @@ sealed class ConsumerIdentity
         /// <summary>Identifies this instance as the lease's holder.</summary>
         public string Holder { get; }
 
-        public string Name { get; set; } = "";
+        public volatile string Name = "";
 
-        public volatile bool Released;
+        /// <summary>Set when the lease is given up: the renewal thread ends.</summary>
+        public ManualResetEventSlim Stopped { get; } = new();
+
+        /// <summary>Completed when the renewal thread has ended.</summary>
+        public TaskCompletionSource Ended { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Stop() => Stopped.Set();
     }
 }

@@ -22,6 +22,13 @@ sealed class PendingEntries
     static readonly RedisValue StartOfPendingList = "0-0";
 
     /// <summary>
+    /// How long an entry of a dead consumer must have been untouched to be claimed from it. Its instance touched it last before
+    /// it died, at least the lease time minus a renewal interval before the death is noticed; an entry touched more recently
+    /// was just claimed by another instance, or read by one that took the name again.
+    /// </summary>
+    static readonly TimeSpan DeadEntryMinIdle = TimeSpan.FromSeconds(1);
+
+    /// <summary>
     /// The delivery count of an entry taken from the pending list that XPENDING no longer lists, because a late XACK
     /// acknowledged it meanwhile: it was delivered before, so this is at least its second delivery.
     /// </summary>
@@ -176,6 +183,58 @@ sealed class PendingEntries
         }
 
         return complete;
+    }
+
+    /// <summary>
+    /// Claims the pending entries of a consumer whose instance died (its name lease ran out), in every stream, without waiting
+    /// for the claim timeout: XPENDING for that consumer, then XCLAIM of what it lists. Both take only entries idle at least
+    /// <see cref="DeadEntryMinIdle" />, so an entry that another instance claimed meanwhile, or that an instance which took the
+    /// name again has just read, is left alone; anything left over is claimed after the claim timeout as before.
+    /// </summary>
+    /// <returns>False when the buffer filled up before everything was claimed: continue soon.</returns>
+    public async Task<bool> ClaimFromDead(string deadConsumer)
+    {
+        var consumer = _bus.ConsumerName;
+        if (deadConsumer == consumer)
+            return true;
+
+        var claimedTotal = 0;
+        foreach (var stream in _streams.Streams)
+        {
+            for (var round = 0; round < MaxClaimRoundsPerPass; round++)
+            {
+                var capacity = _buffer.FreeCapacity;
+                if (capacity <= 0)
+                    return false;
+
+                var count = Math.Min(capacity, ClaimBatch);
+                var pending = await _bus.Client.GetIdlePending(stream.Key, _streams.Group, deadConsumer, DeadEntryMinIdle, count).ConfigureAwait(false);
+                if (pending.Length == 0)
+                    break;
+
+                var ids = Array.ConvertAll(pending, x => x.MessageId);
+                var entries = await _bus.Client.Claim(stream.Key, _streams.Group, consumer, DeadEntryMinIdle, ids).ConfigureAwait(false);
+
+                // XCLAIM counted a delivery; XPENDING told how many there were before it.
+                var counts = pending.ToDictionary(x => x.MessageId, x => x.DeliveryCount + 1);
+                foreach (var entry in entries)
+                {
+                    if (!entry.IsNull && entry.Values is { Length: > 0 })
+                    {
+                        _buffer.Add(stream, entry, counts.TryGetValue(entry.Id, out var deliveries) ? deliveries : RedeliveryAtLeast);
+                        claimedTotal++;
+                    }
+                }
+
+                if (pending.Length < count)
+                    break;
+            }
+        }
+
+        if (claimedTotal > 0)
+            LogContext.Info?.Log("Claimed {Count} entries of {Group} from {DeadConsumer}, whose instance died", claimedTotal, _streams.Group, deadConsumer);
+
+        return true;
     }
 
     /// <summary>

@@ -5,6 +5,7 @@ using System.Linq;
 using System.Threading.Tasks;
 using Infrastructure;
 using Redis;
+using StackExchange.Redis;
 using Xunit;
 
 
@@ -33,19 +34,34 @@ public class ProcessDeathTests
     {
         var redis = await RedisTestContext.Create();
         var db = await redis.Database();
+        var leases = (RedisKey)$"{redis.KeyPrefix}:{{{redis.KeyPrefix}:consumers}}:leases";
+        var holders = (RedisKey)$"{redis.KeyPrefix}:{{{redis.KeyPrefix}:consumers}}:holders";
 
+        RedisValue firstHolder;
         using (var first = await ConsumerHostProcess.Start(redis.ConnectionString, redis.KeyPrefix, ("consumer-name", "pod-7")))
         {
-            Assert.True(await db.KeyExistsAsync(redis.Key("consumers:pod-7")));
+            Assert.NotNull(await db.SortedSetScoreAsync(leases, "pod-7"));
+            firstHolder = await db.HashGetAsync(holders, "pod-7");
 
             using var second = await ConsumerHostProcess.Start(redis.ConnectionString, redis.KeyPrefix, ("consumer-name", "pod-7"));
-            Assert.True(await db.KeyExistsAsync(redis.Key("consumers:pod-7-1")), "a second live instance gets a name of its own");
+            Assert.NotNull(await db.SortedSetScoreAsync(leases, "pod-7-1"));
 
             first.Kill();
         }
 
-        var ttl = await db.KeyTimeToLiveAsync(redis.Key("consumers:pod-7"));
-        Assert.NotNull(ttl);
-        Assert.InRange(ttl.Value, TimeSpan.Zero, TimeSpan.FromSeconds(30));
+        // The lease runs out within seconds; once its quarantine is over too, the name is free for a new instance.
+        async Task<long> ServerMs()
+        {
+            var time = (RedisResult[])(await db.ExecuteAsync("TIME"))!;
+            return (long)time[0] * 1000 + (long)time[1] / 1000;
+        }
+
+        Assert.True(await Eventually.True(async () => await db.SortedSetScoreAsync(leases, "pod-7") is { } expiry && expiry + 3000 < await ServerMs(),
+            TimeSpan.FromSeconds(30)), "the killed instance's lease ran out");
+
+        using var third = await ConsumerHostProcess.Start(redis.ConnectionString, redis.KeyPrefix, ("consumer-name", "pod-7"));
+        var thirdHolder = await db.HashGetAsync(holders, "pod-7");
+        Assert.False(thirdHolder.IsNull);
+        Assert.NotEqual(firstHolder, thirdHolder);
     }
 }
