@@ -586,13 +586,15 @@ sealed class RedisStreamsClient
 
     /// <summary>
     /// Reads new entries of a consumer group from several streams at one instant (never blocking): at most
-    /// <paramref name="counts" />[i] from stream i, none where it is 0. With <paramref name="armWake" />, it also sets the
-    /// streams' wake flags for that long, in the same step, so that any later append to one of them publishes a wake-up.
+    /// <paramref name="counts" />[i] from stream i, none where it is 0. With <paramref name="armWake" />, it first sets the
+    /// streams' wake flags for that long, so that any append to one of them after the read publishes a wake-up.
     /// </summary>
     /// <remarks>
-    /// One XREADGROUP over all streams is one command when every stream gets the same count; otherwise the reads (and the
-    /// flags) go in one MULTI/EXEC block. Either way no append falls between them, which is what lets the caller tell, for a
-    /// stream that returned less than it was asked for, that nothing older than what the others returned is still unread.
+    /// One XREADGROUP over all streams is one command when every stream gets the same count; otherwise the reads go in one
+    /// MULTI/EXEC block. Either way no append falls between them, which is what lets the caller tell, for a stream that
+    /// returned less than it was asked for, that nothing older than what the others returned is still unread. The flags need
+    /// no transaction: they are sent before the read on the same connection, so an append is either before the read, and read,
+    /// or after a flag was set, and announced.
     /// </remarks>
     /// <returns>The entries read from each stream, in ID order; empty where there were none.</returns>
     /// <seealso href="https://redis.io/commands/xreadgroup" />
@@ -602,13 +604,26 @@ sealed class RedisStreamsClient
         var database = await Connection.GetDatabase().ConfigureAwait(false);
         var results = new StreamEntry[streams.Count][];
 
-        if (armWake == null && IsUniform(counts))
+        // The flags are set before the read, on the same connection, so no append falls between: one appended before is read,
+        // one appended after clears a flag and publishes a wake-up.
+        Task[]? arming = null;
+        if (armWake is { } lifetime)
+        {
+            arming = new Task[streams.Count];
+            for (var i = 0; i < streams.Count; i++)
+                arming[i] = database.StringSetAsync(StreamKeys.Wake(streams[i]), WakeEntry, lifetime);
+        }
+
+        if (IsUniform(counts))
         {
             var positions = new StreamPosition[streams.Count];
             for (var i = 0; i < streams.Count; i++)
                 positions[i] = new StreamPosition(streams[i], StreamPosition.NewMessages);
 
             var read = await database.StreamReadGroupAsync(positions, group, consumer, counts[0]).ConfigureAwait(false);
+            if (arming != null)
+                await Task.WhenAll(arming).ConfigureAwait(false);
+
             for (var i = 0; i < streams.Count; i++)
                 results[i] = Array.Find(read, x => x.Key == streams[i]).Entries ?? [];
 
@@ -617,11 +632,8 @@ sealed class RedisStreamsClient
 
         var transaction = database.CreateTransaction();
         var tasks = new List<Task>(streams.Count * 2);
-        if (armWake is { } lifetime)
-        {
-            foreach (var stream in streams)
-                tasks.Add(transaction.StringSetAsync(StreamKeys.Wake(stream), WakeEntry, lifetime));
-        }
+        if (arming != null)
+            tasks.AddRange(arming);
 
         var reads = new Task<StreamEntry[]>?[streams.Count];
         for (var i = 0; i < streams.Count; i++)

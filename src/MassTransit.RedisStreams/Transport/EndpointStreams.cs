@@ -81,6 +81,12 @@ sealed class EndpointStreams
         Volatile.Write(ref _streams, streams);
     }
 
+    /// <summary>Renews the expiry of a temporary endpoint's stream, which runs out once its process is gone.</summary>
+    public Task RenewExpiry()
+    {
+        return _client.Expire(_context.QueueKey, _context.BusContext.Settings.TemporaryStreamExpiry);
+    }
+
     /// <summary>
     /// Deletes the group's other consumers that have been idle for the dead consumer timeout with nothing pending, in every
     /// stream. One with pending entries stays, so that they are never lost with it.

@@ -9,7 +9,7 @@ using Redis;
 
 /// <summary>
 /// Runs beside an endpoint's read loop and decides when its pending entries are looked after: the held ones are kept alive
-/// every third of the claim timeout, idle ones are claimed every half of it (at once when another instance announces
+/// every third of the claim timeout, idle ones are claimed once per claim timeout (at once when another instance announces
 /// released entries, and again shortly when a pass stopped early), the entries of an instance whose name lease ran out are
 /// claimed as soon as the lease watch reports it, and dead consumers are removed every half of the dead consumer timeout,
 /// at most every five minutes.
@@ -96,7 +96,9 @@ sealed class PendingEntryKeeper
     {
         var claimTimeout = _bus.Settings.ClaimTimeout;
         var keepAliveInterval = claimTimeout / 3;
-        var claimInterval = claimTimeout / 2;
+        // Crashed instances of this transport are found by their lease; the idle claim is for consumers without one (another
+        // program in the group, an instance of an older version), so once per claim timeout is often enough.
+        var claimInterval = claimTimeout;
         var cleanupInterval = TimeSpan.FromTicks(Math.Min(_bus.Settings.DeadConsumerTimeout.Ticks / 2, TimeSpan.FromMinutes(5).Ticks));
 
         var now = DateTime.UtcNow;

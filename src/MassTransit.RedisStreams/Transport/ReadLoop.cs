@@ -20,12 +20,20 @@ using Transports;
 /// </remarks>
 sealed class ReadLoop
 {
-    static readonly TimeSpan MaxHousekeepingInterval = TimeSpan.FromSeconds(30);
+    static readonly TimeSpan MinWakeFlagLifetime = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// How often the streams are set up again as a safety net; a lost connection, a new derived type and a missing group
+    /// (NOGROUP) set them up at once.
+    /// </summary>
+    static readonly TimeSpan SetupInterval = TimeSpan.FromMinutes(5);
+
+    static readonly TimeSpan MaxExpiryRenewalInterval = TimeSpan.FromSeconds(30);
 
     readonly EntryBuffer _buffer;
     readonly RedisStreamsBusContext _bus;
     readonly RedisStreamsReceiveEndpointContext _context;
-    readonly TimeSpan _housekeepingInterval;
+    readonly TimeSpan _expiryRenewalInterval;
     readonly PendingEntries _pending;
     readonly GroupReader _reader;
     readonly CancellationToken _stopping;
@@ -46,16 +54,18 @@ sealed class ReadLoop
         _reader = reader;
         _wake = new AsyncSignal();
 
-        // Renews a temporary stream's expiry, and picks up derived types whose announcement was missed while the connection was
-        // down.
+        // A temporary stream's expiry is renewed well before it runs out.
         var expiry = _bus.Settings.TemporaryStreamExpiry;
-        _housekeepingInterval = TimeSpan.FromTicks(Math.Min(expiry.Ticks / 3, MaxHousekeepingInterval.Ticks));
+        _expiryRenewalInterval = TimeSpan.FromTicks(Math.Min(expiry.Ticks / 3, MaxExpiryRenewalInterval.Ticks));
     }
 
     TimeSpan IdlePollInterval => _bus.Settings.IdlePollInterval;
 
-    /// <summary>How long an armed wake flag lives: long enough that an idle endpoint renews it only every few polls.</summary>
-    TimeSpan WakeFlagLifetime => IdlePollInterval * 4 + TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// How long an armed wake flag lives: a minute, or four polls if that is longer, so that an idle endpoint renews its flags
+    /// rarely. A flag outliving its reader costs one needless PUBLISH at the next append, which clears it.
+    /// </summary>
+    TimeSpan WakeFlagLifetime => IdlePollInterval * 4 > MinWakeFlagLifetime ? IdlePollInterval * 4 : MinWakeFlagLifetime;
 
     /// <summary>An append cleared a wake flag of one of the endpoint's streams and announced new entries.</summary>
     public void OnEntriesAppended()
@@ -75,6 +85,9 @@ sealed class ReadLoop
     public void OnConnectionChanged()
     {
         Interlocked.Exchange(ref _rearmWakeFlags, 1);
+
+        // A derived type announced while the connection was down was missed.
+        Interlocked.Exchange(ref _topologyChanged, 1);
         _wake.Set();
     }
 
@@ -88,7 +101,8 @@ sealed class ReadLoop
         var drained = false;
         var emptyPartialRounds = 0;
         var armedUntil = DateTime.MinValue;
-        var nextHousekeeping = DateTime.UtcNow + _housekeepingInterval;
+        var nextSetup = DateTime.UtcNow + SetupInterval;
+        var nextExpiryRenewal = DateTime.UtcNow + _expiryRenewalInterval;
 
         while (!_stopping.IsCancellationRequested)
         {
@@ -107,10 +121,16 @@ sealed class ReadLoop
                         await _context.TransportObservers.NotifyReady(_context.InputAddress, false).ConfigureAwait(false);
                 }
 
-                if (DateTime.UtcNow >= nextHousekeeping)
+                if (DateTime.UtcNow >= nextSetup)
                 {
                     await SetupStreams().ConfigureAwait(false);
-                    nextHousekeeping = DateTime.UtcNow + _housekeepingInterval;
+                    nextSetup = DateTime.UtcNow + SetupInterval;
+                    nextExpiryRenewal = DateTime.UtcNow + _expiryRenewalInterval;
+                }
+                else if (_context.Temporary && DateTime.UtcNow >= nextExpiryRenewal)
+                {
+                    await _streams.RenewExpiry().ConfigureAwait(false);
+                    nextExpiryRenewal = DateTime.UtcNow + _expiryRenewalInterval;
                 }
 
                 if (!reading)
@@ -242,7 +262,7 @@ sealed class ReadLoop
     async Task WaitUntilConnected()
     {
         var connected = _context.ReceivePipe.Connected;
-        var woken = _wake.Wait(_housekeepingInterval, _stopping);
+        var woken = _wake.Wait(_expiryRenewalInterval, _stopping);
         if (await Task.WhenAny(connected, woken).ConfigureAwait(false) == woken && !connected.IsCompleted)
             await _bus.Client.Ping().ConfigureAwait(false);
     }
