@@ -37,9 +37,11 @@ public class EntryBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        // The entry a publish of the message writes, as Redis hands it back.
+        // The entry a publish of the message writes, as Redis hands it back: names and values as bytes.
         var arguments = EntryWriter.Write(NewContext()).GetArguments();
-        var fields = arguments.Skip(RedisStreamsClient.AppendReservedArguments).Chunk(2).Select(x => new NameValueEntry(x[0], x[1])).ToArray();
+        var fields = arguments.Skip(RedisStreamsClient.AppendReservedArguments).Chunk(2)
+            .Select(x => new NameValueEntry((byte[])x[0]!, (byte[])x[1]!))
+            .ToArray();
         _entry = new StreamEntry("1700000000000-0", fields);
 
         if (EntryValidator.Check(_entry, 4 * 1024 * 1024, EnvelopeMediaType) is { } problem)
