@@ -24,7 +24,8 @@ sealed class PrivateRedis :
 
     public string ConnectionString { get; }
 
-    public static PrivateRedis Start()
+    /// <summary>Starts a redis-server; <paramref name="appendOnly" /> turns on AOF with <c>appendfsync everysec</c>.</summary>
+    public static PrivateRedis Start(bool appendOnly)
     {
         var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
@@ -35,7 +36,8 @@ sealed class PrivateRedis :
         Directory.CreateDirectory(directory);
 
         var process = Process.Start(new ProcessStartInfo("redis-server",
-            $"--port {port} --bind 127.0.0.1 --dir {directory} --save \"\" --appendonly no --protected-mode no --logfile redis.log")
+            $"--port {port} --bind 127.0.0.1 --dir {directory} --save \"\" --appendonly {(appendOnly ? "yes --appendfsync everysec" : "no")} "
+            + "--protected-mode no --logfile redis.log")
         {
             UseShellExecute = false,
             RedirectStandardOutput = true,

@@ -1,0 +1,119 @@
+namespace MassTransit.RedisStreams.Benchmarks.Compare.Workloads;
+
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Threading.Tasks;
+using Results;
+
+
+/// <summary>
+/// Puts <see cref="ComparisonOptions.Messages" /> messages through with <see cref="ComparisonOptions.InFlight" /> in flight and
+/// measures the publish (or send) rate and the end-to-end rate: messages divided by the time from the first publish until
+/// every endpoint has handled every message. A warm-up of a few messages goes first, so that the topology exists.
+/// </summary>
+public abstract class ThroughputWorkload :
+    Workload
+{
+    static readonly Metric EndToEnd = new("endToEnd", "end to end", "msg/s", true);
+    static readonly Metric Rate = new("publishRate", "publish/send calls completed", "msg/s", true);
+
+    /// <summary>How many endpoints receive each message.</summary>
+    protected abstract int Endpoints { get; }
+
+    protected abstract Type[] Consumers { get; }
+
+    public override IReadOnlyList<Metric> Metrics(ComparisonOptions options) => [EndToEnd, Rate];
+
+    public override string Settings(ComparisonOptions options) =>
+        $"{options.Messages:N0} messages of ~100 bytes JSON, {options.InFlight} in flight, default endpoint settings.";
+
+    /// <summary>Publishes or sends message <paramref name="sequence" />.</summary>
+    protected abstract Task Put(BenchBus bus, RunScope scope, int sequence);
+
+    public override async Task<Outcome> Run(string transport, BenchEnvironment environment, RunScope scope)
+    {
+        var options = environment.Options;
+        if (transport == TransportNames.RawRedis)
+        {
+            var body = Payloads.Json(new BenchEvent(Guid.NewGuid(), 10_000, Payloads.Text));
+            var (adds, endToEnd) = await environment.Raw.Throughput(options.Messages, options.InFlight, Endpoints, body, environment.Timeout);
+            return new Outcome { Values = { [EndToEnd.Key] = endToEnd, [Rate.Key] = adds } };
+        }
+
+        scope.Uses<BenchEvent>();
+        scope.Uses<BenchCommand>();
+        var deliveries = new Deliveries();
+        await using var bus = await BenchBus.Start(environment.BusTransports[transport], scope, Consumers, [deliveries]);
+
+        var warmup = Math.Clamp(options.Messages / 20, 10, 200);
+        deliveries.Expect(warmup * Endpoints);
+        await Load.InFlight(warmup, options.InFlight, i => Put(bus, scope, i));
+        await deliveries.Completed.WaitAsync(environment.Timeout);
+
+        deliveries.Expect(options.Messages * Endpoints);
+        var stopwatch = Stopwatch.StartNew();
+        await Load.InFlight(options.Messages, options.InFlight, i => Put(bus, scope, i));
+        var published = stopwatch.Elapsed;
+        await deliveries.Completed.WaitAsync(environment.Timeout);
+        var consumed = stopwatch.Elapsed;
+
+        return new Outcome
+        {
+            Values = { [EndToEnd.Key] = options.Messages / consumed.TotalSeconds, [Rate.Key] = options.Messages / published.TotalSeconds }
+        };
+    }
+}
+
+
+/// <summary>Publish to one endpoint that consumes the event type.</summary>
+public sealed class PublishWorkload :
+    ThroughputWorkload
+{
+    public override string Id => "publish";
+    public override string Title => "Publish to one endpoint";
+    protected override int Endpoints => 1;
+    protected override Type[] Consumers => [typeof(EventConsumer)];
+
+    protected override Task Put(BenchBus bus, RunScope scope, int sequence) =>
+        bus.Bus.Publish(new BenchEvent(Guid.NewGuid(), sequence, Payloads.Text));
+}
+
+
+/// <summary>Send to one endpoint's queue.</summary>
+public sealed class SendWorkload :
+    ThroughputWorkload
+{
+    ISendEndpoint? _queue;
+
+    public override string Id => "send";
+    public override string Title => "Send to one endpoint";
+    protected override int Endpoints => 1;
+    protected override Type[] Consumers => [typeof(CommandConsumer)];
+
+    protected override async Task Put(BenchBus bus, RunScope scope, int sequence)
+    {
+        var queue = _queue ??= await bus.Queue(scope, typeof(CommandConsumer));
+        await queue.Send(new BenchCommand(Guid.NewGuid(), sequence, Payloads.Text));
+    }
+
+    public override async Task<Outcome> Run(string transport, BenchEnvironment environment, RunScope scope)
+    {
+        _queue = null;
+        return await base.Run(transport, environment, scope);
+    }
+}
+
+
+/// <summary>Publish to three endpoints that each consume the event type, so each receives every message.</summary>
+public sealed class FanOutWorkload :
+    ThroughputWorkload
+{
+    public override string Id => "fanout";
+    public override string Title => "Publish, fan-out to three endpoints (each receives all)";
+    protected override int Endpoints => 3;
+    protected override Type[] Consumers => [typeof(FanOutAConsumer), typeof(FanOutBConsumer), typeof(FanOutCConsumer)];
+
+    protected override Task Put(BenchBus bus, RunScope scope, int sequence) =>
+        bus.Bus.Publish(new BenchEvent(Guid.NewGuid(), sequence, Payloads.Text));
+}

@@ -1,0 +1,83 @@
+namespace MassTransit.RedisStreams.MicroBenchmarks;
+
+using System;
+using System.Linq;
+using BenchmarkDotNet.Attributes;
+using Context;
+using History;
+using MassTransit.Serialization;
+using Metadata;
+using Redis;
+using StackExchange.Redis;
+using Transport;
+
+
+/// <summary>A message of about 100 bytes of JSON, like the compare suite's.</summary>
+public record Sample(Guid Id, int Sequence, string Text);
+
+
+/// <summary>
+/// The per-message CPU work of the transport outside Redis: turning a send context into stream fields (EntryWriter, including
+/// serializing the envelope), checking an entry before dispatch (EntryValidator), reading its headers (EntryHeaderProvider),
+/// and decoding it into a typed message (EventDecoder, as the event history does). Each calls one internal API, so they
+/// follow a change of the entry format with a line or two.
+/// </summary>
+[MemoryDiagnoser]
+[SimpleJob(launchCount: 1, warmupCount: 3, iterationCount: 10)]
+public class EntryBenchmarks
+{
+    const string EnvelopeMediaType = "application/vnd.masstransit+json";
+    static readonly Uri Source = new("redis-streams://localhost/bench/bus-host-abc");
+    static readonly RedisKey Stream = "events:MassTransit.RedisStreams.MicroBenchmarks:Sample";
+
+    readonly Sample _message = new(Guid.NewGuid(), 12345, "0123456789abcdefghijklmnopqr");
+    readonly EventDecoder _decoder = new(null, new EventUpgrades());
+    StreamEntry _entry;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        // The entry a publish of the message writes, as Redis hands it back: names and values as bytes.
+        var arguments = EntryWriter.Write(NewContext()).GetArguments();
+        var fields = arguments.Skip(RedisStreamsClient.AppendReservedArguments).Chunk(2)
+            .Select(x => new NameValueEntry((byte[])x[0]!, (byte[])x[1]!))
+            .ToArray();
+        _entry = new StreamEntry("1700000000000-0", fields);
+
+        if (EntryValidator.Check(_entry, 4 * 1024 * 1024, EnvelopeMediaType) is { } problem)
+            throw new InvalidOperationException(problem);
+    }
+
+    [Benchmark]
+    public long Write() => EntryWriter.Write(NewContext()).Size;
+
+    [Benchmark]
+    public string? Validate() => EntryValidator.Check(_entry, 4 * 1024 * 1024, EnvelopeMediaType);
+
+    [Benchmark]
+    public int ReadHeaders()
+    {
+        var headers = new EntryHeaderProvider(_entry, "body");
+        var found = 0;
+        foreach (var name in new[] { MessageHeaders.MessageId, MessageHeaders.ContentType, MessageHeaders.MessageType, MessageHeaders.SourceAddress })
+        {
+            if (headers.TryGetHeader(name, out _))
+                found++;
+        }
+
+        return found;
+    }
+
+    [Benchmark]
+    public Sample Decode() => _decoder.Decode<Sample>(Stream, _entry).Message ?? throw new InvalidOperationException("Not decoded");
+
+    MessageSendContext<Sample> NewContext() => new(_message)
+    {
+        MessageId = NewId.NextGuid(),
+        ConversationId = NewId.NextGuid(),
+        SourceAddress = Source,
+        Serializer = SystemTextJsonMessageSerializer.Instance,
+        ContentType = SystemTextJsonMessageSerializer.JsonContentType,
+        SupportedMessageTypes = MessageTypeCache<Sample>.MessageTypeNames
+    };
+}
