@@ -8,6 +8,7 @@ using History;
 using MassTransit.Serialization;
 using Metadata;
 using Redis;
+using RedisStreams.Serialization;
 using StackExchange.Redis;
 using Transport;
 
@@ -27,18 +28,24 @@ public record Sample(Guid Id, int Sequence, string Text);
 public class EntryBenchmarks
 {
     const string EnvelopeMediaType = "application/vnd.masstransit+json";
+    static readonly HostRecord Host = HostRecord.ForThisProcess(Source);
+    static readonly EntryJsonSerializer EntryJson = new();
     static readonly Uri Source = new("redis-streams://localhost/bench/bus-host-abc");
     static readonly RedisKey Stream = "events:MassTransit.RedisStreams.MicroBenchmarks:Sample";
 
     readonly Sample _message = new(Guid.NewGuid(), 12345, "0123456789abcdefghijklmnopqr");
-    readonly EventDecoder _decoder = new(null, new EventUpgrades());
+    readonly EventDecoder _decoder = new(null, new EventUpgrades(), null);
+
+    /// <summary>The transport's own format (the default), or MassTransit's envelope (UseJsonSerializer()).</summary>
+    [Params("entry", "envelope")]
+    public string Format { get; set; } = "entry";
     StreamEntry _entry;
 
     [GlobalSetup]
     public void Setup()
     {
         // The entry a publish of the message writes, as Redis hands it back: names and values as bytes.
-        var arguments = EntryWriter.Write(NewContext()).GetArguments();
+        var arguments = EntryWriter.Write(NewContext(), Host).GetArguments();
         var fields = arguments.Skip(RedisStreamsClient.AppendReservedArguments).Chunk(2)
             .Select(x => new NameValueEntry((byte[])x[0]!, (byte[])x[1]!))
             .ToArray();
@@ -49,7 +56,7 @@ public class EntryBenchmarks
     }
 
     [Benchmark]
-    public long Write() => EntryWriter.Write(NewContext()).Size;
+    public long Write() => EntryWriter.Write(NewContext(), Host).Size;
 
     [Benchmark]
     public string? Validate() => EntryValidator.Check(_entry, 4 * 1024 * 1024, EnvelopeMediaType);
@@ -57,7 +64,7 @@ public class EntryBenchmarks
     [Benchmark]
     public int ReadHeaders()
     {
-        var headers = new EntryHeaderProvider(_entry, "body");
+        var headers = new EntryHeaderProvider(_entry, "body", null);
         var found = 0;
         foreach (var name in new[] { MessageHeaders.MessageId, MessageHeaders.ContentType, MessageHeaders.MessageType, MessageHeaders.SourceAddress })
         {
@@ -76,8 +83,8 @@ public class EntryBenchmarks
         MessageId = NewId.NextGuid(),
         ConversationId = NewId.NextGuid(),
         SourceAddress = Source,
-        Serializer = SystemTextJsonMessageSerializer.Instance,
-        ContentType = SystemTextJsonMessageSerializer.JsonContentType,
+        Serializer = Format == "entry" ? EntryJson : SystemTextJsonMessageSerializer.Instance,
+        ContentType = Format == "entry" ? EntryJson.ContentType : SystemTextJsonMessageSerializer.JsonContentType,
         SupportedMessageTypes = MessageTypeCache<Sample>.MessageTypeNames
     };
 }

@@ -14,14 +14,14 @@ sealed class EventDecoder
 {
     readonly ISerialization? _serialization;
     readonly EventUpgrades _upgrades;
-    readonly HostRecords _hosts;
+    readonly HostRecords? _hosts;
 
     /// <param name="serialization">
     /// The bus's deserializers; without them, the transport's own format, MassTransit's JSON envelope and raw JSON are read.
     /// </param>
     /// <param name="upgrades">The registered upgrades.</param>
-    /// <param name="hosts">The host records, for the host and implied source address of entries that name one.</param>
-    public EventDecoder(ISerialization? serialization, EventUpgrades upgrades, HostRecords hosts)
+    /// <param name="hosts">The host records, for the host and implied source address of entries that name one; null for none.</param>
+    public EventDecoder(ISerialization? serialization, EventUpgrades upgrades, HostRecords? hosts)
     {
         _serialization = serialization;
         _upgrades = upgrades;
