@@ -55,6 +55,14 @@ sealed class NewEntry
         return false;
     }
 
+    /// <summary>Copies the field names and values to <paramref name="target" /> from <paramref name="index" />; returns the index after.</summary>
+    internal int CopyFieldsTo(RedisValue[] target, int index)
+    {
+        var count = _length - RedisStreamsClient.AppendReservedArguments;
+        Array.Copy(_arguments, RedisStreamsClient.AppendReservedArguments, target, index, count);
+        return index + count;
+    }
+
     /// <summary>The script arguments: the reserved leading ones, filled in by the gateway, then the fields.</summary>
     internal RedisValue[] GetArguments()
     {

@@ -81,15 +81,68 @@ sealed class RedisStreamsClient
         """;
 
     /// <summary>
-    /// Appends one entry (see <see cref="AppendFunction" />). KEYS: the stream, its wake flag, the clock. ARGV: "1" to add
-    /// only to an existing stream (NOMKSTREAM), the wake channel, then the field/value pairs.
+    /// Appends a batch of entries to one stream, in order, each under an ID higher than the last (as
+    /// <see cref="AppendFunction" /> does for one): the clock is read once and set once, and the wake flag is cleared, and a
+    /// wake-up published, once. KEYS: the stream, its wake flag, the clock. ARGV: "1" to add only to an existing stream
+    /// (NOMKSTREAM), the wake channel, then per entry its number of fields and its field/value pairs. Returns one element per
+    /// entry: its ID, 0 when NOMKSTREAM found no stream, or the error prefixed with '!'.
     /// </summary>
-    const string AppendScript = AppendFunction + """
-        local id, err = append(KEYS[1], KEYS[2], KEYS[3], ARGV[1] == '1', ARGV[2], ARGV, 3)
-        if err then
-          return redis.error_reply(err)
+    const string AppendBatchScript = """
+        local stream, wake, clock = KEYS[1], KEYS[2], KEYS[3]
+        local onlyIfExists = ARGV[1] == '1'
+        local time = redis.call('TIME')
+        local ms = time[1] * 1000 + math.floor(time[2] / 1000)
+        local seq = 0
+        local function parse(id)
+          local dash = string.find(id, '-', 1, true)
+          return tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))
         end
-        return id
+        local last = redis.call('GET', clock)
+        if last then
+          local lastMs, lastSeq = parse(last)
+          if lastMs >= ms then
+            ms = lastMs
+            seq = lastSeq + 1
+          end
+        end
+        local results = {}
+        local lastId = nil
+        local i = 3
+        while i <= #ARGV do
+          local first, final = i + 1, i + 2 * tonumber(ARGV[i])
+          local function add(id)
+            if onlyIfExists then
+              return redis.pcall('XADD', stream, 'NOMKSTREAM', id, unpack(ARGV, first, final))
+            end
+            return redis.pcall('XADD', stream, id, unpack(ARGV, first, final))
+          end
+          local id = add(string.format('%d-%d', ms, seq))
+          local chosen = false
+          if type(id) == 'table' and id.err and string.find(id.err, 'equal or smaller', 1, true) then
+            id = add('*')
+            chosen = true
+          end
+          if type(id) == 'table' and id.err then
+            results[#results + 1] = '!' .. id.err
+          elseif id then
+            results[#results + 1] = id
+            lastId = id
+            if chosen then
+              ms, seq = parse(id)
+            end
+            seq = seq + 1
+          else
+            results[#results + 1] = 0
+          end
+          i = final + 1
+        end
+        if lastId then
+          redis.call('SET', clock, lastId)
+          if redis.call('DEL', wake) == 1 then
+            redis.call('PUBLISH', ARGV[2], 'x')
+          end
+        end
+        return results
         """;
 
     /// <summary>
@@ -396,6 +449,8 @@ sealed class RedisStreamsClient
     static readonly RedisValue WakeClaim = "c";
 
     readonly System.Collections.Concurrent.ConcurrentDictionary<RedisKey, bool> _delayedStreams = new();
+    readonly System.Collections.Concurrent.ConcurrentDictionary<RedisKey, StreamAppender> _appenders = new();
+    readonly System.Collections.Concurrent.ConcurrentDictionary<RedisKey, StreamAppender> _existingStreamAppenders = new();
 
     public RedisStreamsClient(RedisConnection connection, StreamKeys keys)
     {
@@ -408,26 +463,66 @@ sealed class RedisStreamsClient
 
     /// <summary>
     /// Appends an entry (XADD) under an ID that orders it after every earlier append on this Redis, and wakes idle readers of
-    /// the stream.
+    /// the stream. Appends to one stream that are made while an earlier one is on its way go together in one script call
+    /// (see <see cref="StreamAppender" />), in the order they were made.
     /// </summary>
     /// <param name="stream">The stream.</param>
     /// <param name="entry">The fields.</param>
     /// <param name="onlyIfStreamExists">When true (XADD NOMKSTREAM), nothing is added to a stream that does not exist.</param>
     /// <returns>The new entry's ID, or null when <paramref name="onlyIfStreamExists" /> and the stream did not exist.</returns>
     /// <seealso href="https://redis.io/commands/xadd" />
-    public async Task<string?> Append(RedisKey stream, NewEntry entry, bool onlyIfStreamExists)
+    public Task<string?> Append(RedisKey stream, NewEntry entry, bool onlyIfStreamExists)
     {
-        var arguments = entry.GetArguments();
+        var appenders = onlyIfStreamExists ? _existingStreamAppenders : _appenders;
+        if (!appenders.TryGetValue(stream, out var appender))
+            appender = appenders.GetOrAdd(stream, key => new StreamAppender(this, key, onlyIfStreamExists));
+
+        return appender.Append(entry);
+    }
+
+    /// <summary>
+    /// Appends <paramref name="entries" /> to <paramref name="stream" /> in one script call, in order (see
+    /// <see cref="AppendBatchScript" />).
+    /// </summary>
+    /// <returns>Per entry: its ID, null when NOMKSTREAM found no stream, or the exception that refused it.</returns>
+    internal async Task<object?[]> AppendBatch(RedisKey stream, IReadOnlyList<NewEntry> entries, bool onlyIfStreamExists)
+    {
+        var length = AppendReservedArguments;
+        foreach (var entry in entries)
+            length += 1 + entry.Count * 2;
+
+        var arguments = new RedisValue[length];
         arguments[0] = onlyIfStreamExists ? "1" : "0";
         arguments[1] = StreamKeys.WakeChannel(stream).ToString();
+        var index = AppendReservedArguments;
+        foreach (var entry in entries)
+        {
+            arguments[index++] = entry.Count;
+            index = entry.CopyFieldsTo(arguments, index);
+        }
 
         var multiplexer = await Connection.GetMultiplexer().ConfigureAwait(false);
         var database = multiplexer.GetDatabase();
         var clock = Keys.ClockFor(stream, Connection.IsCluster(multiplexer));
-        var result = await database.ScriptEvaluateAsync(AppendScript, [stream, StreamKeys.Wake(stream), clock], arguments)
-            .ConfigureAwait(false);
+        var result = await database.ScriptEvaluateAsync(AppendBatchScript, [stream, StreamKeys.Wake(stream), clock], arguments).ConfigureAwait(false);
 
-        return result.IsNull ? null : (string?)result;
+        var items = (RedisResult[])result!;
+        var outcomes = new object?[entries.Count];
+        for (var i = 0; i < outcomes.Length; i++)
+        {
+            var item = i < items.Length ? items[i] : null;
+            if (item == null)
+                outcomes[i] = new RedisException($"Appending to {stream} returned no result for entry {i + 1} of {entries.Count}.");
+            else if (item.Resp2Type == ResultType.Integer)
+                outcomes[i] = null;
+            else
+            {
+                var text = (string?)item ?? "";
+                outcomes[i] = text.StartsWith('!') ? new RedisServerException(RedisErrorKind.Unknown, CommandFlags.None, text[1..]) : text;
+            }
+        }
+
+        return outcomes;
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 namespace MassTransit.RedisStreams.Transport;
 
+using System;
 using System.Collections.Generic;
 using System.Diagnostics.CodeAnalysis;
 using StackExchange.Redis;
@@ -17,6 +18,7 @@ sealed class EntryHeaderProvider :
     readonly RedisValue _bodyField;
     readonly StreamEntry _entry;
     readonly HostRecords? _hosts;
+    string?[]? _values;
 
     public EntryHeaderProvider(StreamEntry entry, RedisValue bodyField, HostRecords? hosts)
     {
@@ -49,11 +51,14 @@ sealed class EntryHeaderProvider :
 
         if (key != _bodyField)
         {
-            foreach (var field in _entry.Values)
+            var fields = _entry.Values;
+            for (var i = 0; i < fields.Length; i++)
             {
-                if (field.Name == key && !field.Value.IsNull)
+                if (NameEquals(fields[i].Name, key) && !fields[i].Value.IsNull)
                 {
-                    value = (string)field.Value!;
+                    // MassTransit asks for some headers more than once; each value is decoded once.
+                    _values ??= new string?[fields.Length];
+                    value = _values[i] ??= (string)fields[i].Value!;
                     return true;
                 }
             }
@@ -67,6 +72,35 @@ sealed class EntryHeaderProvider :
 
         value = null;
         return false;
+    }
+
+    /// <summary>Compares a field name as Redis returned it (bytes) with a header name, without decoding it.</summary>
+    static bool NameEquals(RedisValue name, string key)
+    {
+        var bytes = ((ReadOnlyMemory<byte>)name).Span;
+        if (bytes.Length != key.Length)
+        {
+            // An ASCII name of another length cannot match; a non-ASCII one is compared the slow way.
+            foreach (var c in key)
+            {
+                if (c > 0x7F)
+                    return name == key;
+            }
+
+            return false;
+        }
+
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            // Header names are ASCII; anything else is compared the slow way.
+            if (key[i] > 0x7F || bytes[i] > 0x7F)
+                return name == key;
+
+            if (bytes[i] != key[i])
+                return false;
+        }
+
+        return true;
     }
 
     HostRecord? FindHost()
