@@ -1,6 +1,8 @@
 namespace MassTransit.RedisStreams.Transport;
 
 using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
 using System.Globalization;
 using System.Text.Json;
 using Context;
@@ -56,7 +58,7 @@ static class EntryWriter
             Add(MessageHeaders.SourceAddress, context.SourceAddress?.ToString());
         Add(MessageHeaders.ResponseAddress, context.ResponseAddress?.ToString());
         Add(MessageHeaders.FaultAddress, context.FaultAddress?.ToString());
-        Add(MessageHeaders.MessageType, context.SupportedMessageTypes is { Length: > 0 } types ? string.Join(";", types) : null);
+        Add(MessageHeaders.MessageType, context.SupportedMessageTypes is { Length: > 0 } types ? JoinMessageTypes(types) : null);
 
         // The time to live counts from when the message enters its stream: for a delayed message, from when it is due, as a
         // broker's queue counts it from when the delay releases the message.
@@ -78,6 +80,27 @@ static class EntryWriter
 
         return entry;
     }
+
+    /// <summary>
+    /// The MT-MessageType value: the URNs joined by ';'. MassTransit hands every message of a type the same array, so the
+    /// joined text is made once per array.
+    /// </summary>
+    static string JoinMessageTypes(string[] types)
+    {
+        if (types.Length == 1)
+            return types[0];
+
+        if (!JoinedMessageTypes.TryGetValue(types, out var joined))
+        {
+            joined = string.Join(";", types);
+            if (JoinedMessageTypes.Count < 10_000)
+                JoinedMessageTypes.TryAdd(types, joined);
+        }
+
+        return joined;
+    }
+
+    static readonly ConcurrentDictionary<string[], string> JoinedMessageTypes = new(ReferenceEqualityComparer.Instance);
 
     static RedisValue Format(Guid? value) => value.HasValue ? value.Value.ToString("D") : RedisValue.Null;
 

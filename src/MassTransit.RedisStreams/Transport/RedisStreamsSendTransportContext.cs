@@ -81,7 +81,7 @@ sealed class RedisStreamsSendTransportContext :
         var hostStored = _bus.Hosts.EnsureOwnStored();
         if (!hostStored.IsCompletedSuccessfully)
         {
-            await SendRetry.Run(() => _bus.Hosts.EnsureOwnStored(), _bus.Settings.SendTimeout, _bus.Keys.Hosts.ToString(), context.CancellationToken)
+            await SendRetry.Run(() => _bus.Hosts.EnsureOwnStored(), _bus.Settings.SendTimeout, _bus.Keys.Hosts, context.CancellationToken)
                 .ConfigureAwait(false);
         }
 
@@ -92,7 +92,7 @@ sealed class RedisStreamsSendTransportContext :
         }
 
         var id = await SendRetry.Run(() => _bus.Client.Append(stream, entry, onlyIfStreamExists: _address.Temporary),
-            _bus.Settings.SendTimeout, stream.ToString(), context.CancellationToken).ConfigureAwait(false);
+            _bus.Settings.SendTimeout, stream, context.CancellationToken).ConfigureAwait(false);
 
         if (id == null)
         {

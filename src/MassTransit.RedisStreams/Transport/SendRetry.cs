@@ -13,7 +13,11 @@ using Redis;
 /// </summary>
 static class SendRetry
 {
-    public static async Task<T> Run<T>(Func<Task<T>> operation, TimeSpan timeout, string target, CancellationToken cancellationToken)
+    /// <param name="operation">The operation; called again for each attempt.</param>
+    /// <param name="timeout">How long to keep trying.</param>
+    /// <param name="target">What is written to (a stream key), for the exception; formatted only when one is thrown.</param>
+    /// <param name="cancellationToken">Stops the waiting between attempts.</param>
+    public static async Task<T> Run<T>(Func<Task<T>> operation, TimeSpan timeout, object target, CancellationToken cancellationToken)
     {
         var started = DateTime.UtcNow;
         var backoff = new Backoff(TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(1));
@@ -40,7 +44,7 @@ static class SendRetry
         }
     }
 
-    public static Task Run(Func<Task> operation, TimeSpan timeout, string target, CancellationToken cancellationToken)
+    public static Task Run(Func<Task> operation, TimeSpan timeout, object target, CancellationToken cancellationToken)
     {
         return Run(async () =>
         {
