@@ -28,12 +28,12 @@ public sealed class SteadyWorkload :
     static readonly Metric Allocated = new("allocatedPerMessage", "allocated per message, publisher and consumer together (one process)", "bytes", false);
     static readonly Metric HeapFirst = new("heapFirst", "heap after full GC at 10%", "MB", false);
     static readonly Metric HeapLast = new("heapLast", "heap after full GC at 100%", "MB", false);
-    static readonly Metric HeapGrowth = new("heapGrowth", "heap growth, 20% → 100%", "MB", false);
-    static readonly Metric HeapGrowthPercent = new("heapGrowthPercent", "heap growth, 20% → 100%", "%", false);
+    static readonly Metric HeapGrowth = new("heapGrowth", "heap growth, 20% → 100%", "MB", false, Ratios: false);
+    static readonly Metric HeapGrowthPercent = new("heapGrowthPercent", "heap growth, 20% → 100%", "%", false, Ratios: false);
     static readonly Metric WorkingSetFirst = new("workingSetFirst", "working set at 10%", "MB", false);
     static readonly Metric WorkingSetLast = new("workingSetLast", "working set at 100%", "MB", false);
-    static readonly Metric WorkingSetGrowth = new("workingSetGrowth", "working set growth, 20% → 100%", "MB", false);
-    static readonly Metric WorkingSetGrowthPercent = new("workingSetGrowthPercent", "working set growth, 20% → 100%", "%", false);
+    static readonly Metric WorkingSetGrowth = new("workingSetGrowth", "working set growth, 20% → 100%", "MB", false, Ratios: false);
+    static readonly Metric WorkingSetGrowthPercent = new("workingSetGrowthPercent", "working set growth, 20% → 100%", "%", false, Ratios: false);
     static readonly Metric Gen0 = new("gen0", "gen0 collections", "count", false);
     static readonly Metric Gen1 = new("gen1", "gen1 collections", "count", false);
     static readonly Metric Gen2 = new("gen2", "gen2 collections", "count", false);
