@@ -20,7 +20,8 @@ public static class CompareRunner
     public static IReadOnlyList<Workload> Workloads { get; } =
     [
         new PublishWorkload(), new SendWorkload(), new FanOutWorkload(), new LatencyWorkload(), new RequestWorkload(),
-        new IdleWorkload(), new MemoryWorkload(), new CrashWorkload(), new ScaleWorkload()
+        new IdleWorkload(), new MemoryWorkload(), new CrashWorkload(), new ScaleWorkload(),
+        new SteadyWorkload()
     ];
 
     public static async Task<ResultSet> Run(ComparisonOptions options)

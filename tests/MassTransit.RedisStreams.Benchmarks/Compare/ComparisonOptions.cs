@@ -11,7 +11,7 @@ using System.Linq;
 public sealed class ComparisonOptions
 {
     /// <summary>The workloads, in the order they run; <c>--only</c> picks from these.</summary>
-    public static readonly string[] AllWorkloads = ["publish", "send", "fanout", "latency", "request", "idle", "memory", "crash", "scale"];
+    public static readonly string[] AllWorkloads = ["publish", "send", "fanout", "latency", "request", "idle", "memory", "crash", "scale", "steady"];
 
     /// <summary>Whether the small counts of <c>--quick</c> are in use (recorded in the results).</summary>
     public bool Quick { get; set; }
@@ -51,6 +51,9 @@ public sealed class ComparisonOptions
 
     public int ScaleMessages { get; set; } = 20_000;
 
+    /// <summary>Messages of the steady-state run, measured after a warm-up of a twentieth of them (at most 50,000).</summary>
+    public int SteadyMessages { get; set; } = 1_000_000;
+
     /// <summary>A Redis to use instead of REDIS_CONNECTION or a private redis-server.</summary>
     public string? RedisConnection { get; set; }
 
@@ -83,10 +86,11 @@ public sealed class ComparisonOptions
         CrashMessages = 500;
         CrashClaimTimeout = TimeSpan.FromSeconds(2);
         ScaleMessages = 1_000;
+        SteadyMessages = 50_000;
         return this;
     }
 
-    /// <summary>Parses <c>[--quick] [--only a,b] [--out DIR] [--messages N] [--in-flight N] [--idle-seconds N] [--no-rabbitmq]</c>.</summary>
+    /// <summary>Parses <c>[--quick] [--only a,b] [--out DIR] [--messages N] [--in-flight N] [--idle-seconds N] [--steady-messages N] [--no-rabbitmq]</c>.</summary>
     public static ComparisonOptions Parse(string[] args)
     {
         var options = new ComparisonOptions();
@@ -122,6 +126,9 @@ public sealed class ComparisonOptions
                     break;
                 case "--idle-seconds":
                     options.IdleWindow = TimeSpan.FromSeconds(Number());
+                    break;
+                case "--steady-messages":
+                    options.SteadyMessages = Number();
                     break;
                 case "--no-rabbitmq":
                     options.RabbitMq = false;

@@ -4,6 +4,7 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
+using System.Runtime.ExceptionServices;
 using System.Threading;
 using System.Threading.Tasks;
 
@@ -29,6 +30,43 @@ public static class Load
             try
             {
                 await action(i);
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Like <see cref="InFlight" />, without keeping a task per call: what the run holds does not grow with the count, so a
+    /// long run measures the process's memory and not the benchmark's. The first failure is thrown once all have finished.
+    /// </summary>
+    public static async Task InFlightUnkept(int count, int inFlight, Func<int, Task> action)
+    {
+        using var gate = new SemaphoreSlim(inFlight);
+        Exception? failure = null;
+        for (var i = 0; i < count && Volatile.Read(ref failure) == null; i++)
+        {
+            await gate.WaitAsync();
+            _ = One(i);
+        }
+
+        for (var i = 0; i < inFlight; i++)
+            await gate.WaitAsync();
+
+        if (failure != null)
+            ExceptionDispatchInfo.Throw(failure);
+
+        async Task One(int i)
+        {
+            try
+            {
+                await action(i);
+            }
+            catch (Exception exception)
+            {
+                Interlocked.CompareExchange(ref failure, exception, null);
             }
             finally
             {

@@ -91,6 +91,13 @@ public sealed class RedisBroker :
             x => long.Parse(x.Value.Split(',')[0].Split('=')[1], CultureInfo.InvariantCulture));
     }
 
+    /// <summary>The server's <c>used_memory</c> (INFO memory), in bytes: the whole server's, also on a shared one.</summary>
+    public async Task<long> UsedMemory()
+    {
+        var memory = (await Admin.GetServers()[0].InfoAsync("memory")).SelectMany(x => x);
+        return long.Parse(memory.First(x => x.Key == "used_memory").Value, CultureInfo.InvariantCulture);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await Admin.DisposeAsync();

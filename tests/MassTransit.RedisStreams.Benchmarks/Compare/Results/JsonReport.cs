@@ -29,7 +29,8 @@ public static class JsonReport
                 ["memoryEntries"] = options.MemoryEntries,
                 ["crashMessages"] = options.CrashMessages,
                 ["crashClaimTimeoutSeconds"] = options.CrashClaimTimeout?.TotalSeconds,
-                ["scaleMessages"] = options.ScaleMessages
+                ["scaleMessages"] = options.ScaleMessages,
+                ["steadyMessages"] = options.SteadyMessages
             }
         };
 

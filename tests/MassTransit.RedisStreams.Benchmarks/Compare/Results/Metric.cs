@@ -5,4 +5,7 @@ namespace MassTransit.RedisStreams.Benchmarks.Compare.Results;
 /// <param name="Label">What it is, for the table.</param>
 /// <param name="Unit">msg/s, ms, bytes, commands/s, s.</param>
 /// <param name="HigherIsBetter">Which way is better.</param>
-public sealed record Metric(string Key, string Label, string Unit, bool HigherIsBetter);
+/// <param name="Ratios">
+/// Whether dividing the transports' values means something; not for a growth that is about zero and may be below it.
+/// </param>
+public sealed record Metric(string Key, string Label, string Unit, bool HigherIsBetter, bool Ratios = true);

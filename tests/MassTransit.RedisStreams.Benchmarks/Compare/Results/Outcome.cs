@@ -1,6 +1,7 @@
 namespace MassTransit.RedisStreams.Benchmarks.Compare.Results;
 
 using System.Collections.Generic;
+using System.Text.Json.Serialization;
 
 
 /// <summary>What one workload gave on one transport: numbers, or why there are none.</summary>
@@ -21,6 +22,10 @@ public sealed class Outcome
 
     /// <summary>Further numbers that are not compared across transports, such as the per-command breakdown of the idle cost.</summary>
     public Dictionary<string, double> Details { get; init; } = new();
+
+    /// <summary>Readings taken along a run (the steady workload's memory samples); in results.json only.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public List<Sample>? Samples { get; set; }
 
     public static Outcome Missing(string status, string reason) => new() { Status = status, Reason = reason };
 }

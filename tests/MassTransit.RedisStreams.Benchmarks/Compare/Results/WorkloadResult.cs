@@ -20,6 +20,9 @@ public sealed class WorkloadResult
     /// <summary>This transport's value divided by <paramref name="other" />'s, when both have the metric.</summary>
     public double? Ratio(Metric metric, string other)
     {
+        if (!metric.Ratios)
+            return null;
+
         if (!Outcomes.TryGetValue(TransportNames.RedisStreams, out var ours) || !Outcomes.TryGetValue(other, out var theirs))
             return null;
 
