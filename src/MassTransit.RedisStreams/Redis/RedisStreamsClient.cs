@@ -685,15 +685,15 @@ sealed class RedisStreamsClient
     /// streams' wake flags for that long, so that any append to one of them after the read publishes a wake-up.
     /// </summary>
     /// <remarks>
-    /// One XREADGROUP over all streams is one command when every stream gets the same count; otherwise the reads go in one
-    /// MULTI/EXEC block. Either way no append falls between them, which is what lets the caller tell, for a stream that
-    /// returned less than it was asked for, that nothing older than what the others returned is still unread. The flags need
-    /// no transaction: they are sent before the read on the same connection, so an append is either before the read, and read,
-    /// or after a flag was set, and announced.
+    /// When every stream gets the same count, one XREADGROUP reads them all at one instant. Otherwise each stream has its own
+    /// XREADGROUP, sent in stream order on the same connection, so Redis runs them in that order: an entry appended to a
+    /// stream after its read gets a higher ID than every entry returned by that read and the reads before it, which is what
+    /// the caller needs to know where each stream stands (<see cref="ReadRound.Atomic" />). The flags are sent before the
+    /// reads on the same connection, so an append is either before the read, and read, or after a flag was set, and announced.
     /// </remarks>
     /// <returns>The entries read from each stream, in ID order; empty where there were none.</returns>
     /// <seealso href="https://redis.io/commands/xreadgroup" />
-    public async Task<StreamEntry[][]> ReadNew(IReadOnlyList<RedisKey> streams, IReadOnlyList<int> counts, string group, string consumer,
+    public async Task<ReadRound> ReadNew(IReadOnlyList<RedisKey> streams, IReadOnlyList<int> counts, string group, string consumer,
         TimeSpan? armWake)
     {
         var database = await Connection.GetDatabase().ConfigureAwait(false);
@@ -722,10 +722,10 @@ sealed class RedisStreamsClient
             for (var i = 0; i < streams.Count; i++)
                 results[i] = Array.Find(read, x => x.Key == streams[i]).Entries ?? [];
 
-            return results;
+            return new ReadRound(results, true);
         }
 
-        var transaction = database.CreateTransaction();
+        // Different counts: one XREADGROUP per stream, pipelined in stream order on one connection, so they run in that order.
         var tasks = new List<Task>(streams.Count * 2);
         if (arming != null)
             tasks.AddRange(arming);
@@ -736,17 +736,16 @@ sealed class RedisStreamsClient
             if (counts[i] <= 0)
                 continue;
 
-            reads[i] = transaction.StreamReadGroupAsync(streams[i], group, consumer, StreamPosition.NewMessages, counts[i]);
+            reads[i] = database.StreamReadGroupAsync(streams[i], group, consumer, StreamPosition.NewMessages, counts[i]);
             tasks.Add(reads[i]!);
         }
 
-        await transaction.ExecuteAsync().ConfigureAwait(false);
         await Task.WhenAll(tasks).ConfigureAwait(false);
 
         for (var i = 0; i < streams.Count; i++)
             results[i] = reads[i] is { } task ? await task.ConfigureAwait(false) : [];
 
-        return results;
+        return new ReadRound(results, false);
     }
 
     static bool IsUniform(IReadOnlyList<int> counts)
@@ -1227,3 +1226,12 @@ sealed class RedisStreamsClient
         await database.StreamDeleteConsumerGroupAsync(stream, group).ConfigureAwait(false);
     }
 }
+
+
+/// <summary>What one round of reads returned, per stream in the order asked.</summary>
+/// <param name="Entries">The entries read from each stream, in ID order; empty where there were none.</param>
+/// <param name="Atomic">
+/// True when all streams were read at one instant (one command); false when each was read by its own command, in stream
+/// order.
+/// </param>
+readonly record struct ReadRound(StreamEntry[][] Entries, bool Atomic);

@@ -14,11 +14,11 @@ using StackExchange.Redis;
 /// <remarks>
 /// <para>
 /// Entry IDs order appends across streams (the append script takes them from one clock), so the order to deliver in is
-/// simply ID order. What a reader cannot see is an older entry still unread in another stream. Each round reads every stream
-/// at one instant (<see cref="RedisStreamsClient.ReadNew" />), and after it the reader knows, for each stream, that every
-/// entry still unread is newer than <see cref="ReceiveStream.UnreadAfter" />: the last entry read, when the stream returned
-/// all it was asked for; or, when it returned less, the newest entry read from any stream so far, since whatever is
-/// appended later gets a higher ID. An entry is handed on once its ID is at most the lowest of these bounds; a newer one is
+/// simply ID order. What a reader cannot see is an older entry still unread in another stream. Each round reads every stream,
+/// at one instant or one after the other in stream order (<see cref="RedisStreamsClient.ReadNew" />), and after it the
+/// reader knows, for each stream, that every entry still unread is newer than <see cref="ReceiveStream.UnreadAfter" />: the
+/// last entry read, when the stream returned all it was asked for; or, when it returned less, the newest entry read from the
+/// streams read no later than it, since whatever is appended later gets a higher ID. An entry is handed on once its ID is at most the lowest of these bounds; a newer one is
 /// held back, still counted against the prefetch limit, until the streams before it have been read further.
 /// </para>
 /// <para>
@@ -65,9 +65,13 @@ sealed class GroupReader
 
         var counts = Plan(streams, capacity, _rotation++ & int.MaxValue);
 
-        var results = await _bus.Client.ReadNew(_keys, counts, _streams.Group, _bus.ConsumerName, armWake).ConfigureAwait(false);
+        var (results, atomic) = await _bus.Client.ReadNew(_keys, counts, _streams.Group, _bus.ConsumerName, armWake).ConfigureAwait(false);
 
+        // Where each stream stands: every entry still unread in a stream that returned all it was asked for is newer than the
+        // last one read from it. In a stream that returned less, it is newer than every entry read before that stream's read
+        // ran: from any stream, when the streams were read at one instant; from it and the streams read before it otherwise.
         var read = 0;
+        var newestBefore = new StreamEntryId[streams.Length];
         for (var i = 0; i < streams.Length; i++)
         {
             foreach (var entry in results[i])
@@ -82,6 +86,8 @@ sealed class GroupReader
 
                 read++;
             }
+
+            newestBefore[i] = _newestRead;
         }
 
         var drained = true;
@@ -95,7 +101,7 @@ sealed class GroupReader
 
             var stream = streams[i];
             stream.Drained = results[i].Length < counts[i];
-            stream.UnreadAfter = stream.Drained ? _newestRead : StreamEntryId.Parse(results[i][^1].Id);
+            stream.UnreadAfter = stream.Drained ? atomic ? _newestRead : newestBefore[i] : StreamEntryId.Parse(results[i][^1].Id);
             drained &= stream.Drained;
         }
 

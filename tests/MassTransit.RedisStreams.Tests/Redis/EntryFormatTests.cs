@@ -88,7 +88,7 @@ public class EntryFormatTests
 
         var db = await redis.Database();
         var body = (string?)(await db.StreamRangeAsync(redis.Key("events:Bid"), "-", "+", 1)).Single()["body"];
-        Assert.InRange(body!.Length, messageBytes - 8, messageBytes + 8);
+        Assert.InRange(body!.Length, messageBytes - 12, messageBytes + 12);
 
         var bytes = (long)await db.ExecuteAsync("MEMORY", "USAGE", redis.Key("events:Bid"), "SAMPLES", "0");
         Assert.True(bytes / count <= limit, $"{bytes / count} bytes per entry of a {messageBytes}-byte message, more than {limit}");
