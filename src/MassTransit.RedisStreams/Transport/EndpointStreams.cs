@@ -51,6 +51,14 @@ sealed class EndpointStreams
 
         var keys = new List<RedisKey> { _context.QueueKey };
 
+        // Listen on the queue's and the event streams' channels before registering: a derived type announced on an event
+        // stream's channel from then on is heard, and one announced before is among the sources the registration returns.
+        foreach (var key in _entityNames.Select(entityName => _client.Keys.Events(entityName)).Prepend(_context.QueueKey))
+        {
+            if (!_wakeSubscriptions.ContainsKey(key))
+                _wakeSubscriptions.Add(key, await _client.SubscribeWake(key, _onWake).ConfigureAwait(false));
+        }
+
         RedisValue startPosition = _context.StartPosition;
 
         var subscriptions = await Task.WhenAll(_entityNames.Select(async entityName =>

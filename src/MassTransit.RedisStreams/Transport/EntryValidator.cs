@@ -94,7 +94,7 @@ static class EntryValidator
         if (mediaType.EndsWith("json", StringComparison.OrdinalIgnoreCase))
         {
             var expectEnvelope = mediaType.Equals(EnvelopeMediaType, StringComparison.OrdinalIgnoreCase);
-            var problem = DescribeInvalidJson(((ReadOnlyMemory<byte>)body).Span, expectEnvelope);
+            var problem = DescribeInvalidJson(((ReadOnlyMemory<byte>)body).Span, expectEnvelope, !contentType.IsNull);
             if (problem != null)
             {
                 return contentType.IsNull
@@ -172,7 +172,7 @@ static class EntryValidator
     /// Reads the body once without allocating; with <paramref name="expectEnvelope" /> it must also be a MassTransit envelope,
     /// an object with a "message" property.
     /// </summary>
-    static string? DescribeInvalidJson(ReadOnlySpan<byte> body, bool expectEnvelope)
+    static string? DescribeInvalidJson(ReadOnlySpan<byte> body, bool expectEnvelope, bool declared)
     {
         if (body.IsEmpty)
             return "the body is empty.";
@@ -195,8 +195,12 @@ static class EntryValidator
 
         if (expectEnvelope && !hasMessage)
         {
-            return "the body is not a MassTransit envelope (a JSON object with a \"message\" property). To consume plain JSON written by "
-                + "other programs, configure the endpoint with UseRawJsonDeserializer(RawSerializerOptions.AnyMessageType, isDefault: true).";
+            // Said by the entry itself, the writer is wrong; assumed for an entry without Content-Type, the endpoint's default is.
+            return declared
+                ? "the body is not a MassTransit envelope (a JSON object with a \"message\" property). Write the envelope, or leave the "
+                + "Content-Type field out to send plain JSON with the headers as fields."
+                : "the body is not a MassTransit envelope (a JSON object with a \"message\" property). To consume plain JSON written by "
+                + "other programs, remove the endpoint's envelope default deserializer, or configure UseRawJsonDeserializer(RawSerializerOptions.AnyMessageType, isDefault: true).";
         }
 
         return null;

@@ -39,7 +39,7 @@ static class EntryWriter
                 entry.Add(name, value);
         }
 
-        var ownFormat = context.ContentType is { } contentType && contentType.MediaType == EntryJsonSerializer.EntryJsonContentType.MediaType;
+        var ownFormat = NamesHost(context);
         if (!ownFormat)
             Add(MessageHeaders.ContentType, context.ContentType?.ToString());
 
@@ -79,6 +79,12 @@ static class EntryWriter
         }
 
         return entry;
+    }
+
+    /// <summary>Whether the message is in the transport's own format, whose entry names the writer's host record.</summary>
+    public static bool NamesHost(SendContext context)
+    {
+        return context.ContentType is { } contentType && contentType.MediaType == EntryJsonSerializer.EntryJsonContentType.MediaType;
     }
 
     /// <summary>

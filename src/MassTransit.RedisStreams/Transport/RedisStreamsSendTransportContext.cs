@@ -77,9 +77,8 @@ sealed class RedisStreamsSendTransportContext :
             _ => _stream
         };
 
-        // The entry may name this process's host record, which is stored before the first entry that does.
-        var hostStored = _bus.Hosts.EnsureOwnStored();
-        if (!hostStored.IsCompletedSuccessfully)
+        // An entry in the transport's own format names this process's host record, which is stored before the first one.
+        if (EntryWriter.NamesHost(context) && !_bus.Hosts.EnsureOwnStored().IsCompletedSuccessfully)
         {
             await SendRetry.Run(() => _bus.Hosts.EnsureOwnStored(), _bus.Settings.SendTimeout, _bus.Keys.Hosts, context.CancellationToken)
                 .ConfigureAwait(false);
