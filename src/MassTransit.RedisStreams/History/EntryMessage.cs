@@ -122,7 +122,7 @@ sealed class EntryMessage
                 {
                     "application/vnd.masstransit+json" => SystemTextJsonMessageSerializer.Instance,
                     "application/json" or "text/json" => RawJson,
-                    _ when contentType.MediaType == EntryJsonSerializer.EntryJsonContentType.MediaType => EntryJson.Value,
+                    _ when contentType.MediaType == EntryJsonSerializer.MediaType => EntryJson.Value,
                     _ => throw new SerializationException($"No deserializer for the content type {contentType.MediaType}.")
                 };
             }

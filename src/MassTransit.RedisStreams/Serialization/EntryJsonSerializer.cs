@@ -24,8 +24,11 @@ sealed class EntryJsonSerializer :
     IMessageSerializer,
     IMessageDeserializer
 {
-    /// <summary>The content type MassTransit knows the format by; it is never written to an entry.</summary>
-    public static readonly ContentType EntryJsonContentType = new("application/vnd.masstransit.redis-streams+json");
+    /// <summary>The media type MassTransit knows the format by; it is never written to an entry.</summary>
+    public const string MediaType = "application/vnd.masstransit.redis-streams+json";
+
+    /// <summary>The content type of <see cref="MediaType" />.</summary>
+    public static readonly ContentType EntryJsonContentType = new(MediaType);
 
     readonly JsonSerializerOptions _options;
 

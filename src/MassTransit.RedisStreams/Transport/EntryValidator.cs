@@ -83,7 +83,7 @@ static class EntryValidator
 
         // Without a Content-Type, an entry that names its message types is in the transport's own format (see
         // RedisStreamsReceiveContext.GetContentType); any other is for the endpoint's default deserializer.
-        var mediaType = hasMessageType ? EntryJsonSerializer.EntryJsonContentType.MediaType : defaultMediaType;
+        var mediaType = hasMessageType ? EntryJsonSerializer.MediaType : defaultMediaType;
         if (!contentType.IsNull)
         {
             mediaType = GetMediaType(contentType);

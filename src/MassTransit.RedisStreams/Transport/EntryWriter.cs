@@ -84,7 +84,7 @@ static class EntryWriter
     /// <summary>Whether the message is in the transport's own format, whose entry names the writer's host record.</summary>
     public static bool NamesHost(SendContext context)
     {
-        return context.ContentType is { } contentType && contentType.MediaType == EntryJsonSerializer.EntryJsonContentType.MediaType;
+        return context.ContentType is { } contentType && contentType.MediaType == EntryJsonSerializer.MediaType;
     }
 
     /// <summary>

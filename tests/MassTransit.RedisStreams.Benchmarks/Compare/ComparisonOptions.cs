@@ -84,7 +84,6 @@ public sealed class ComparisonOptions
         IdleWindow = TimeSpan.FromSeconds(3);
         MemoryEntries = 50;
         CrashMessages = 500;
-        CrashClaimTimeout = TimeSpan.FromSeconds(2);
         ScaleMessages = 1_000;
         SteadyMessages = 50_000;
         return this;

@@ -23,7 +23,8 @@ public sealed class CrashWorkload :
 
     public override string Settings(ComparisonOptions options) =>
         $"{options.CrashMessages:N0} messages sent with {options.InFlight} in flight; handler takes {options.CrashHandlerDelay.TotalMilliseconds:0} ms; "
-        + $"kill at a third handled. Redis ClaimTimeout {(options.CrashClaimTimeout is { } claim ? $"{claim.TotalSeconds:0.#} s (set for this run)" : "30 s (the default)")}; "
+        + $"kill at a third handled. Redis: the survivor claims the killed one's entries when its 3 s name lease runs out"
+        + $"{(options.CrashClaimTimeout is { } claim ? $" (ClaimTimeout {claim.TotalSeconds:0.#} s, set for this run)" : " (ClaimTimeout at its 30 s default)")}; "
         + "RabbitMQ requeues when the connection drops.";
 
     public override IReadOnlyList<Metric> Metrics(ComparisonOptions options) =>

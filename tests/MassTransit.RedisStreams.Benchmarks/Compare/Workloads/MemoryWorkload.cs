@@ -20,7 +20,7 @@ public sealed class MemoryWorkload :
 
     public override string Settings(ComparisonOptions options) =>
         $"{options.MemoryEntries:N0} entries per size; MEMORY USAGE <stream> SAMPLES 0 ÷ XLEN. The raw loop stores one field, the "
-        + "message's JSON; the transport stores the MassTransit envelope and headers.";
+        + "message's JSON; the transport stores the message's JSON and its headers as fields, host information once per process.";
 
     public override IReadOnlyList<Metric> Metrics(ComparisonOptions options) =>
         options.MemorySizes.Select(size => new Metric("bytes@" + size, $"{Label(size)} message", "bytes/entry", false)).ToList();
