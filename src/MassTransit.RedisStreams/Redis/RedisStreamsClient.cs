@@ -441,6 +441,9 @@ sealed class RedisStreamsClient
         return 0
         """;
 
+    /// <summary>How many streams' appenders are kept before the set is started afresh.</summary>
+    const int MaxAppenders = 10_000;
+
     /// <summary>The leading arguments of the append script, before the fields: the NOMKSTREAM flag and the wake channel.</summary>
     public const int AppendReservedArguments = 2;
 
@@ -475,7 +478,14 @@ sealed class RedisStreamsClient
     {
         var appenders = onlyIfStreamExists ? _existingStreamAppenders : _appenders;
         if (!appenders.TryGetValue(stream, out var appender))
+        {
+            // Replies go to the temporary streams of buses that come and go: the set is forgotten now and then rather than
+            // kept forever. An appender in use carries on with what it has; only later appends take a new one.
+            if (appenders.Count >= MaxAppenders)
+                appenders.Clear();
+
             appender = appenders.GetOrAdd(stream, key => new StreamAppender(this, key, onlyIfStreamExists));
+        }
 
         return appender.Append(entry);
     }

@@ -117,6 +117,9 @@ public class EntryFormatTests
         Assert.Equal("application/vnd.masstransit+json", (string?)entry["Content-Type"]);
         Assert.Contains("\"message\":", (string?)entry["body"]);
         Assert.Equal("enveloped", context.Message.Note);
+
+        // A bus that writes the envelope names no host record, so it stores none.
+        Assert.False(await db.KeyExistsAsync(redis.Key("hosts")));
         Assert.Equal("south", context.Headers.Get<string>("X-Tenant"));
         Assert.Equal(Environment.MachineName, context.Host.MachineName);
     }
