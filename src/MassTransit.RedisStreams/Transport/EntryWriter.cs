@@ -70,9 +70,10 @@ static class EntryWriter
 
         foreach (var header in context.Headers.GetAll())
         {
-            // The fields above come first and win; a custom header of the same name is not written twice. Host information is
-            // in the host record.
-            if (header.Key is EntryFieldNames.Body or MessageHeaders.Host.Info or EntryFieldNames.Host || entry.Contains(header.Key))
+            // The fields above come first and win; a custom header of the same name is not written twice. In the transport's
+            // own format, host information is in the host record.
+            if (header.Key == EntryFieldNames.Body || ownFormat && header.Key is MessageHeaders.Host.Info or EntryFieldNames.Host
+                || entry.Contains(header.Key))
                 continue;
 
             Add(header.Key, FormatHeaderValue(header.Value));
