@@ -11,7 +11,8 @@ using Xunit.Abstractions;
 
 /// <summary>
 /// A consumer process killed with entries read but not acknowledged loses nothing: a surviving instance of the same
-/// endpoint claims and processes them once they have been idle longer than the claim timeout.
+/// endpoint claims and processes them once the killed one's name lease has run out (or, failing that, once they have been
+/// idle longer than the claim timeout).
 /// </summary>
 public class ConsumerCrashTests
 {
