@@ -15,7 +15,8 @@ static partial class CliOptions
 
     public static readonly Option<string> Connection = new("--connection", "-c")
     {
-        Description = $"A StackExchange.Redis configuration string, e.g. redis1:6379,password=secret. Default: ${ConnectionVariable}, else localhost:6379.",
+        Description = $"A StackExchange.Redis configuration string, e.g. redis1:6379,password=secret, or a redis:// or rediss:// URI. "
+            + $"Default: ${ConnectionVariable}, else localhost:6379. The password may come from $REDIS_PASSWORD instead.",
         Recursive = true,
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable(ConnectionVariable) is { Length: > 0 } value ? value : "localhost:6379"
     };

@@ -43,7 +43,7 @@ sealed class CliSession :
         ConfigurationOptions options;
         try
         {
-            options = ConfigurationOptions.Parse(connection);
+            options = RedisConfiguration.Parse(connection, password: Environment.GetEnvironmentVariable("REDIS_PASSWORD"));
             StreamKeys.NormalizePrefix(keyPrefix);
         }
         catch (ArgumentException exception)

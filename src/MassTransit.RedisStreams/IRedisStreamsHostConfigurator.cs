@@ -9,6 +9,14 @@ using System;
 /// </summary>
 public interface IRedisStreamsHostConfigurator
 {
+    /// <inheritdoc cref="RedisStreamsTransportOptions.User" />
+    /// <remarks>For a connection given as a configuration string; <c>ConfigurationOptions</c> carry their own.</remarks>
+    string? User { set; }
+
+    /// <inheritdoc cref="RedisStreamsTransportOptions.Password" />
+    /// <remarks>For a connection given as a configuration string; <c>ConfigurationOptions</c> carry their own.</remarks>
+    string? Password { set; }
+
     /// <inheritdoc cref="RedisStreamsTransportOptions.KeyPrefix" />
     string? KeyPrefix { set; }
 

@@ -14,11 +14,26 @@ using StackExchange.Redis;
 public class RedisStreamsTransportOptions
 {
     /// <summary>
-    /// A StackExchange.Redis configuration string, e.g. <c>localhost:6379</c> or
-    /// <c>redis1:6379,password=secret,ssl=true</c>. Default <c>localhost:6379</c>.
+    /// Where Redis is: a StackExchange.Redis configuration string, e.g. <c>localhost:6379</c> or
+    /// <c>redis1:6379,password=secret,ssl=true</c>, or a URI, <c>redis://[user[:password]@]host[:port][/database]</c> or
+    /// <c>rediss://...</c> for TLS, with StackExchange.Redis options as its query (<c>?abortConnect=false</c>). Default
+    /// <c>localhost:6379</c>. Its password is never logged.
     /// </summary>
     /// <seealso href="https://stackexchange.github.io/StackExchange.Redis/Configuration" />
     public string Configuration { get; set; } = "localhost:6379";
+
+    /// <summary>
+    /// The ACL user to connect as, when it is not in <see cref="Configuration" />; set, it takes precedence over the one there.
+    /// Default none (Redis's <c>default</c> user).
+    /// </summary>
+    public string? User { get; set; }
+
+    /// <summary>
+    /// The password, kept apart from <see cref="Configuration" /> so that it can come from a secret store or an environment
+    /// variable (<c>RedisStreams__Password</c>) while the rest stays in appsettings.json; set, it takes precedence over one in
+    /// the string. Never logged. Default none.
+    /// </summary>
+    public string? Password { get; set; }
 
     /// <summary>
     /// Put in front of every key, e.g. <c>shop</c> gives <c>shop:events:AuctionEnded</c>, so that several applications or
@@ -100,17 +115,17 @@ public class RedisStreamsTransportOptions
             string? problem = null;
             try
             {
-                var parsed = ConfigurationOptions.Parse(Configuration);
+                var parsed = RedisConfiguration.Parse(Configuration);
                 if (parsed.EndPoints.Count == 0)
-                    problem = "names no server; it needs at least one host:port, e.g. 'localhost:6379'.";
+                    problem = $"'{RedisConfiguration.Redact(Configuration)}' names no server; it needs at least one host:port, e.g. 'localhost:6379'.";
             }
             catch (ArgumentException exception)
             {
-                problem = $"cannot be parsed: {exception.Message}";
+                problem = exception.Message;
             }
 
             if (problem != null)
-                yield return $"RedisStreams:Configuration '{Configuration}' {problem}";
+                yield return $"RedisStreams:Configuration {problem}";
         }
 
         if (!string.IsNullOrEmpty(KeyPrefix))

@@ -25,6 +25,16 @@ sealed class RedisStreamsHostSettings :
         _options = new RedisStreamsTransportOptions();
     }
 
+    public string? User
+    {
+        set => _options.User = value;
+    }
+
+    public string? Password
+    {
+        set => _options.Password = value;
+    }
+
     public string? KeyPrefix
     {
         get => _options.KeyPrefix;
@@ -98,7 +108,7 @@ sealed class RedisStreamsHostSettings :
 
             try
             {
-                return RedisStreamsHostAddress.FromConfiguration(ConfigurationOptions.Parse(_options.Configuration), prefix);
+                return RedisStreamsHostAddress.FromConfiguration(RedisConfiguration.Parse(_options.Configuration, _options.User, _options.Password), prefix);
             }
             catch (ArgumentException)
             {
@@ -140,7 +150,7 @@ sealed class RedisStreamsHostSettings :
 
         return _configurationOptions != null
             ? new RedisConnection(_configurationOptions, defaultReconnectPolicy: false)
-            : new RedisConnection(ConfigurationOptions.Parse(_options.Configuration), defaultReconnectPolicy: true);
+            : new RedisConnection(RedisConfiguration.Parse(_options.Configuration, _options.User, _options.Password), defaultReconnectPolicy: true);
     }
 
     public IEnumerable<ValidationResult> Validate()
