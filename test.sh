@@ -1,25 +1,31 @@
 #!/usr/bin/env bash
 # Runs every test of the solution; the one command a fresh machine needs. The tests start private redis-server processes
-# of their own, so this script only makes sure redis-server is installed (with apt-get when it is missing).
+# of their own, so this script only makes sure redis-server (and openssl, for the TLS tests) is installed, with apt-get
+# when it is missing.
 # Extra arguments go to `dotnet test`, e.g. ./test.sh --filter "FullyQualifiedName~Smoke".
 # Results: console output, plus TestResults/results.trx for CI.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
-if ! command -v redis-server >/dev/null 2>&1; then
+# The TLS tests make their certificates with openssl.
+packages=()
+command -v redis-server >/dev/null 2>&1 || packages+=(redis-server)
+command -v openssl >/dev/null 2>&1 || packages+=(openssl)
+
+if [[ ${#packages[@]} -gt 0 ]]; then
     sudo=()
     if [[ "$(id -u)" -ne 0 ]]; then
         if ! command -v sudo >/dev/null 2>&1; then
-            echo "test.sh: redis-server is missing and installing it needs root (no sudo found)" >&2
+            echo "test.sh: ${packages[*]} missing and installing needs root (no sudo found)" >&2
             exit 1
         fi
         sudo=(sudo)
     fi
-    echo "==> installing redis-server: apt-get update && apt-get install -y redis-server"
+    echo "==> installing ${packages[*]}: apt-get update && apt-get install -y ${packages[*]}"
     if ! ${sudo[@]+"${sudo[@]}"} apt-get update ||
-        ! ${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server; then
-        echo "test.sh: installing redis-server failed" >&2
+        ! ${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y "${packages[@]}"; then
+        echo "test.sh: installing ${packages[*]} failed" >&2
         exit 1
     fi
 fi

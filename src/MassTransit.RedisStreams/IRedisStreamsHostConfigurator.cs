@@ -17,6 +17,15 @@ public interface IRedisStreamsHostConfigurator
     /// <remarks>For a connection given as a configuration string; <c>ConfigurationOptions</c> carry their own.</remarks>
     string? Password { set; }
 
+    /// <inheritdoc cref="RedisStreamsTransportOptions.TlsCaCertificate" />
+    string? TlsCaCertificate { set; }
+
+    /// <inheritdoc cref="RedisStreamsTransportOptions.TlsClientCertificate" />
+    string? TlsClientCertificate { set; }
+
+    /// <inheritdoc cref="RedisStreamsTransportOptions.TlsClientKey" />
+    string? TlsClientKey { set; }
+
     /// <inheritdoc cref="RedisStreamsTransportOptions.KeyPrefix" />
     string? KeyPrefix { set; }
 

@@ -2,6 +2,7 @@ namespace MassTransit;
 
 using System;
 using System.Collections.Generic;
+using System.IO;
 using RedisStreams.Redis;
 using StackExchange.Redis;
 
@@ -41,6 +42,21 @@ public class RedisStreamsTransportOptions
     /// RabbitMQ virtual host. Default none.
     /// </summary>
     public string? KeyPrefix { get; set; }
+
+    /// <summary>
+    /// For TLS with a private certificate authority: the path of its certificate (PEM), against which the server's
+    /// certificate is verified instead of the machine's trust store. Setting it turns TLS on. Default none.
+    /// </summary>
+    public string? TlsCaCertificate { get; set; }
+
+    /// <summary>
+    /// For mutual TLS: the path of the client certificate this bus presents, PEM (with <see cref="TlsClientKey" />) or
+    /// PKCS#12 (<c>.pfx</c>/<c>.p12</c>, key inside, no password). Setting it turns TLS on. Default none.
+    /// </summary>
+    public string? TlsClientCertificate { get; set; }
+
+    /// <summary>The path of the PEM private key of <see cref="TlsClientCertificate" />. Default none.</summary>
+    public string? TlsClientKey { get; set; }
 
     /// <summary>
     /// The name under which this instance reads from consumer groups. Each running instance leases its name in Redis
@@ -127,6 +143,15 @@ public class RedisStreamsTransportOptions
             if (problem != null)
                 yield return $"RedisStreams:Configuration {problem}";
         }
+
+        foreach (var (name, path) in new[] { ("TlsCaCertificate", TlsCaCertificate), ("TlsClientCertificate", TlsClientCertificate), ("TlsClientKey", TlsClientKey) })
+        {
+            if (!string.IsNullOrEmpty(path) && !File.Exists(path))
+                yield return $"RedisStreams:{name} '{path}' does not exist.";
+        }
+
+        if (!string.IsNullOrEmpty(TlsClientKey) && string.IsNullOrEmpty(TlsClientCertificate))
+            yield return "RedisStreams:TlsClientKey is set without RedisStreams:TlsClientCertificate; set the certificate it belongs to.";
 
         if (!string.IsNullOrEmpty(KeyPrefix))
         {

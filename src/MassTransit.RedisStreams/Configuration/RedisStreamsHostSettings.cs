@@ -35,6 +35,21 @@ sealed class RedisStreamsHostSettings :
         set => _options.Password = value;
     }
 
+    public string? TlsCaCertificate
+    {
+        set => _options.TlsCaCertificate = value;
+    }
+
+    public string? TlsClientCertificate
+    {
+        set => _options.TlsClientCertificate = value;
+    }
+
+    public string? TlsClientKey
+    {
+        set => _options.TlsClientKey = value;
+    }
+
     public string? KeyPrefix
     {
         get => _options.KeyPrefix;
@@ -150,7 +165,14 @@ sealed class RedisStreamsHostSettings :
 
         return _configurationOptions != null
             ? new RedisConnection(_configurationOptions, defaultReconnectPolicy: false)
-            : new RedisConnection(RedisConfiguration.Parse(_options.Configuration, _options.User, _options.Password), defaultReconnectPolicy: true);
+            : new RedisConnection(CreateConfigurationOptions(), defaultReconnectPolicy: true);
+    }
+
+    ConfigurationOptions CreateConfigurationOptions()
+    {
+        var options = RedisConfiguration.Parse(_options.Configuration, _options.User, _options.Password);
+        RedisConfiguration.ApplyTls(options, _options.TlsCaCertificate, _options.TlsClientCertificate, _options.TlsClientKey);
+        return options;
     }
 
     public IEnumerable<ValidationResult> Validate()

@@ -3,6 +3,8 @@ namespace MassTransit.RedisStreams.Redis;
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using System.IO;
+using System.Security.Cryptography.X509Certificates;
 using System.Text.RegularExpressions;
 using StackExchange.Redis;
 
@@ -30,6 +32,46 @@ static partial class RedisConfiguration
             options.Password = password;
 
         return options;
+    }
+
+    /// <summary>
+    /// Turns TLS on with the given files: the server's certificate is verified against <paramref name="caCertificate" />
+    /// (a PEM file) instead of the machine's trust store, and <paramref name="clientCertificate" /> (a PEM file with
+    /// <paramref name="clientKey" />, or a PKCS#12 file with its key inside) is presented for mutual TLS.
+    /// </summary>
+    public static void ApplyTls(ConfigurationOptions options, string? caCertificate, string? clientCertificate, string? clientKey)
+    {
+        if (!string.IsNullOrEmpty(caCertificate))
+        {
+            options.Ssl = true;
+            options.TrustIssuer(caCertificate);
+        }
+
+        if (!string.IsNullOrEmpty(clientCertificate))
+        {
+            options.Ssl = true;
+            var certificate = LoadClientCertificate(clientCertificate, clientKey);
+            options.CertificateSelection += (_, _, _, _, _) => certificate;
+        }
+    }
+
+    static X509Certificate2 LoadClientCertificate(string certificate, string? key)
+    {
+        if (string.IsNullOrEmpty(key))
+            return LoadPkcs12(File.ReadAllBytes(certificate));
+
+        // A PEM key stays ephemeral on some platforms, which TLS cannot use; a PKCS#12 round trip gives it a usable one.
+        using var pem = X509Certificate2.CreateFromPemFile(certificate, key);
+        return LoadPkcs12(pem.Export(X509ContentType.Pkcs12));
+    }
+
+    static X509Certificate2 LoadPkcs12(byte[] data)
+    {
+#if NET9_0_OR_GREATER
+        return X509CertificateLoader.LoadPkcs12(data, null);
+#else
+        return new X509Certificate2(data);
+#endif
     }
 
     /// <summary>The connection string with its password replaced by <c>***</c>, for messages and logs.</summary>
