@@ -56,7 +56,9 @@ sealed class EntryJsonSerializer :
 
     public ConsumeContext Deserialize(ReceiveContext receiveContext)
     {
-        return new BodyConsumeContext(receiveContext, Deserialize(receiveContext.Body, receiveContext.TransportHeaders, receiveContext.InputAddress));
+        var destination = receiveContext is RedisStreamsReceiveContext entry ? entry.DestinationAddress : receiveContext.InputAddress;
+
+        return new BodyConsumeContext(receiveContext, Deserialize(receiveContext.Body, receiveContext.TransportHeaders, destination));
     }
 
     public SerializerContext Deserialize(MessageBody body, Headers headers, Uri? destinationAddress = null)

@@ -22,6 +22,8 @@ sealed class RedisStreamsReceiveContext :
     readonly RedisValue _bodyField;
     readonly ReceiveStream _stream;
     readonly HostRecords _hosts;
+    readonly RedisStreamsReceiveEndpointContext _endpoint;
+    Uri? _destinationAddress;
     IHeaderProvider? _headerProvider;
 
     public RedisStreamsReceiveContext(StreamEntry entry, ReceiveStream stream, RedisStreamsReceiveEndpointContext context, int deliveryCount)
@@ -34,6 +36,7 @@ sealed class RedisStreamsReceiveContext :
         ConsumerGroup = context.QueueName;
         ConsumerName = context.BusContext.ConsumerName;
         _hosts = context.BusContext.Hosts;
+        _endpoint = context;
 
         (_bodyField, Body) = ReadBody(entry);
     }
@@ -56,6 +59,20 @@ sealed class RedisStreamsReceiveContext :
     }
 
     public StreamEntry Entry => _entry;
+
+    /// <summary>
+    /// Where the message was sent: the endpoint's address for an entry of its queue, the topic address of the message type
+    /// for an entry of an event stream — what MassTransit's envelope records as the destination.
+    /// </summary>
+    public Uri DestinationAddress => _destinationAddress ??= GetDestinationAddress();
+
+    Uri GetDestinationAddress()
+    {
+        var bus = _endpoint.BusContext;
+        return bus.Keys.EntityNameOf(_stream.Key) is { } entityName
+            ? new RedisStreamsEndpointAddress(bus.HostAddress, entityName, AddressKind.Topic)
+            : InputAddress;
+    }
 
     public string StreamKey => _stream.Key.ToString();
     public string EntryId => _entry.Id.ToString();

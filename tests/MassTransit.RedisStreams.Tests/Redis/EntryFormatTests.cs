@@ -62,6 +62,7 @@ public class EntryFormatTests
 
         // Recoverable: what the envelope held comes back from the fields and the host record.
         Assert.Equal(harness.Bus.Address, context.SourceAddress);
+        Assert.Equal(new Uri(harness.Bus.Address, "Bid?type=topic"), context.DestinationAddress);
         Assert.Equal(Environment.MachineName, context.Host.MachineName);
         Assert.Equal(Environment.ProcessId, context.Host.ProcessId);
         Assert.NotNull(context.SentTime);
@@ -121,6 +122,7 @@ public class EntryFormatTests
         // A bus that writes the envelope names no host record, so it stores none.
         Assert.False(await db.KeyExistsAsync(redis.Key("hosts")));
         Assert.Equal("south", context.Headers.Get<string>("X-Tenant"));
+        Assert.Equal(new Uri(harness.Bus.Address, "Bid?type=topic"), context.DestinationAddress);
         Assert.Equal(Environment.MachineName, context.Host.MachineName);
     }
 }
