@@ -1,0 +1,97 @@
+namespace MassTransit.RedisStreams.Tests.Topologies;
+
+using System;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Infrastructure;
+using Redis;
+using StackExchange.Redis;
+using Xunit;
+using Xunit.Abstractions;
+
+
+/// <summary>
+/// Redis Sentinel: a primary, a replica and three sentinels. The bus finds the primary through the sentinels
+/// (<c>serviceName=</c>) and keeps working when the primary is killed and the replica takes over.
+/// </summary>
+public class SentinelTests
+{
+    const string ServiceName = "orders";
+    static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    readonly ITestOutputHelper _output;
+
+    public SentinelTests(ITestOutputHelper output)
+    {
+        _output = output;
+    }
+
+    [RedisServerFact]
+    public async Task The_bus_finds_the_primary_through_the_sentinels_and_keeps_working_across_a_failover()
+    {
+        using var primary = RedisServerProcess.Start(appendOnly: true, appendFsync: "everysec");
+        using var replica = RedisServerProcess.Start(false, "everysec", $"replicaof 127.0.0.1 {primary.Port}");
+        using var sentinel1 = await RedisSentinelProcess.Start(ServiceName, primary.Port, 2);
+        using var sentinel2 = await RedisSentinelProcess.Start(ServiceName, primary.Port, 2);
+        using var sentinel3 = await RedisSentinelProcess.Start(ServiceName, primary.Port, 2);
+
+        await WaitForReplica(primary);
+
+        var received = new ConcurrentDictionary<int, bool>();
+        var bus = Bus.Factory.CreateUsingRedisStreams(cfg =>
+        {
+            cfg.Host($"{sentinel1.Address},{sentinel2.Address},{sentinel3.Address},serviceName={ServiceName}", h => h.KeyPrefix = "orders");
+            cfg.ReceiveEndpoint("order-audit", e => e.Handler<AuctionEnded>(context =>
+            {
+                received[(int)context.Message.Amount] = true;
+                return Task.CompletedTask;
+            }));
+        });
+
+        await bus.StartAsync(new CancellationTokenSource(Timeout).Token);
+        try
+        {
+            var endpoint = await bus.GetSendEndpoint(new Uri("queue:order-audit"));
+
+            for (var i = 0; i < 20; i++)
+                await endpoint.Send(new AuctionEnded(Guid.NewGuid(), "before", i));
+
+            Assert.True(await Eventually.True(() => Task.FromResult(received.Count == 20), Timeout), "the messages sent before the failover arrive");
+
+            // The primary dies; sends made while there is none wait for the new one (SendTimeout is 30 s).
+            var failover = Stopwatch.StartNew();
+            primary.Kill();
+
+            var during = Enumerable.Range(100, 20).Select(i => endpoint.Send(new AuctionEnded(Guid.NewGuid(), "during", i))).ToArray();
+            await Task.WhenAll(during).WaitAsync(Timeout);
+            _output.WriteLine($"the sends made during the failover completed after {failover.Elapsed.TotalSeconds:0.0} s");
+
+            for (var i = 200; i < 220; i++)
+                await endpoint.Send(new AuctionEnded(Guid.NewGuid(), "after", i));
+
+            Assert.True(await Eventually.True(() => Task.FromResult(Enumerable.Range(100, 20).Concat(Enumerable.Range(200, 20)).All(received.ContainsKey)),
+                Timeout), "every message sent during and after the failover arrives");
+            _output.WriteLine($"all received {failover.Elapsed.TotalSeconds:0.0} s after the kill");
+
+            // The new primary is the old replica.
+            await using var check = await ConnectionMultiplexer.ConnectAsync(replica.ConnectionString);
+            var role = (RedisResult[])(await check.GetDatabase().ExecuteAsync("ROLE"))!;
+            Assert.Equal("master", (string?)role[0]);
+        }
+        finally
+        {
+            await bus.StopAsync();
+        }
+    }
+
+    static async Task WaitForReplica(RedisServerProcess primary)
+    {
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(primary.ConnectionString + ",allowAdmin=true");
+        var server = connection.GetServer(primary.ConnectionString);
+        Assert.True(await Eventually.True(async () => (await server.InfoAsync("replication")).SelectMany(x => x)
+            .Any(x => x.Key == "connected_slaves" && x.Value != "0"), TimeSpan.FromSeconds(15)), "the replica is connected");
+    }
+}
