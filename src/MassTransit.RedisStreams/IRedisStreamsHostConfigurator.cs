@@ -47,6 +47,12 @@ public interface IRedisStreamsHostConfigurator
     /// <inheritdoc cref="RedisStreamsTransportOptions.SendTimeout" />
     TimeSpan SendTimeout { set; }
 
+    /// <inheritdoc cref="RedisStreamsTransportOptions.WaitForReplicas" />
+    int WaitForReplicas { set; }
+
+    /// <inheritdoc cref="RedisStreamsTransportOptions.WaitForReplicasTimeout" />
+    TimeSpan WaitForReplicasTimeout { set; }
+
     /// <inheritdoc cref="RedisStreamsTransportOptions.MaxMessageSize" />
     int MaxMessageSize { set; }
 

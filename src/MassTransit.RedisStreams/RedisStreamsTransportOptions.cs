@@ -86,6 +86,18 @@ public class RedisStreamsTransportOptions
     public TimeSpan SendTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
+    /// How many replicas must have an appended entry before a send or publish completes (Redis <c>WAIT</c>, once per batch of
+    /// appends). Redis replicates asynchronously, so without it a failover can lose entries whose send already completed;
+    /// with it, a send completes only once that many replicas have the entry, and fails with an exception when they do not
+    /// within <see cref="WaitForReplicasTimeout" /> (the entry may then still be on the primary: delivery stays at least
+    /// once). Delayed messages are held without it. Default 0, don't wait.
+    /// </summary>
+    public int WaitForReplicas { get; set; }
+
+    /// <summary>How long a send waits for <see cref="WaitForReplicas" /> replicas. Default 1 second.</summary>
+    public TimeSpan WaitForReplicasTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
     /// The largest entry, in bytes (body and headers), a send or publish accepts; a larger one fails at once with an exception,
     /// and a larger entry found in a stream is moved to <c>_error</c> unread. Default 4 MiB.
     /// </summary>
@@ -175,6 +187,15 @@ public class RedisStreamsTransportOptions
 
         if (ClaimTimeout < TimeSpan.FromSeconds(1))
             yield return $"RedisStreams:ClaimTimeout must be at least 1 second (was {ClaimTimeout}).";
+
+        if (WaitForReplicas < 0)
+            yield return $"RedisStreams:WaitForReplicas must not be negative (was {WaitForReplicas}).";
+
+        if (WaitForReplicas > 0 && (WaitForReplicasTimeout < TimeSpan.FromMilliseconds(1) || WaitForReplicasTimeout > SendTimeout))
+        {
+            yield return $"RedisStreams:WaitForReplicasTimeout must be between 1 millisecond and the SendTimeout of {SendTimeout} "
+                + $"(was {WaitForReplicasTimeout}).";
+        }
 
         if (MaxDeliveryCount < 1)
             yield return $"RedisStreams:MaxDeliveryCount must be at least 1 (was {MaxDeliveryCount}).";

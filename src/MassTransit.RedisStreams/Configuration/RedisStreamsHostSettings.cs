@@ -92,6 +92,18 @@ sealed class RedisStreamsHostSettings :
         set => _options.SendTimeout = value;
     }
 
+    public int WaitForReplicas
+    {
+        get => _options.WaitForReplicas;
+        set => _options.WaitForReplicas = value;
+    }
+
+    public TimeSpan WaitForReplicasTimeout
+    {
+        get => _options.WaitForReplicasTimeout;
+        set => _options.WaitForReplicasTimeout = value;
+    }
+
     public int MaxMessageSize
     {
         get => _options.MaxMessageSize;

@@ -464,6 +464,12 @@ sealed class RedisStreamsClient
     public RedisConnection Connection { get; }
     public StreamKeys Keys { get; }
 
+    /// <summary>How many replicas must have a batch of appends before it completes (WAIT); 0 for none.</summary>
+    public int WaitForReplicas { get; init; }
+
+    /// <summary>How long to wait for them.</summary>
+    public TimeSpan WaitForReplicasTimeout { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>
     /// Appends an entry (XADD) under an ID that orders it after every earlier append on this Redis, and wakes idle readers of
     /// the stream. Appends to one stream that are made while an earlier one is on its way go together in one script call
@@ -515,6 +521,19 @@ sealed class RedisStreamsClient
         var database = multiplexer.GetDatabase();
         var clock = Keys.ClockFor(stream, Connection.IsCluster(multiplexer));
         var result = await database.ScriptEvaluateAsync(AppendBatchScript, [stream, StreamKeys.Wake(stream), clock], arguments).ConfigureAwait(false);
+
+        if (WaitForReplicas > 0)
+        {
+            // WAIT covers every write this connection made before it, the batch among them.
+            // On the primary, so on the connection that carried the append.
+            var acknowledged = (long)await database.ExecuteAsync("WAIT", [WaitForReplicas, (long)WaitForReplicasTimeout.TotalMilliseconds],
+                CommandFlags.DemandMaster).ConfigureAwait(false);
+            if (acknowledged < WaitForReplicas)
+            {
+                throw new RedisException($"Only {acknowledged} of the {WaitForReplicas} replicas asked for (WaitForReplicas) acknowledged the append "
+                    + $"to {stream} within {WaitForReplicasTimeout}; the entries are on the primary, but may not survive a failover.");
+            }
+        }
 
         var items = (RedisResult[])result!;
         var outcomes = new object?[entries.Count];

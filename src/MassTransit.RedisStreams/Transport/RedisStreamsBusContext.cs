@@ -31,7 +31,11 @@ sealed class RedisStreamsBusContext
         // The bus's error and dead-letter queue name formatters name every endpoint's _error and _skipped streams.
         var sendTopology = hostConfiguration.Topology.SendTopology;
         Client = new RedisStreamsClient(Connection,
-            new StreamKeys(settings.KeyPrefix, sendTopology.ErrorQueueNameFormatter, sendTopology.DeadLetterQueueNameFormatter));
+            new StreamKeys(settings.KeyPrefix, sendTopology.ErrorQueueNameFormatter, sendTopology.DeadLetterQueueNameFormatter))
+        {
+            WaitForReplicas = settings.WaitForReplicas,
+            WaitForReplicasTimeout = settings.WaitForReplicasTimeout
+        };
         HostAddress = settings.HostAddress;
         Identity = new ConsumerIdentity(Client, settings.ConsumerName);
         Hosts = new HostRecords(Client, () => hostConfiguration.BusEndpointAddress);

@@ -15,7 +15,8 @@ using Xunit.Abstractions;
 
 /// <summary>
 /// Redis Sentinel: a primary, a replica and three sentinels. The bus finds the primary through the sentinels
-/// (<c>serviceName=</c>) and keeps working when the primary is killed and the replica takes over.
+/// (<c>serviceName=</c>) and keeps working when the primary is killed and the replica takes over; with WaitForReplicas,
+/// no send that completed is lost with the primary.
 /// </summary>
 public class SentinelTests
 {
@@ -61,6 +62,12 @@ public class SentinelTests
 
             Assert.True(await Eventually.True(() => Task.FromResult(received.Count == 20), Timeout), "the messages sent before the failover arrive");
 
+            // Acknowledged by the primary alone, then the primary dies at once: asynchronous replication may lose some.
+            const int unreplicated = 500;
+            var watch = Stopwatch.StartNew();
+            await Task.WhenAll(Enumerable.Range(1000, unreplicated).Select(i => endpoint.Send(new AuctionEnded(Guid.NewGuid(), "acknowledged", i))));
+            _output.WriteLine($"{unreplicated} concurrent sends without waiting for a replica took {watch.Elapsed.TotalMilliseconds:0} ms");
+
             // The primary dies; sends made while there is none wait for the new one (SendTimeout is 30 s).
             var failover = Stopwatch.StartNew();
             primary.Kill();
@@ -76,6 +83,11 @@ public class SentinelTests
                 Timeout), "every message sent during and after the failover arrives");
             _output.WriteLine($"all received {failover.Elapsed.TotalSeconds:0.0} s after the kill");
 
+            // What asynchronous replication lost: measured, not asserted (WaitForReplicas is the remedy, tested below).
+            await Eventually.True(() => Task.FromResult(Enumerable.Range(1000, unreplicated).All(received.ContainsKey)), TimeSpan.FromSeconds(5));
+            _output.WriteLine($"acknowledged sends lost in the failover without WaitForReplicas: "
+                + $"{unreplicated - Enumerable.Range(1000, unreplicated).Count(received.ContainsKey)} of {unreplicated}");
+
             // The new primary is the old replica.
             await using var check = await ConnectionMultiplexer.ConnectAsync(replica.ConnectionString);
             var role = (RedisResult[])(await check.GetDatabase().ExecuteAsync("ROLE"))!;
@@ -87,11 +99,62 @@ public class SentinelTests
         }
     }
 
+    [RedisServerFact]
+    public async Task With_WaitForReplicas_no_acknowledged_send_is_lost_when_the_primary_dies()
+    {
+        using var primary = RedisServerProcess.Start(appendOnly: true, appendFsync: "everysec");
+        using var replica = RedisServerProcess.Start(false, "everysec", $"replicaof 127.0.0.1 {primary.Port}");
+        using var sentinel1 = await RedisSentinelProcess.Start(ServiceName, primary.Port, 2);
+        using var sentinel2 = await RedisSentinelProcess.Start(ServiceName, primary.Port, 2);
+        using var sentinel3 = await RedisSentinelProcess.Start(ServiceName, primary.Port, 2);
+
+        await WaitForReplica(primary);
+
+        var received = new ConcurrentDictionary<int, bool>();
+        var bus = Bus.Factory.CreateUsingRedisStreams(cfg =>
+        {
+            cfg.Host($"{sentinel1.Address},{sentinel2.Address},{sentinel3.Address},serviceName={ServiceName}", h =>
+            {
+                h.KeyPrefix = "orders";
+                h.WaitForReplicas = 1;
+            });
+            cfg.ReceiveEndpoint("order-ledger", e => e.Handler<AuctionEnded>(context =>
+            {
+                received[(int)context.Message.Amount] = true;
+                return Task.CompletedTask;
+            }));
+        });
+
+        await bus.StartAsync(new CancellationTokenSource(Timeout).Token);
+        try
+        {
+            var endpoint = await bus.GetSendEndpoint(new Uri("queue:order-ledger"));
+            await endpoint.Send(new AuctionEnded(Guid.NewGuid(), "warm-up", -1));
+
+            // Every send completes only once the replica has its entry; then the primary dies at once, before the
+            // endpoint has read them all.
+            const int count = 500;
+            var watch = Stopwatch.StartNew();
+            await Task.WhenAll(Enumerable.Range(0, count).Select(i => endpoint.Send(new AuctionEnded(Guid.NewGuid(), "ledger", i))));
+            _output.WriteLine($"{count} concurrent sends, each waiting for a replica, took {watch.Elapsed.TotalMilliseconds:0} ms");
+            primary.Kill();
+
+            Assert.True(await Eventually.True(() => Task.FromResult(Enumerable.Range(0, count).All(received.ContainsKey)), Timeout),
+                $"every acknowledged send arrives after the failover ({Enumerable.Range(0, count).Count(received.ContainsKey)} of {count})");
+        }
+        finally
+        {
+            await bus.StopAsync();
+        }
+    }
+
     static async Task WaitForReplica(RedisServerProcess primary)
     {
         await using var connection = await ConnectionMultiplexer.ConnectAsync(primary.ConnectionString + ",allowAdmin=true");
         var server = connection.GetServer(primary.ConnectionString);
+        // Online, not only connected: a replica still loading the primary's snapshot acknowledges nothing.
         Assert.True(await Eventually.True(async () => (await server.InfoAsync("replication")).SelectMany(x => x)
-            .Any(x => x.Key == "connected_slaves" && x.Value != "0"), TimeSpan.FromSeconds(15)), "the replica is connected");
+            .Any(x => x.Key.StartsWith("slave", StringComparison.Ordinal) && x.Value.Contains("state=online", StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(15)), "the replica is online");
     }
 }
