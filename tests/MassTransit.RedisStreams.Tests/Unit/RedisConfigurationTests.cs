@@ -90,5 +90,22 @@ public class RedisConfigurationTests
         Assert.StartsWith("RedisStreams:Configuration", problems[0]);
     }
 
+    [Fact]
+    public void Replica_and_tls_settings_that_cannot_work_are_named()
+    {
+        var problems = new RedisStreamsTransportOptions
+        {
+            WaitForReplicas = 1,
+            WaitForReplicasTimeout = TimeSpan.FromMinutes(5),
+            TlsCaCertificate = "/no/such/ca.crt",
+            TlsClientKey = "/no/such/client.key"
+        }.Validate().ToArray();
+
+        Assert.Contains(problems, x => x.StartsWith("RedisStreams:WaitForReplicasTimeout must be between 1 millisecond and the SendTimeout"));
+        Assert.Contains(problems, x => x == "RedisStreams:TlsCaCertificate '/no/such/ca.crt' does not exist.");
+        Assert.Contains(problems, x => x.StartsWith("RedisStreams:TlsClientKey is set without RedisStreams:TlsClientCertificate"));
+        Assert.Contains(new RedisStreamsTransportOptions { WaitForReplicas = -1 }.Validate(), x => x.StartsWith("RedisStreams:WaitForReplicas must not be negative"));
+    }
+
     static string Name(System.Net.EndPoint endPoint) => endPoint is System.Net.DnsEndPoint dns ? $"{dns.Host}:{dns.Port}" : endPoint.ToString()!;
 }
