@@ -1,6 +1,7 @@
 namespace MassTransit.RedisStreams.Tests.Contract;
 
 using System;
+using System.Linq;
 using System.Threading.Tasks;
 using MassTransit.Contracts.JobService;
 using MassTransit.Testing;
@@ -106,10 +107,19 @@ public abstract class JobContract<TBinding>
         var second = NewId.NextGuid();
         await client.GetResponse<JobSubmissionAccepted>(new { JobId = second, Job = new RenderInvoice(Guid.NewGuid(), TimeSpan.FromMilliseconds(50), false) });
 
-        // The second job waits (a scheduled JobSlotWaitElapsed) until the first has finished, then runs.
+        // The second job waits (a scheduled JobSlotWaitElapsed) until the first has finished, then runs. The lists are
+        // looked at until the messages are there: the first job runs two seconds without a message, which the harness's
+        // inactivity detection may take for the end of the test.
         Assert.True(await harness.Sent.Any<JobSlotWaitElapsed>(x => x.Context.Message.JobId == second));
-        Assert.True(await harness.Published.Any<JobCompleted>(x => x.Context.Message.JobId == first));
-        Assert.True(await harness.Published.Any<JobCompleted>(x => x.Context.Message.JobId == second));
+        Assert.True(await Published<JobCompleted>(harness, x => x.JobId == first), "the first job completes");
+        Assert.True(await Published<JobCompleted>(harness, x => x.JobId == second), "the second job completes");
+    }
+
+    static Task<bool> Published<T>(ITestHarness harness, Func<T, bool> match)
+        where T : class
+    {
+        return Infrastructure.Eventually.True(() => Task.FromResult(harness.Published.Select<T>(x => match(x.Context.Message)).Any()),
+            TimeSpan.FromSeconds(30));
     }
 
     async Task<JobService> StartJobService(int concurrentJobLimit)
@@ -117,6 +127,9 @@ public abstract class JobContract<TBinding>
         var provider = await Binding.StartHarness(x =>
         {
             x.SetKebabCaseEndpointNameFormatter();
+
+            // Set before the harness starts, so that a job running a few seconds without messages is not taken for the end.
+            x.SetTestTimeouts(testInactivityTimeout: TimeSpan.FromSeconds(10));
             AddScheduler(x);
 
             x.AddConsumer<RenderInvoiceJobConsumer>(c => c.Options<JobOptions<RenderInvoice>>(o => o
@@ -129,7 +142,6 @@ public abstract class JobContract<TBinding>
         }, (_, cfg) => UseScheduler(cfg));
 
         var harness = provider.GetRequiredService<ITestHarness>();
-        harness.TestInactivityTimeout = TimeSpan.FromSeconds(10);
         return new JobService(provider, harness);
     }
 
