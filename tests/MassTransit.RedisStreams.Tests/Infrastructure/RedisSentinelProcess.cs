@@ -4,8 +4,6 @@ using System;
 using System.Diagnostics;
 using System.Globalization;
 using System.IO;
-using System.Net;
-using System.Net.Sockets;
 using System.Threading.Tasks;
 using StackExchange.Redis;
 
@@ -41,7 +39,7 @@ public sealed class RedisSentinelProcess :
         var directory = Path.Combine(Path.GetTempPath(), "mt-redis-sentinel-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory);
 
-        var port = FreePort();
+        var port = RedisServerProcess.FindFreePort();
         var config = Path.Combine(directory, "sentinel.conf");
         File.WriteAllText(config, string.Join('\n',
             $"port {port}",
@@ -110,12 +108,5 @@ public sealed class RedisSentinelProcess :
         catch (IOException)
         {
         }
-    }
-
-    static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -433,7 +433,8 @@ public sealed class RedisServerProcess : IDisposable
         }
     }
 
-    static int FindFreePort()
+    /// <summary>A port of 127.0.0.1 that was free a moment ago.</summary>
+    public static int FindFreePort()
     {
         var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

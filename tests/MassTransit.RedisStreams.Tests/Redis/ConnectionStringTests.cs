@@ -13,7 +13,6 @@ using Xunit;
 /// </summary>
 public class ConnectionStringTests
 {
-    static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
     const string Password = "p@ss:w/rd";
 
     [RedisServerFact]
@@ -29,42 +28,11 @@ public class ConnectionStringTests
             await db.ExecuteAsync("CONFIG", "SET", "requirepass", "another-secret");
         }
 
-        await AssertBusRuns($"redis://shop:{Uri.EscapeDataString(Password)}@127.0.0.1:{server.Port}", null);
-        await AssertBusRuns($"127.0.0.1:{server.Port}", h =>
+        await BusProbe.AssertRuns($"redis://shop:{Uri.EscapeDataString(Password)}@127.0.0.1:{server.Port}", null);
+        await BusProbe.AssertRuns($"127.0.0.1:{server.Port}", h =>
         {
             h.User = "shop";
             h.Password = Password;
         });
-    }
-
-    static async Task AssertBusRuns(string configuration, Action<IRedisStreamsHostConfigurator>? host)
-    {
-        var received = new TaskCompletionSource<Guid>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var bus = Bus.Factory.CreateUsingRedisStreams(cfg =>
-        {
-            cfg.Host(configuration, h =>
-            {
-                h.KeyPrefix = "t" + Guid.NewGuid().ToString("N")[..8];
-                host?.Invoke(h);
-            });
-            cfg.ReceiveEndpoint("lots", e => e.Handler<AuctionEnded>(context =>
-            {
-                received.TrySetResult(context.Message.AuctionId);
-                return Task.CompletedTask;
-            }));
-        });
-
-        await bus.StartAsync(new System.Threading.CancellationTokenSource(Timeout).Token);
-        try
-        {
-            var auctionId = Guid.NewGuid();
-            await bus.Publish(new AuctionEnded(auctionId, "Lamp", 10m));
-
-            Assert.Equal(auctionId, await received.Task.WaitAsync(Timeout));
-        }
-        finally
-        {
-            await bus.StopAsync();
-        }
     }
 }

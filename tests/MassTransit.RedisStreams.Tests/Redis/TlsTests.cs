@@ -3,9 +3,6 @@ namespace MassTransit.RedisStreams.Tests.Redis;
 using System;
 using System.Diagnostics;
 using System.IO;
-using System.Net;
-using System.Net.Sockets;
-using System.Threading;
 using System.Threading.Tasks;
 using Infrastructure;
 using StackExchange.Redis;
@@ -20,8 +17,6 @@ using Xunit;
 public sealed class TlsTests :
     IDisposable
 {
-    static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
-
     readonly string _directory;
 
     public TlsTests()
@@ -49,16 +44,16 @@ public sealed class TlsTests :
     public async Task The_server_is_verified_against_a_private_authority_given_by_string_uri_or_options()
     {
         MakeCertificates();
-        var tlsPort = FreePort();
+        var tlsPort = RedisServerProcess.FindFreePort();
         using var server = StartTlsServer(tlsPort, authClients: false);
 
-        await AssertBusRuns($"localhost:{tlsPort},ssl=true", h => h.TlsCaCertificate = Ca);
-        await AssertBusRuns($"rediss://localhost:{tlsPort}", h => h.TlsCaCertificate = Ca);
+        await BusProbe.AssertRuns($"localhost:{tlsPort},ssl=true", h => h.TlsCaCertificate = Ca);
+        await BusProbe.AssertRuns($"rediss://localhost:{tlsPort}", h => h.TlsCaCertificate = Ca);
 
         var options = ConfigurationOptions.Parse($"localhost:{tlsPort}");
         options.Ssl = true;
         options.TrustIssuer(Ca);
-        await AssertBusRuns(options);
+        await BusProbe.AssertRuns(options);
 
         // Without the authority the server's certificate is not trusted.
         await Assert.ThrowsAnyAsync<RedisConnectionException>(() => Connect($"localhost:{tlsPort},ssl=true"));
@@ -68,10 +63,10 @@ public sealed class TlsTests :
     public async Task Mutual_tls_presents_the_client_certificate_and_plain_text_is_refused()
     {
         MakeCertificates();
-        var tlsPort = FreePort();
+        var tlsPort = RedisServerProcess.FindFreePort();
         using var server = StartTlsServer(tlsPort, authClients: true);
 
-        await AssertBusRuns($"rediss://localhost:{tlsPort}", h =>
+        await BusProbe.AssertRuns($"rediss://localhost:{tlsPort}", h =>
         {
             h.TlsCaCertificate = Ca;
             h.TlsClientCertificate = ClientCertificate;
@@ -94,47 +89,6 @@ public sealed class TlsTests :
 
         await using var connection = await ConnectionMultiplexer.ConnectAsync(options);
         await connection.GetDatabase().PingAsync();
-    }
-
-    static Task AssertBusRuns(string configuration, Action<IRedisStreamsHostConfigurator> host)
-    {
-        return AssertBusRuns(cfg => cfg.Host(configuration, h =>
-        {
-            h.KeyPrefix = "t" + Guid.NewGuid().ToString("N")[..8];
-            host(h);
-        }));
-    }
-
-    static Task AssertBusRuns(ConfigurationOptions options)
-    {
-        return AssertBusRuns(cfg => cfg.Host(options, h => h.KeyPrefix = "t" + Guid.NewGuid().ToString("N")[..8]));
-    }
-
-    static async Task AssertBusRuns(Action<IRedisStreamsBusFactoryConfigurator> host)
-    {
-        var received = new TaskCompletionSource<Guid>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var bus = Bus.Factory.CreateUsingRedisStreams(cfg =>
-        {
-            host(cfg);
-            cfg.ReceiveEndpoint("lots", e => e.Handler<AuctionEnded>(context =>
-            {
-                received.TrySetResult(context.Message.AuctionId);
-                return Task.CompletedTask;
-            }));
-        });
-
-        await bus.StartAsync(new CancellationTokenSource(Timeout).Token);
-        try
-        {
-            var auctionId = Guid.NewGuid();
-            await bus.Publish(new AuctionEnded(auctionId, "Lamp", 10m));
-
-            Assert.Equal(auctionId, await received.Task.WaitAsync(Timeout));
-        }
-        finally
-        {
-            await bus.StopAsync();
-        }
     }
 
     RedisServerProcess StartTlsServer(int tlsPort, bool authClients)
@@ -175,12 +129,5 @@ public sealed class TlsTests :
         process.WaitForExit();
         if (process.ExitCode != 0)
             throw new InvalidOperationException($"openssl {arguments} failed: {error.Result}");
-    }
-
-    static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

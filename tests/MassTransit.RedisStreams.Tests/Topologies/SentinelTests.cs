@@ -33,18 +33,13 @@ public class SentinelTests
     [RedisServerFact]
     public async Task The_bus_finds_the_primary_through_the_sentinels_and_keeps_working_across_a_failover()
     {
-        using var primary = RedisServerProcess.Start(appendOnly: true, appendFsync: "everysec");
-        using var replica = RedisServerProcess.Start(false, "everysec", $"replicaof 127.0.0.1 {primary.Port}");
-        using var sentinel1 = await RedisSentinelProcess.Start(ServiceName, primary.Port, 2);
-        using var sentinel2 = await RedisSentinelProcess.Start(ServiceName, primary.Port, 2);
-        using var sentinel3 = await RedisSentinelProcess.Start(ServiceName, primary.Port, 2);
-
-        await WaitForReplica(primary);
+        using var topology = await SentinelTopology.Start();
+        var (primary, replica) = (topology.Primary, topology.Replica);
 
         var received = new ConcurrentDictionary<int, bool>();
         var bus = Bus.Factory.CreateUsingRedisStreams(cfg =>
         {
-            cfg.Host($"{sentinel1.Address},{sentinel2.Address},{sentinel3.Address},serviceName={ServiceName}", h => h.KeyPrefix = "orders");
+            cfg.Host(topology.Configuration, h => h.KeyPrefix = "orders");
             cfg.ReceiveEndpoint("order-audit", e => e.Handler<AuctionEnded>(context =>
             {
                 received[(int)context.Message.Amount] = true;
@@ -102,18 +97,13 @@ public class SentinelTests
     [RedisServerFact]
     public async Task With_WaitForReplicas_no_acknowledged_send_is_lost_when_the_primary_dies()
     {
-        using var primary = RedisServerProcess.Start(appendOnly: true, appendFsync: "everysec");
-        using var replica = RedisServerProcess.Start(false, "everysec", $"replicaof 127.0.0.1 {primary.Port}");
-        using var sentinel1 = await RedisSentinelProcess.Start(ServiceName, primary.Port, 2);
-        using var sentinel2 = await RedisSentinelProcess.Start(ServiceName, primary.Port, 2);
-        using var sentinel3 = await RedisSentinelProcess.Start(ServiceName, primary.Port, 2);
-
-        await WaitForReplica(primary);
+        using var topology = await SentinelTopology.Start();
+        var (primary, replica) = (topology.Primary, topology.Replica);
 
         var received = new ConcurrentDictionary<int, bool>();
         var bus = Bus.Factory.CreateUsingRedisStreams(cfg =>
         {
-            cfg.Host($"{sentinel1.Address},{sentinel2.Address},{sentinel3.Address},serviceName={ServiceName}", h =>
+            cfg.Host(topology.Configuration, h =>
             {
                 h.KeyPrefix = "orders";
                 h.WaitForReplicas = 1;
@@ -148,13 +138,65 @@ public class SentinelTests
         }
     }
 
-    static async Task WaitForReplica(RedisServerProcess primary)
+
+
+    /// <summary>A primary with AOF, a replica online, and three sentinels watching them under <see cref="ServiceName" />.</summary>
+    sealed class SentinelTopology :
+        IDisposable
     {
-        await using var connection = await ConnectionMultiplexer.ConnectAsync(primary.ConnectionString + ",allowAdmin=true");
-        var server = connection.GetServer(primary.ConnectionString);
-        // Online, not only connected: a replica still loading the primary's snapshot acknowledges nothing.
-        Assert.True(await Eventually.True(async () => (await server.InfoAsync("replication")).SelectMany(x => x)
-            .Any(x => x.Key.StartsWith("slave", StringComparison.Ordinal) && x.Value.Contains("state=online", StringComparison.Ordinal)),
-            TimeSpan.FromSeconds(15)), "the replica is online");
+        readonly RedisSentinelProcess[] _sentinels;
+
+        SentinelTopology(RedisServerProcess primary, RedisServerProcess replica, RedisSentinelProcess[] sentinels)
+        {
+            Primary = primary;
+            Replica = replica;
+            _sentinels = sentinels;
+        }
+
+        public RedisServerProcess Primary { get; }
+        public RedisServerProcess Replica { get; }
+
+        /// <summary>The configuration string that finds the primary through the sentinels.</summary>
+        public string Configuration => string.Join(",", _sentinels.Select(x => x.Address)) + ",serviceName=" + ServiceName;
+
+        public static async Task<SentinelTopology> Start()
+        {
+            var primary = RedisServerProcess.Start(appendOnly: true, appendFsync: "everysec");
+            var replica = RedisServerProcess.Start(false, "everysec", $"replicaof 127.0.0.1 {primary.Port}");
+            var sentinels = new RedisSentinelProcess[3];
+            var topology = new SentinelTopology(primary, replica, sentinels);
+            try
+            {
+                for (var i = 0; i < sentinels.Length; i++)
+                    sentinels[i] = await RedisSentinelProcess.Start(ServiceName, primary.Port, 2);
+
+                await WaitForReplica(primary);
+                return topology;
+            }
+            catch
+            {
+                topology.Dispose();
+                throw;
+            }
+        }
+
+        public void Dispose()
+        {
+            foreach (var sentinel in _sentinels)
+                sentinel?.Dispose();
+
+            Replica.Dispose();
+            Primary.Dispose();
+        }
+
+        static async Task WaitForReplica(RedisServerProcess primary)
+        {
+            await using var connection = await ConnectionMultiplexer.ConnectAsync(primary.ConnectionString + ",allowAdmin=true");
+            var server = connection.GetServer(primary.ConnectionString);
+            // Online, not only connected: a replica still loading the primary's snapshot acknowledges nothing.
+            Assert.True(await Eventually.True(async () => (await server.InfoAsync("replication")).SelectMany(x => x)
+                .Any(x => x.Key.StartsWith("slave", StringComparison.Ordinal) && x.Value.Contains("state=online", StringComparison.Ordinal)),
+                TimeSpan.FromSeconds(15)), "the replica is online");
+        }
     }
 }
