@@ -18,7 +18,7 @@ public static class Program
             Spectre.Console.AnsiConsole.Profile.Width = 200;
 
         var root = new RootCommand("Looks at and operates the streams of a MassTransit.RedisStreams bus: list them, read a message "
-            + "type's history, replay it to an endpoint, move an endpoint in the log, requeue failed messages, trim, list and cancel scheduled messages.")
+            + "type's history, replay it to an endpoint, move an endpoint in the log, requeue failed messages, trim, list and cancel scheduled messages, move keys to their names under a key prefix.")
         {
             CliOptions.Connection,
             CliOptions.KeyPrefix,
@@ -29,7 +29,8 @@ public static class Program
             RewindCommand.Create(),
             RequeueCommand.Create(),
             TrimCommand.Create(),
-            ScheduledCommand.Create()
+            ScheduledCommand.Create(),
+            MigrateKeysCommand.Create()
         };
 
         var parsed = root.Parse(args);

@@ -2,6 +2,7 @@ namespace MassTransit.RedisStreams.Redis;
 
 using System;
 using System.Collections.Generic;
+using System.Threading;
 using System.Threading.Tasks;
 using StackExchange.Redis;
 
@@ -509,7 +510,7 @@ sealed class RedisStreamsClient
 
         var arguments = new RedisValue[length];
         arguments[0] = onlyIfStreamExists ? "1" : "0";
-        arguments[1] = StreamKeys.WakeChannel(stream).ToString();
+        arguments[1] = Keys.WakeChannel(stream).ToString();
         var index = AppendReservedArguments;
         foreach (var entry in entries)
         {
@@ -520,7 +521,7 @@ sealed class RedisStreamsClient
         var multiplexer = await Connection.GetMultiplexer().ConfigureAwait(false);
         var database = multiplexer.GetDatabase();
         var clock = Keys.ClockFor(stream, Connection.IsCluster(multiplexer));
-        var result = await database.ScriptEvaluateAsync(AppendBatchScript, [stream, StreamKeys.Wake(stream), clock], arguments).ConfigureAwait(false);
+        var result = await database.ScriptEvaluateAsync(AppendBatchScript, [stream, Keys.Wake(stream), clock], arguments).ConfigureAwait(false);
 
         if (WaitForReplicas > 0)
         {
@@ -568,7 +569,7 @@ sealed class RedisStreamsClient
         var register = _delayedStreams.ContainsKey(stream) ? Task.FromResult(false) : database.SetAddAsync(Keys.DelayedStreams, stream.ToString());
         var map = cancellable ? database.HashSetAsync(Keys.ScheduledTokens, token, stream.ToString()) : Task.FromResult(true);
         var packed = PackedEntry.Pack(entry.GetArguments(), AppendReservedArguments, onlyIfStreamExists, cancellable);
-        var hold = database.ScriptEvaluateAsync(ScheduleScript, [StreamKeys.Delayed(stream), StreamKeys.DelayedEntries(stream)],
+        var hold = database.ScriptEvaluateAsync(ScheduleScript, [Keys.Delayed(stream), Keys.DelayedEntries(stream)],
             [token, DueScore(due), packed, Keys.DelayedChannel.ToString(), stream.ToString()]);
 
         await Task.WhenAll(register, map, hold).ConfigureAwait(false);
@@ -595,8 +596,8 @@ sealed class RedisStreamsClient
         var database = multiplexer.GetDatabase();
         var clock = Keys.ClockFor(stream, Connection.IsCluster(multiplexer));
         var result = (RedisResult[])(await database.ScriptEvaluateAsync(MoveDueScript,
-            [stream, StreamKeys.Wake(stream), clock, StreamKeys.Delayed(stream), StreamKeys.DelayedEntries(stream)],
-            [StreamKeys.WakeChannel(stream).ToString(), limit]).ConfigureAwait(false))!;
+            [stream, Keys.Wake(stream), clock, Keys.Delayed(stream), Keys.DelayedEntries(stream)],
+            [Keys.WakeChannel(stream).ToString(), limit]).ConfigureAwait(false))!;
 
         var next = (long)(double)result[1];
         return ((long)result[0], next < 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(next), (RedisValue[]?)result[2] ?? []);
@@ -606,7 +607,7 @@ sealed class RedisStreamsClient
     public async Task<bool> CancelScheduled(RedisKey stream, string token)
     {
         var database = await Connection.GetDatabase().ConfigureAwait(false);
-        var removed = database.ScriptEvaluateAsync(CancelScript, [StreamKeys.Delayed(stream), StreamKeys.DelayedEntries(stream)], [token]);
+        var removed = database.ScriptEvaluateAsync(CancelScript, [Keys.Delayed(stream), Keys.DelayedEntries(stream)], [token]);
         var unmapped = database.HashDeleteAsync(Keys.ScheduledTokens, token);
 
         await Task.WhenAll(removed, unmapped).ConfigureAwait(false);
@@ -645,8 +646,8 @@ sealed class RedisStreamsClient
     {
         var database = await Connection.GetDatabase().ConfigureAwait(false);
 
-        var count = database.SortedSetLengthAsync(StreamKeys.Delayed(stream));
-        var first = database.SortedSetRangeByRankWithScoresAsync(StreamKeys.Delayed(stream), 0, 0);
+        var count = database.SortedSetLengthAsync(Keys.Delayed(stream));
+        var first = database.SortedSetRangeByRankWithScoresAsync(Keys.Delayed(stream), 0, 0);
 
         var next = await first.ConfigureAwait(false);
         return (await count.ConfigureAwait(false), next.Length == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds((long)next[0].Score));
@@ -657,8 +658,8 @@ sealed class RedisStreamsClient
     {
         var database = await Connection.GetDatabase().ConfigureAwait(false);
 
-        var tokens = await database.SortedSetRangeByRankWithScoresAsync(StreamKeys.Delayed(stream), 0, count - 1).ConfigureAwait(false);
-        var data = tokens.Length == 0 ? [] : await database.HashGetAsync(StreamKeys.DelayedEntries(stream), Array.ConvertAll(tokens, x => x.Element))
+        var tokens = await database.SortedSetRangeByRankWithScoresAsync(Keys.Delayed(stream), 0, count - 1).ConfigureAwait(false);
+        var data = tokens.Length == 0 ? [] : await database.HashGetAsync(Keys.DelayedEntries(stream), Array.ConvertAll(tokens, x => x.Element))
             .ConfigureAwait(false);
 
         var scheduled = new List<(string, DateTimeOffset, NameValueEntry[])>(tokens.Length);
@@ -735,7 +736,7 @@ sealed class RedisStreamsClient
         {
             arming = new Task[streams.Count];
             for (var i = 0; i < streams.Count; i++)
-                arming[i] = database.StringSetAsync(StreamKeys.Wake(streams[i]), WakeEntry, lifetime);
+                arming[i] = database.StringSetAsync(Keys.Wake(streams[i]), WakeEntry, lifetime);
         }
 
         if (IsUniform(counts))
@@ -821,7 +822,7 @@ sealed class RedisStreamsClient
         Action<RedisChannel, RedisValue> subscription = (_, value) =>
             handler(stream, value == WakeTopology ? WakeReason.Topology : value == WakeClaim ? WakeReason.Claim : WakeReason.Entries);
 
-        await multiplexer.GetSubscriber().SubscribeAsync(StreamKeys.WakeChannel(stream), subscription).ConfigureAwait(false);
+        await multiplexer.GetSubscriber().SubscribeAsync(Keys.WakeChannel(stream), subscription).ConfigureAwait(false);
 
         return subscription;
     }
@@ -831,7 +832,7 @@ sealed class RedisStreamsClient
     {
         var multiplexer = await Connection.GetMultiplexer().ConfigureAwait(false);
 
-        await multiplexer.GetSubscriber().UnsubscribeAsync(StreamKeys.WakeChannel(stream), subscription).ConfigureAwait(false);
+        await multiplexer.GetSubscriber().UnsubscribeAsync(Keys.WakeChannel(stream), subscription).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -844,8 +845,8 @@ sealed class RedisStreamsClient
 
         // Same hash slot, same connection: the HSET is applied before the SMEMBERS, which is what makes the
         // subscriber/source handshake race-free (see AddSource).
-        var register = database.HashSetAsync(StreamKeys.Subscribers(eventStream), group, position);
-        var sources = database.SetMembersAsync(StreamKeys.Sources(eventStream));
+        var register = database.HashSetAsync(Keys.Subscribers(eventStream), group, position);
+        var sources = database.SetMembersAsync(Keys.Sources(eventStream));
 
         await register.ConfigureAwait(false);
 
@@ -857,7 +858,7 @@ sealed class RedisStreamsClient
     {
         var database = await Connection.GetDatabase().ConfigureAwait(false);
 
-        return Array.ConvertAll(await database.SetMembersAsync(StreamKeys.Sources(eventStream)).ConfigureAwait(false), x => (RedisKey)(string?)x);
+        return Array.ConvertAll(await database.SetMembersAsync(Keys.Sources(eventStream)).ConfigureAwait(false), x => (RedisKey)(string?)x);
     }
 
     /// <summary>Removes a consumer group's subscription to the type of <paramref name="eventStream" />.</summary>
@@ -865,7 +866,7 @@ sealed class RedisStreamsClient
     {
         var database = await Connection.GetDatabase().ConfigureAwait(false);
 
-        await database.HashDeleteAsync(StreamKeys.Subscribers(eventStream), group).ConfigureAwait(false);
+        await database.HashDeleteAsync(Keys.Subscribers(eventStream), group).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -878,15 +879,15 @@ sealed class RedisStreamsClient
     {
         var database = await Connection.GetDatabase().ConfigureAwait(false);
 
-        var add = database.SetAddAsync(StreamKeys.Sources(eventStream), sourceStream.ToString());
-        var subscribers = database.HashGetAllAsync(StreamKeys.Subscribers(eventStream));
+        var add = database.SetAddAsync(Keys.Sources(eventStream), sourceStream.ToString());
+        var subscribers = database.HashGetAllAsync(Keys.Subscribers(eventStream));
 
         var added = await add.ConfigureAwait(false);
         var result = await subscribers.ConfigureAwait(false);
 
         if (added)
         {
-            await database.PublishAsync(StreamKeys.WakeChannel(eventStream), WakeTopology).ConfigureAwait(false);
+            await database.PublishAsync(Keys.WakeChannel(eventStream), WakeTopology).ConfigureAwait(false);
         }
 
         return result;
@@ -943,7 +944,7 @@ sealed class RedisStreamsClient
     {
         var database = await Connection.GetDatabase().ConfigureAwait(false);
 
-        await database.PublishAsync(StreamKeys.WakeChannel(stream), WakeClaim).ConfigureAwait(false);
+        await database.PublishAsync(Keys.WakeChannel(stream), WakeClaim).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -1160,7 +1161,7 @@ sealed class RedisStreamsClient
     {
         var database = await Connection.GetDatabase().ConfigureAwait(false);
 
-        await database.PublishAsync(StreamKeys.WakeChannel(stream), WakeEntry).ConfigureAwait(false);
+        await database.PublishAsync(Keys.WakeChannel(stream), WakeEntry).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -1197,7 +1198,7 @@ sealed class RedisStreamsClient
     {
         var database = await Connection.GetDatabase().ConfigureAwait(false);
 
-        return await database.HashGetAllAsync(StreamKeys.Subscribers(eventStream)).ConfigureAwait(false);
+        return await database.HashGetAllAsync(Keys.Subscribers(eventStream)).ConfigureAwait(false);
     }
 
     /// <summary>True when the key exists.</summary>
@@ -1230,7 +1231,7 @@ sealed class RedisStreamsClient
     {
         var database = await Connection.GetDatabase().ConfigureAwait(false);
 
-        await Task.WhenAll(database.KeyDeleteAsync(stream), database.KeyDeleteAsync(StreamKeys.Wake(stream))).ConfigureAwait(false);
+        await Task.WhenAll(database.KeyDeleteAsync(stream), database.KeyDeleteAsync(Keys.Wake(stream))).ConfigureAwait(false);
     }
 
     /// <summary>Stores a host record under its ID unless one is stored already (HSETNX).</summary>
@@ -1253,6 +1254,78 @@ sealed class RedisStreamsClient
         var database = await Connection.GetDatabase().ConfigureAwait(false);
 
         await database.StreamDeleteConsumerGroupAsync(stream, group).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Moves one key beside a stream from its name before it started with the key prefix (KEYS[1], <c>{p:S}:x</c>) to its
+    /// name now (KEYS[2], <c>p:{p:S}:x</c>); both share a hash slot. When the new key exists too (an instance of the new
+    /// version already used it), the two are merged: sets and sorted sets by union (a token keeps its earlier due time),
+    /// hashes field by field (the new key's value wins), a clock keeps the later entry ID. Returns 1 when a key was moved.
+    /// </summary>
+    const string MigrateKeyScript = """
+        local kind = redis.call('TYPE', KEYS[1])['ok']
+        if kind == 'none' then
+          return 0
+        end
+        if redis.call('EXISTS', KEYS[2]) == 0 then
+          redis.call('RENAME', KEYS[1], KEYS[2])
+          return 1
+        end
+        if kind == 'set' then
+          redis.call('SUNIONSTORE', KEYS[2], KEYS[2], KEYS[1])
+        elseif kind == 'zset' then
+          redis.call('ZUNIONSTORE', KEYS[2], 2, KEYS[2], KEYS[1], 'AGGREGATE', 'MIN')
+        elseif kind == 'hash' then
+          local fields = redis.call('HGETALL', KEYS[1])
+          for i = 1, #fields, 2 do
+            redis.call('HSETNX', KEYS[2], fields[i], fields[i + 1])
+          end
+        elseif kind == 'string' and ARGV[1] == 'clock' then
+          local function parse(id)
+            local ms, seq = string.match(id or '', '^(%d+)-(%d+)$')
+            return tonumber(ms or 0), tonumber(seq or 0)
+          end
+          local oldMs, oldSeq = parse(redis.call('GET', KEYS[1]))
+          local newMs, newSeq = parse(redis.call('GET', KEYS[2]))
+          if oldMs > newMs or (oldMs == newMs and oldSeq > newSeq) then
+            redis.call('SET', KEYS[2], oldMs .. '-' .. oldSeq)
+          end
+        end
+        redis.call('DEL', KEYS[1])
+        return 1
+        """;
+
+    /// <summary>
+    /// Moves the keys beside this prefix's streams that were written under their earlier names (<c>{p:queue:x}:delayed</c>)
+    /// to their names now (<c>p:{p:queue:x}:delayed</c>), merging where both exist; scans every primary. Returns the keys
+    /// moved. Without a prefix there is nothing to move: those names did not change.
+    /// </summary>
+    public async Task<List<(RedisKey From, RedisKey To)>> MigrateLegacyKeys(CancellationToken cancellationToken = default)
+    {
+        var moved = new List<(RedisKey, RedisKey)>();
+        if (Keys.LegacyBesidePattern is not { } pattern)
+            return moved;
+
+        var multiplexer = await Connection.GetMultiplexer().ConfigureAwait(false);
+        var database = multiplexer.GetDatabase();
+        foreach (var server in multiplexer.GetServers())
+        {
+            if (server.IsReplica || !server.IsConnected)
+                continue;
+
+            await foreach (var key in server.KeysAsync(pattern: pattern, pageSize: 500).WithCancellation(cancellationToken).ConfigureAwait(false))
+            {
+                if (Keys.CurrentNameOfLegacyKey(key) is not { } target)
+                    continue;
+
+                var kind = key.ToString().EndsWith("}:clock", StringComparison.Ordinal) ? "clock" : "";
+                var result = await database.ScriptEvaluateAsync(MigrateKeyScript, [key, target], [kind]).ConfigureAwait(false);
+                if ((long)result == 1)
+                    moved.Add((key, target));
+            }
+        }
+
+        return moved;
     }
 }
 

@@ -14,7 +14,7 @@ using StackExchange.Redis;
 /// <item><c>queue:{name}</c> — the stream of a receive endpoint; its error and skipped streams beside it, named by MassTransit's
 /// error and dead-letter queue name formatters (<c>queue:{name}_error</c>, <c>queue:{name}_skipped</c> by default).</item>
 /// <item><c>events:{entity}</c> — the stream every publish of a message type appends to.</item>
-/// <item><c>{S}:wake</c> — a short-lived flag an idle reader of stream <c>S</c> sets; the next append clears it and publishes on
+/// <item><c>{S}:wake</c> (<c>p:{S}:wake</c> under prefix <c>p</c>, as every key beside a stream) — a short-lived flag an idle reader of stream <c>S</c> sets; the next append clears it and publishes on
 /// the channel of the same name.</item>
 /// <item><c>{S}:sources</c> — for an event stream <c>S</c>, the set of event streams whose messages also are <c>S</c>'s type
 /// (a derived type's stream), so that a consumer of a base type reads them too.</item>
@@ -33,7 +33,9 @@ using StackExchange.Redis;
 /// IDs order appends across all streams.</item>
 /// </list>
 /// The keys beside a stream wrap the stream key in a hash tag, so that on Redis Cluster they hash to the stream's own slot
-/// (a key without braces hashes whole; <c>{S}:x</c> hashes <c>S</c>). Names are validated to contain no braces.
+/// (a key without braces hashes whole; <c>{S}:x</c> hashes <c>S</c>). Names are validated to contain no braces. Under a prefix
+/// <c>p</c> the prefix comes first (<c>p:{p:queue:x}:wake</c>), so that every key and channel of the prefix matches <c>p:*</c>
+/// and an ACL user of a tenant needs <c>~p:*</c> and <c>&amp;p:*</c> only.
 /// </remarks>
 sealed class StreamKeys
 {
@@ -77,10 +79,10 @@ sealed class StreamKeys
     public RedisChannel DelayedChannel { get; }
 
     /// <summary>The delayed messages of stream <paramref name="stream" />: a sorted set of tokens by due time in Unix ms.</summary>
-    public static RedisKey Delayed(RedisKey stream) => Beside(stream, "delayed");
+    public RedisKey Delayed(RedisKey stream) => Beside(stream, "delayed");
 
     /// <summary>The fields of the delayed messages of stream <paramref name="stream" />, by token.</summary>
-    public static RedisKey DelayedEntries(RedisKey stream) => Beside(stream, "delayed-entries");
+    public RedisKey DelayedEntries(RedisKey stream) => Beside(stream, "delayed-entries");
 
     /// <summary>The lease of the one instance that trims the streams at a time.</summary>
     public RedisKey RetentionLease { get; }
@@ -148,15 +150,38 @@ sealed class StreamKeys
     /// </summary>
     public RedisKey ClockFor(RedisKey stream, bool cluster) => cluster ? Beside(stream, "clock") : Clock;
 
-    public static RedisKey Wake(RedisKey stream) => Beside(stream, "wake");
+    public RedisKey Wake(RedisKey stream) => Beside(stream, "wake");
 
-    public static RedisChannel WakeChannel(RedisKey stream) => RedisChannel.Literal(Wake(stream).ToString());
+    public RedisChannel WakeChannel(RedisKey stream) => RedisChannel.Literal(Wake(stream).ToString());
 
-    public static RedisKey Sources(RedisKey eventStream) => Beside(eventStream, "sources");
+    public RedisKey Sources(RedisKey eventStream) => Beside(eventStream, "sources");
 
-    public static RedisKey Subscribers(RedisKey eventStream) => Beside(eventStream, "subscribers");
+    public RedisKey Subscribers(RedisKey eventStream) => Beside(eventStream, "subscribers");
 
-    static RedisKey Beside(RedisKey stream, string suffix) => "{" + stream.ToString() + "}:" + suffix;
+    /// <summary>
+    /// The key <paramref name="suffix" /> beside <paramref name="stream" />: <c>p:{S}:suffix</c> under prefix <c>p</c>, <c>{S}:suffix</c>
+    /// without one. The braces make <c>S</c> the hash tag, so the key lives in the stream's slot; the prefix in front makes every
+    /// key of a prefix match <c>p:*</c>.
+    /// </summary>
+    RedisKey Beside(RedisKey stream, string suffix) => _prefix + "{" + stream.ToString() + "}:" + suffix;
+
+    /// <summary>
+    /// The name a key beside a stream had before it started with the prefix (<c>{p:queue:x}:wake</c>), for the migration of
+    /// data written then; null when <paramref name="key" /> is not such a key of this prefix, or there is no prefix.
+    /// </summary>
+    public RedisKey? CurrentNameOfLegacyKey(RedisKey key)
+    {
+        if (_prefix.Length == 0)
+            return null;
+
+        var text = key.ToString();
+        return text.StartsWith("{" + _prefix, StringComparison.Ordinal) && text.IndexOf("}:", StringComparison.Ordinal) > 0
+            ? new RedisKey(_prefix + text)
+            : (RedisKey?)null;
+    }
+
+    /// <summary>A SCAN pattern for the keys beside this prefix's streams as they were named before they started with the prefix.</summary>
+    public string? LegacyBesidePattern => _prefix.Length == 0 ? null : "{" + EscapePattern(_prefix) + "*";
 
     /// <summary>
     /// Accepts "tenant", "tenant:" or null; returns "tenant" or "".

@@ -241,15 +241,77 @@ public class CliTests
         var cancel = await CliProcess.Run(redis.ConnectionString, redis.KeyPrefix, "scheduled", "cancel", later.TokenId.ToString("D"));
         Assert.True(cancel.ExitCode == 0, cancel.ToString());
         Assert.Contains("queue:ledger", cancel.Output);
-        Assert.Equal(2, await db.SortedSetLengthAsync("{" + redis.Key("queue:ledger").ToString() + "}:delayed"));
+        Assert.Equal(2, await db.SortedSetLengthAsync(redis.Beside("queue:ledger", "delayed")));
 
-        var plain = (string)(await db.SortedSetRangeByRankAsync("{" + redis.Key("queue:ledger").ToString() + "}:delayed", -1, -1))[0]!;
+        var plain = (string)(await db.SortedSetRangeByRankAsync(redis.Beside("queue:ledger", "delayed"), -1, -1))[0]!;
         Assert.Equal(0, (await CliProcess.Run(redis.ConnectionString, redis.KeyPrefix, "scheduled", "cancel", plain)).ExitCode);
-        Assert.Equal(1, await db.SortedSetLengthAsync("{" + redis.Key("queue:ledger").ToString() + "}:delayed"));
+        Assert.Equal(1, await db.SortedSetLengthAsync(redis.Beside("queue:ledger", "delayed")));
 
         var again = await CliProcess.Run(redis.ConnectionString, redis.KeyPrefix, "scheduled", "cancel", later.TokenId.ToString("D"));
         Assert.Equal(4, again.ExitCode);
         Assert.Contains("no message with the token", again.Error);
+    }
+
+    [Fact]
+    public async Task Migrate_keys_moves_the_keys_beside_a_prefixs_streams_under_the_prefix_and_what_waited_there_is_delivered()
+    {
+        var redis = await RedisTestContext.Create();
+        var db = await redis.Database();
+        var handled = new Recorder<int>();
+        IBusControl Ledger() => Bus.Factory.CreateUsingRedisStreams(cfg =>
+        {
+            cfg.Host(redis.ConnectionString, h => h.KeyPrefix = redis.KeyPrefix);
+            cfg.ReceiveEndpoint("ledger", e => e.Handler<LotSold>(ctx =>
+            {
+                handled.Add(ctx.Message.Lot);
+                return Task.CompletedTask;
+            }));
+        });
+
+        // A message held for later, then the keys beside the queue renamed to the layout of earlier versions: the prefix
+        // only inside the braces.
+        var bus = Ledger();
+        await bus.StartAsync();
+        await (await bus.GetSendEndpoint(new Uri("queue:ledger"))).Send(new LotSold(7, "b", 1m), x => x.Delay = TimeSpan.FromMilliseconds(500));
+        await bus.StopAsync();
+
+        RedisKey Legacy(string stream, string suffix) => "{" + redis.Key(stream).ToString() + "}:" + suffix;
+        await db.KeyRenameAsync(redis.Beside("queue:ledger", "delayed"), Legacy("queue:ledger", "delayed"));
+        await db.KeyRenameAsync(redis.Beside("queue:ledger", "delayed-entries"), Legacy("queue:ledger", "delayed-entries"));
+        await db.HashSetAsync(Legacy("events:LotSold", "subscribers"), [new HashEntry("ledger", "0"), new HashEntry("audit", "$")]);
+        await db.HashSetAsync(redis.Beside("events:LotSold", "subscribers"), "ledger", "$");
+        await db.StringSetAsync(Legacy("queue:ledger", "clock"), "9999999999999-5");
+        await db.StringSetAsync(redis.Beside("queue:ledger", "clock"), "1700000000000-0");
+
+        var result = await CliProcess.Run(redis.ConnectionString, redis.KeyPrefix, "migrate-keys");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("Moved 4 keys", result.Output);
+        foreach (var suffix in new[] { "delayed", "delayed-entries", "clock" })
+            Assert.False(await db.KeyExistsAsync(Legacy("queue:ledger", suffix)), suffix);
+        Assert.False(await db.KeyExistsAsync(Legacy("events:LotSold", "subscribers")));
+        Assert.Equal(1, await db.SortedSetLengthAsync(redis.Beside("queue:ledger", "delayed")));
+        Assert.Equal("9999999999999-5", (string?)await db.StringGetAsync(redis.Beside("queue:ledger", "clock")));
+        var subscribers = (await db.HashGetAllAsync(redis.Beside("events:LotSold", "subscribers"))).ToDictionary(x => (string)x.Name!, x => (string?)x.Value);
+        Assert.Equal(new Dictionary<string, string?> { ["ledger"] = "$", ["audit"] = "$" }, subscribers);
+
+        Assert.Contains("Moved 0 keys", (await CliProcess.Run(redis.ConnectionString, redis.KeyPrefix, "migrate-keys")).Output);
+        var withoutPrefix = await CliProcess.Run((IReadOnlyDictionary<string, string>?)null, "migrate-keys", "--connection", redis.ConnectionString);
+        Assert.Equal(2, withoutPrefix.ExitCode);
+        Assert.Contains("needs --prefix", withoutPrefix.Error);
+
+        await db.KeyDeleteAsync(redis.Beside("queue:ledger", "clock"));
+        bus = Ledger();
+        await bus.StartAsync();
+        try
+        {
+            await handled.WaitForCount(1);
+            Assert.Equal([7], handled.Items);
+        }
+        finally
+        {
+            await bus.StopAsync();
+        }
     }
 
     static async Task<(RedisTestContext Redis, string[] Ids)> Publish(int count)

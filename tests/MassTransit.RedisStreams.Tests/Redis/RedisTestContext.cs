@@ -34,6 +34,12 @@ public sealed class RedisTestContext
     /// <summary>The full key of <paramref name="key" />, e.g. <c>events:AuctionEnded</c>, under this context's prefix.</summary>
     public RedisKey Key(string key) => KeyPrefix + ":" + key;
 
+    /// <summary>
+    /// The key <paramref name="suffix" /> beside stream <paramref name="stream" /> (a name under this context's prefix, e.g.
+    /// <c>queue:ledger</c>), as operators see it: <c>p:{p:queue:ledger}:delayed</c>.
+    /// </summary>
+    public RedisKey Beside(string stream, string suffix) => KeyPrefix + ":{" + Key(stream).ToString() + "}:" + suffix;
+
     public async Task<IDatabase> Database()
     {
         var multiplexer = await Multiplexers.GetOrAdd(ConnectionString,

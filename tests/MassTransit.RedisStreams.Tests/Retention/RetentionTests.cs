@@ -170,7 +170,7 @@ public class RetentionTests
         // What a crashed process's temporary endpoint leaves: a group on the event stream and a subscriber registration; its
         // queue stream expired.
         var stream = redis.Key("events:LotSold").ToString();
-        var subscribers = "{" + stream + "}:subscribers";
+        var subscribers = redis.Beside("events:LotSold", "subscribers");
         await db.StreamCreateConsumerGroupAsync(stream, "gone_bus_1", "$");
         await db.HashSetAsync(subscribers, "gone_bus_1", "$");
 

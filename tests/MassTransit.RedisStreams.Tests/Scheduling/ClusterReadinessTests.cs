@@ -52,7 +52,7 @@ public class ClusterReadinessTests
 
             var entries = await database.StreamRangeAsync(stream);
             Assert.Equal(["due", "appended"], entries.Select(x => (string?)x["Lot"]));
-            Assert.Equal(entries[1].Id.ToString(), (string?)await database.StringGetAsync("{" + stream.ToString() + "}:clock"));
+            Assert.Equal(entries[1].Id.ToString(), (string?)await database.StringGetAsync("shop:{" + stream.ToString() + "}:clock"));
             Assert.Equal(1, (await client.GetScheduledSummary(stream)).Count);
         }
 

@@ -38,13 +38,13 @@ public class DelayedDeliveryTests
             await (await bus.GetSendEndpoint(new Uri("queue:ledger"))).Send(new LotSold(1, "b", 1m), x => x.Delay = Delay);
 
             // Held beside the queue until due, not in it.
-            Assert.Equal(1, await db.SortedSetLengthAsync("{" + redis.Key("queue:ledger").ToString() + "}:delayed"));
+            Assert.Equal(1, await db.SortedSetLengthAsync(redis.Beside("queue:ledger", "delayed")));
             Assert.Equal(0, await db.StreamLengthAsync(redis.Key("queue:ledger")));
 
             var (lot, at) = Assert.Single(await received.WaitForCount(1));
             Assert.Equal(1, lot);
             Assert.InRange(at - sent, Delay - TimeSpan.FromMilliseconds(20), Delay + TimeSpan.FromSeconds(5));
-            Assert.Equal(0, await db.SortedSetLengthAsync("{" + redis.Key("queue:ledger").ToString() + "}:delayed"));
+            Assert.Equal(0, await db.SortedSetLengthAsync(redis.Beside("queue:ledger", "delayed")));
         }
         finally
         {

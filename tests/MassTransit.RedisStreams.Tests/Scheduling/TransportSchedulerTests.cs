@@ -256,9 +256,9 @@ public class TransportSchedulerTests
         await Task.CompletedTask;
     }
 
-    static RedisKey Delayed(RedisTestContext redis, string stream) => "{" + redis.Key(stream).ToString() + "}:delayed";
+    static RedisKey Delayed(RedisTestContext redis, string stream) => redis.Beside(stream, "delayed");
 
-    static RedisKey DelayedEntries(RedisTestContext redis, string stream) => "{" + redis.Key(stream).ToString() + "}:delayed-entries";
+    static RedisKey DelayedEntries(RedisTestContext redis, string stream) => redis.Beside(stream, "delayed-entries");
 
     static Task<ServiceProvider> StartSeatEndpoint(RedisTestContext redis)
     {
