@@ -53,6 +53,9 @@ public interface IRedisStreamsHostConfigurator
     /// <inheritdoc cref="RedisStreamsTransportOptions.WaitForReplicasTimeout" />
     TimeSpan WaitForReplicasTimeout { set; }
 
+    /// <inheritdoc cref="RedisStreamsTransportOptions.DuplicateDetectionWindow" />
+    TimeSpan DuplicateDetectionWindow { set; }
+
     /// <inheritdoc cref="RedisStreamsTransportOptions.MaxMessageSize" />
     int MaxMessageSize { set; }
 

@@ -98,6 +98,16 @@ public class RedisStreamsTransportOptions
     public TimeSpan WaitForReplicasTimeout { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
+    /// How long a stream remembers the messages sent and published to it, so that the same message sent again — a send the
+    /// transport retried after a timeout or a failover hid whether the first attempt was written, or an outbox delivering a
+    /// message again — is not appended twice. A message is the same when its MessageId and all its fields (body and headers)
+    /// are: a redelivery (its redelivery count differs) is a new message. The check is part of the append, atomic with it, in
+    /// the stream's hash slot; what is remembered costs Redis memory for the length of the window (see the README). Default 1
+    /// minute; <see cref="TimeSpan.Zero" /> turns it off.
+    /// </summary>
+    public TimeSpan DuplicateDetectionWindow { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
     /// The largest entry, in bytes (body and headers), a send or publish accepts; a larger one fails at once with an exception,
     /// and a larger entry found in a stream is moved to <c>_error</c> unread. Default 4 MiB.
     /// </summary>
@@ -196,6 +206,9 @@ public class RedisStreamsTransportOptions
             yield return $"RedisStreams:WaitForReplicasTimeout must be between 1 millisecond and the SendTimeout of {SendTimeout} "
                 + $"(was {WaitForReplicasTimeout}).";
         }
+
+        if (DuplicateDetectionWindow != TimeSpan.Zero && (DuplicateDetectionWindow < TimeSpan.FromSeconds(1) || DuplicateDetectionWindow > TimeSpan.FromDays(1)))
+            yield return $"RedisStreams:DuplicateDetectionWindow must be zero (off) or between 1 second and 1 day (was {DuplicateDetectionWindow}).";
 
         if (MaxDeliveryCount < 1)
             yield return $"RedisStreams:MaxDeliveryCount must be at least 1 (was {MaxDeliveryCount}).";

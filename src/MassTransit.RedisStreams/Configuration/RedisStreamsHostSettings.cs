@@ -104,6 +104,12 @@ sealed class RedisStreamsHostSettings :
         set => _options.WaitForReplicasTimeout = value;
     }
 
+    public TimeSpan DuplicateDetectionWindow
+    {
+        get => _options.DuplicateDetectionWindow;
+        set => _options.DuplicateDetectionWindow = value;
+    }
+
     public int MaxMessageSize
     {
         get => _options.MaxMessageSize;

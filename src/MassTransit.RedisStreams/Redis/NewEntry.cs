@@ -1,6 +1,8 @@
 namespace MassTransit.RedisStreams.Redis;
 
 using System;
+using System.Buffers;
+using System.IO.Hashing;
 using StackExchange.Redis;
 
 
@@ -34,6 +36,65 @@ sealed class NewEntry
         _arguments[_length++] = name;
         _arguments[_length++] = value;
         Size += name.Length() + value.Length();
+    }
+
+    /// <summary>
+    /// What the append script remembers this entry by to recognise it when it is appended again within the duplicate detection
+    /// window: the MessageId's 16 bytes and an 8-byte hash of the fields that tell sends of one message apart (see
+    /// <see cref="SetDuplicateKey" />). Null when the entry is not checked.
+    /// </summary>
+    public RedisValue DuplicateKey { get; private set; }
+
+    /// <summary>
+    /// The fields that make a message with the same MessageId another message: its body, the redelivery count MassTransit's
+    /// redelivery sets, and the fire time a recurring Quartz schedule sets. Not the headers that differ between attempts to
+    /// send one message (ConversationId when the application sends it again, the writer's host record, trace context).
+    /// </summary>
+    static readonly RedisValue[] DistinguishingFields = ["body", MessageHeaders.RedeliveryCount, MessageHeaders.Quartz.Scheduled];
+
+    /// <summary>
+    /// Sets <see cref="DuplicateKey" /> from <paramref name="messageId" /> and the fields added so far (call it after the last):
+    /// the same message sent again has the same key; a redelivery, or another fire of a recurring schedule, has another.
+    /// </summary>
+    public void SetDuplicateKey(Guid messageId)
+    {
+        ulong hash = 0;
+        byte[]? rented = null;
+        Span<byte> buffer = stackalloc byte[512];
+        try
+        {
+            for (var i = RedisStreamsClient.AppendReservedArguments; i < _length; i += 2)
+            {
+                var field = Array.IndexOf(DistinguishingFields, _arguments[i]);
+                if (field < 0)
+                    continue;
+
+                var value = _arguments[i + 1];
+                var count = value.GetByteCount();
+                if (count > buffer.Length)
+                {
+                    if (rented != null)
+                        ArrayPool<byte>.Shared.Return(rented);
+                    rented = ArrayPool<byte>.Shared.Rent(count);
+                    buffer = rented;
+                }
+
+                // Each value is hashed with a seed of the hash so far and which field it is: a value in one field never hashes
+                // like the same value in another, and ("ab", "c") unlike ("a", "bc").
+                var written = value.CopyTo(buffer);
+                hash = XxHash3.HashToUInt64(buffer[..written], unchecked((long)(hash ^ ((ulong)(field + 1) * 0x9E3779B97F4A7C15UL))));
+            }
+        }
+        finally
+        {
+            if (rented != null)
+                ArrayPool<byte>.Shared.Return(rented);
+        }
+
+        var key = new byte[24];
+        messageId.TryWriteBytes(key);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(key.AsSpan(16), hash);
+        DuplicateKey = key;
     }
 
     /// <summary>Adds every field of <paramref name="fields" />.</summary>

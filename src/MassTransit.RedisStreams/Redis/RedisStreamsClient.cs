@@ -84,15 +84,20 @@ sealed class RedisStreamsClient
     /// <summary>
     /// Appends a batch of entries to one stream, in order, each under an ID higher than the last (as
     /// <see cref="AppendFunction" /> does for one): the clock is read once and set once, and the wake flag is cleared, and a
-    /// wake-up published, once. KEYS: the stream, its wake flag, the clock. ARGV: "1" to add only to an existing stream
-    /// (NOMKSTREAM), the wake channel, then per entry its number of fields and its field/value pairs. Returns one element per
-    /// entry: its ID, 0 when NOMKSTREAM found no stream, or the error prefixed with '!'.
+    /// wake-up published, once. An entry with a duplicate key that the stream's set of sent keys holds (it was appended within
+    /// the window) is not appended again; an appended one's key is added, with the time. KEYS: the stream, its wake flag, the
+    /// clock, its sent keys. ARGV: "1" to add only to an existing stream (NOMKSTREAM), the wake channel, the duplicate
+    /// detection window in ms (0: off), then per entry its duplicate key (or ''), its number of fields and its field/value
+    /// pairs. Returns one element per entry: its ID, 0 when NOMKSTREAM found no stream, '=' when it was a duplicate, or the
+    /// error prefixed with '!'.
     /// </summary>
     const string AppendBatchScript = """
-        local stream, wake, clock = KEYS[1], KEYS[2], KEYS[3]
+        local stream, wake, clock, sent = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
         local onlyIfExists = ARGV[1] == '1'
+        local window = tonumber(ARGV[3])
         local time = redis.call('TIME')
         local ms = time[1] * 1000 + math.floor(time[2] / 1000)
+        local now = ms
         local seq = 0
         local function parse(id)
           local dash = string.find(id, '-', 1, true)
@@ -106,36 +111,55 @@ sealed class RedisStreamsClient
             seq = lastSeq + 1
           end
         end
+        local pruned = false
+        local remembered = false
         local results = {}
         local lastId = nil
-        local i = 3
+        local i = 4
         while i <= #ARGV do
-          local first, final = i + 1, i + 2 * tonumber(ARGV[i])
-          local function add(id)
-            if onlyIfExists then
-              return redis.pcall('XADD', stream, 'NOMKSTREAM', id, unpack(ARGV, first, final))
-            end
-            return redis.pcall('XADD', stream, id, unpack(ARGV, first, final))
+          local key = ARGV[i]
+          local first, final = i + 2, i + 1 + 2 * tonumber(ARGV[i + 1])
+          local checked = window > 0 and key ~= ''
+          if checked and not pruned then
+            redis.call('ZREMRANGEBYSCORE', sent, '-inf', '(' .. (now - window))
+            pruned = true
           end
-          local id = add(string.format('%d-%d', ms, seq))
-          local chosen = false
-          if type(id) == 'table' and id.err and string.find(id.err, 'equal or smaller', 1, true) then
-            id = add('*')
-            chosen = true
-          end
-          if type(id) == 'table' and id.err then
-            results[#results + 1] = '!' .. id.err
-          elseif id then
-            results[#results + 1] = id
-            lastId = id
-            if chosen then
-              ms, seq = parse(id)
-            end
-            seq = seq + 1
+          if checked and redis.call('ZSCORE', sent, key) then
+            results[#results + 1] = '='
           else
-            results[#results + 1] = 0
+            local function add(id)
+              if onlyIfExists then
+                return redis.pcall('XADD', stream, 'NOMKSTREAM', id, unpack(ARGV, first, final))
+              end
+              return redis.pcall('XADD', stream, id, unpack(ARGV, first, final))
+            end
+            local id = add(string.format('%d-%d', ms, seq))
+            local chosen = false
+            if type(id) == 'table' and id.err and string.find(id.err, 'equal or smaller', 1, true) then
+              id = add('*')
+              chosen = true
+            end
+            if type(id) == 'table' and id.err then
+              results[#results + 1] = '!' .. id.err
+            elseif id then
+              results[#results + 1] = id
+              lastId = id
+              if chosen then
+                ms, seq = parse(id)
+              end
+              seq = seq + 1
+              if checked then
+                redis.call('ZADD', sent, now, key)
+                remembered = true
+              end
+            else
+              results[#results + 1] = 0
+            end
           end
           i = final + 1
+        end
+        if remembered then
+          redis.call('PEXPIRE', sent, window)
         end
         if lastId then
           redis.call('SET', clock, lastId)
@@ -471,6 +495,12 @@ sealed class RedisStreamsClient
     /// <summary>How long to wait for them.</summary>
     public TimeSpan WaitForReplicasTimeout { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>How long a stream remembers the duplicate keys of appended entries; zero for not at all.</summary>
+    public TimeSpan DuplicateDetectionWindow { get; init; }
+
+    /// <summary>The reply of the append script for an entry that was not appended again: the stream had it already.</summary>
+    public const string Duplicate = "=";
+
     /// <summary>
     /// Appends an entry (XADD) under an ID that orders it after every earlier append on this Redis, and wakes idle readers of
     /// the stream. Appends to one stream that are made while an earlier one is on its way go together in one script call
@@ -504,16 +534,20 @@ sealed class RedisStreamsClient
     /// <returns>Per entry: its ID, null when NOMKSTREAM found no stream, or the exception that refused it.</returns>
     internal async Task<object?[]> AppendBatch(RedisKey stream, IReadOnlyList<NewEntry> entries, bool onlyIfStreamExists)
     {
-        var length = AppendReservedArguments;
+        const int leading = 3;
+        var length = leading;
         foreach (var entry in entries)
-            length += 1 + entry.Count * 2;
+            length += 2 + entry.Count * 2;
 
+        var window = (long)DuplicateDetectionWindow.TotalMilliseconds;
         var arguments = new RedisValue[length];
         arguments[0] = onlyIfStreamExists ? "1" : "0";
         arguments[1] = Keys.WakeChannel(stream).ToString();
-        var index = AppendReservedArguments;
+        arguments[2] = window;
+        var index = leading;
         foreach (var entry in entries)
         {
+            arguments[index++] = window > 0 && !entry.DuplicateKey.IsNull ? entry.DuplicateKey : RedisValue.EmptyString;
             arguments[index++] = entry.Count;
             index = entry.CopyFieldsTo(arguments, index);
         }
@@ -521,7 +555,8 @@ sealed class RedisStreamsClient
         var multiplexer = await Connection.GetMultiplexer().ConfigureAwait(false);
         var database = multiplexer.GetDatabase();
         var clock = Keys.ClockFor(stream, Connection.IsCluster(multiplexer));
-        var result = await database.ScriptEvaluateAsync(AppendBatchScript, [stream, Keys.Wake(stream), clock], arguments).ConfigureAwait(false);
+        var result = await database.ScriptEvaluateAsync(AppendBatchScript, [stream, Keys.Wake(stream), clock, Keys.Sent(stream)], arguments)
+            .ConfigureAwait(false);
 
         if (WaitForReplicas > 0)
         {

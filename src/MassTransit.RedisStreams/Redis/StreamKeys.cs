@@ -29,6 +29,8 @@ using StackExchange.Redis;
 /// <item><c>hosts</c> — a hash of host records (machine, process, versions, bus address) by ID: what is the same for every
 /// entry of a process is stored here once, and each entry names its record in its <c>MT-Host</c> field.</item>
 /// <item><c>retention-lease</c> — held by the one instance of the bus that trims the streams at a time.</item>
+/// <item><c>{S}:sent</c> — the duplicate keys (MessageId and a hash of the fields) of the entries appended to <c>S</c> within the
+/// duplicate detection window, by append time; an entry whose key is there is not appended again.</item>
 /// <item><c>entry-clock</c> — the last entry ID the transport gave out on this Redis: every append takes a higher one, so entry
 /// IDs order appends across all streams.</item>
 /// </list>
@@ -151,6 +153,12 @@ sealed class StreamKeys
     public RedisKey ClockFor(RedisKey stream, bool cluster) => cluster ? Beside(stream, "clock") : Clock;
 
     public RedisKey Wake(RedisKey stream) => Beside(stream, "wake");
+
+    /// <summary>
+    /// The duplicate keys of the entries appended to <paramref name="stream" /> within the duplicate detection window: a sorted
+    /// set of key → append time in Unix ms, pruned by each append and expiring a window after the last.
+    /// </summary>
+    public RedisKey Sent(RedisKey stream) => Beside(stream, "sent");
 
     public RedisChannel WakeChannel(RedisKey stream) => RedisChannel.Literal(Wake(stream).ToString());
 

@@ -34,7 +34,8 @@ sealed class RedisStreamsBusContext
             new StreamKeys(settings.KeyPrefix, sendTopology.ErrorQueueNameFormatter, sendTopology.DeadLetterQueueNameFormatter))
         {
             WaitForReplicas = settings.WaitForReplicas,
-            WaitForReplicasTimeout = settings.WaitForReplicasTimeout
+            WaitForReplicasTimeout = settings.WaitForReplicasTimeout,
+            DuplicateDetectionWindow = settings.DuplicateDetectionWindow
         };
         HostAddress = settings.HostAddress;
         Identity = new ConsumerIdentity(Client, settings.ConsumerName);

@@ -90,6 +90,11 @@ sealed class RedisStreamsSendTransportContext :
             return;
         }
 
+        // The stream remembers the message for the duplicate detection window: when a retry below (or an outbox, later) sends
+        // it again after an attempt that was written but whose reply was lost, it is not appended twice.
+        if (_bus.Client.DuplicateDetectionWindow > TimeSpan.Zero && context.MessageId is { } messageId)
+            entry.SetDuplicateKey(messageId);
+
         var id = await SendRetry.Run(() => _bus.Client.Append(stream, entry, onlyIfStreamExists: _address.Temporary),
             _bus.Settings.SendTimeout, stream, context.CancellationToken).ConfigureAwait(false);
 
@@ -97,6 +102,11 @@ sealed class RedisStreamsSendTransportContext :
         {
             // A temporary endpoint's stream is gone once its owner stopped or died; a reply to it has no one to read it.
             LogContext.Debug?.Log("Not sent, the temporary stream no longer exists: {Address} {MessageId}", _address, sendContext.MessageId);
+        }
+        else if (id == Redis.RedisStreamsClient.Duplicate)
+        {
+            LogContext.Debug?.Log("Not appended again, {Stream} has it from within the duplicate detection window: {MessageId}", stream,
+                sendContext.MessageId);
         }
     }
 

@@ -1,0 +1,139 @@
+namespace MassTransit.RedisStreams.Tests.Redis;
+
+using System;
+using System.Diagnostics;
+using RedisStreams.Redis;
+using System.Linq;
+using System.Threading.Tasks;
+using Contract;
+using Infrastructure;
+using StackExchange.Redis;
+using Xunit;
+
+
+/// <summary>
+/// A message sent again — by the transport's own retry after a timeout, or by the application with the same MessageId — is
+/// appended once within the duplicate detection window; a message that differs (a redelivery, other headers) is not a
+/// duplicate.
+/// </summary>
+public class DuplicateDetectionTests
+{
+    static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+
+    /// <summary>
+    /// What the transport's retry does when a timeout or a failover hid whether an append was written: it appends the same
+    /// entry again. The stream has it, so it is not appended twice, and the caller is told so.
+    /// </summary>
+    [Fact]
+    public async Task An_append_of_the_same_entry_again_is_not_appended_twice()
+    {
+        var redis = await RedisTestContext.Create();
+        var db = await redis.Database();
+        var client = new RedisStreamsClient(new RedisConnection(db.Multiplexer, observe: false), new StreamKeys(redis.KeyPrefix))
+        {
+            DuplicateDetectionWindow = TimeSpan.FromMinutes(1)
+        };
+        var stream = redis.Key("queue:ledger");
+        var entry = new NewEntry();
+        entry.Add("body", "{\"lot\":1}");
+        entry.Add("MessageId", "1d0b0000-ebcf-e18a-8149-08df4ecc8b14");
+        entry.SetDuplicateKey(Guid.Parse("1d0b0000-ebcf-e18a-8149-08df4ecc8b14"));
+
+        var first = await client.Append(stream, entry, onlyIfStreamExists: false);
+        var again = await Task.WhenAll(Enumerable.Range(0, 5).Select(_ => client.Append(stream, entry, onlyIfStreamExists: false)));
+
+        Assert.NotEqual(RedisStreamsClient.Duplicate, first);
+        Assert.All(again, x => Assert.Equal(RedisStreamsClient.Duplicate, x));
+        Assert.Equal(first, Assert.Single(await db.StreamRangeAsync(stream)).Id.ToString());
+
+        // Without a window the same entry is appended each time.
+        var plain = new RedisStreamsClient(client.Connection, client.Keys);
+        await plain.Append(stream, entry, onlyIfStreamExists: false);
+        Assert.Equal(2, await db.StreamLengthAsync(stream));
+    }
+
+    [Fact]
+    public async Task The_same_message_sent_or_published_again_is_appended_once_and_a_different_one_is_not_a_duplicate()
+    {
+        var redis = await RedisTestContext.Create();
+        var db = await redis.Database();
+        var bus = Bus.Factory.CreateUsingRedisStreams(cfg => cfg.Host(redis.ConnectionString, h => h.KeyPrefix = redis.KeyPrefix));
+        await bus.StartAsync().WaitAsync(Timeout);
+        try
+        {
+            var endpoint = await bus.GetSendEndpoint(new Uri("queue:ledger"));
+            var messageId = NewId.NextGuid();
+            var bid = new Bid(Guid.NewGuid(), 1, "ann", 10m, "once");
+
+            await endpoint.Send(bid, x => x.MessageId = messageId);
+            await endpoint.Send(bid, x => x.MessageId = messageId);
+            Assert.Equal(1, await db.StreamLengthAsync(redis.Key("queue:ledger")));
+
+            // The same MessageId with other content or other headers (as a redelivery has) is another message.
+            await endpoint.Send(bid with { Amount = 11m }, x => x.MessageId = messageId);
+            await endpoint.Send(bid, x =>
+            {
+                x.MessageId = messageId;
+                x.Headers.Set(MessageHeaders.RedeliveryCount, 1);
+            });
+            Assert.Equal(3, await db.StreamLengthAsync(redis.Key("queue:ledger")));
+
+            // Messages that MassTransit gives a MessageId of their own are never duplicates of each other.
+            await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => endpoint.Send(bid)));
+            Assert.Equal(103, await db.StreamLengthAsync(redis.Key("queue:ledger")));
+
+            var eventId = NewId.NextGuid();
+            await bus.Publish(new AuctionEnded(Guid.NewGuid(), "Lamp", 10m), x => x.MessageId = eventId);
+            await bus.Publish(new AuctionEnded(Guid.NewGuid(), "Lamp", 10m), x => x.MessageId = eventId);
+            var published = new AuctionEnded(Guid.NewGuid(), "Vase", 12m);
+            await bus.Publish(published, x => x.MessageId = eventId);
+            await bus.Publish(published, x => x.MessageId = eventId);
+            Assert.Equal(3, await db.StreamLengthAsync(redis.Key("events:AuctionEnded")));
+
+            // What the stream remembers lives beside it and ends a window after the last append.
+            var sent = redis.Beside("queue:ledger", "sent");
+            Assert.Equal(103, await db.SortedSetLengthAsync(sent));
+            var ttl = await db.KeyTimeToLiveAsync(sent);
+            Assert.InRange(ttl!.Value, TimeSpan.FromSeconds(50), TimeSpan.FromMinutes(1));
+        }
+        finally
+        {
+            await bus.StopAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_message_is_a_duplicate_within_the_window_only()
+    {
+        var redis = await RedisTestContext.Create();
+        var db = await redis.Database();
+        var bus = Bus.Factory.CreateUsingRedisStreams(cfg => cfg.Host(redis.ConnectionString, h =>
+        {
+            h.KeyPrefix = redis.KeyPrefix;
+            h.DuplicateDetectionWindow = TimeSpan.FromSeconds(1);
+        }));
+        await bus.StartAsync().WaitAsync(Timeout);
+        try
+        {
+            var endpoint = await bus.GetSendEndpoint(new Uri("queue:ledger"));
+            var messageId = NewId.NextGuid();
+            var bid = new Bid(Guid.NewGuid(), 1, "ann", 10m, "window");
+
+            var watch = Stopwatch.StartNew();
+            await endpoint.Send(bid, x => x.MessageId = messageId);
+
+            // Sent again and again, it is appended a second time once the window has passed, not before.
+            Assert.True(await Eventually.True(async () =>
+            {
+                await endpoint.Send(bid, x => x.MessageId = messageId);
+                return await db.StreamLengthAsync(redis.Key("queue:ledger")) == 2;
+            }, Timeout), "appended again after the window");
+
+            Assert.True(watch.Elapsed >= TimeSpan.FromMilliseconds(990), $"appended again after {watch.Elapsed}");
+        }
+        finally
+        {
+            await bus.StopAsync();
+        }
+    }
+}
