@@ -14,6 +14,7 @@ using Xunit;
 /// certificate authority, through the configuration string, a rediss:// URI and ConfigurationOptions; mutual TLS with a
 /// client certificate; and plain text refused on the TLS port.
 /// </summary>
+[Trait("Category", "TLS")]
 public sealed class TlsTests :
     IDisposable
 {

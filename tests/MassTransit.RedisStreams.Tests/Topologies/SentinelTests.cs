@@ -7,6 +7,8 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Redis;
 using StackExchange.Redis;
 using Xunit;
@@ -18,6 +20,7 @@ using Xunit.Abstractions;
 /// (<c>serviceName=</c>) and keeps working when the primary is killed and the replica takes over; with WaitForReplicas,
 /// no send that completed is lost with the primary.
 /// </summary>
+[Trait("Category", "Sentinel")]
 public class SentinelTests
 {
     const string ServiceName = "orders";
@@ -92,6 +95,60 @@ public class SentinelTests
         {
             await bus.StopAsync();
         }
+    }
+
+    /// <summary>
+    /// The bus health check, asked every 100 ms: healthy before the primary is killed, healthy again once the new primary
+    /// serves, and healthy all the time after; whatever it reports in between is measured.
+    /// </summary>
+    [RedisServerFact]
+    public async Task Health_is_unhealthy_only_during_the_failover()
+    {
+        using var topology = await SentinelTopology.Start();
+        var redis = await RedisTestContext.Create(topology.Configuration);
+        await using var provider = await redis.StartHarness(x => x.AddConsumer<NotificationConsumer>(),
+            services: s => s.AddSingleton(new DeliveryLogs()));
+        var health = provider.GetRequiredService<HealthCheckService>();
+        var harness = provider.GetRequiredService<MassTransit.Testing.ITestHarness>();
+        var log = provider.GetRequiredService<DeliveryLogs>().Get(nameof(NotificationConsumer));
+
+        async Task<HealthStatus> Status() => (await health.CheckHealthAsync()).Status;
+        async Task<System.Collections.Generic.List<HealthStatus>> Sample(TimeSpan period)
+        {
+            var samples = new System.Collections.Generic.List<HealthStatus>();
+            var watch = Stopwatch.StartNew();
+            while (watch.Elapsed < period)
+            {
+                samples.Add(await Status());
+                await Task.Delay(100);
+            }
+
+            return samples;
+        }
+
+        Assert.True(await Eventually.True(async () => await Status() == HealthStatus.Healthy, Timeout), "healthy once started");
+        Assert.All(await Sample(TimeSpan.FromSeconds(1)), x => Assert.Equal(HealthStatus.Healthy, x));
+
+        var failover = Stopwatch.StartNew();
+        topology.Primary.Kill();
+
+        // During: sampled until a message published after the kill has been consumed and the check says healthy.
+        var during = new System.Collections.Generic.List<HealthStatus>();
+        var auctionId = Guid.NewGuid();
+        var publish = harness.Bus.Publish(new AuctionEnded(auctionId, "during", 1m));
+        Assert.True(await Eventually.True(async () =>
+        {
+            var status = await Status();
+            during.Add(status);
+            return status == HealthStatus.Healthy && publish.IsCompletedSuccessfully && log.CountOf(auctionId.ToString()) > 0;
+        }, Timeout), "healthy again, and consuming, after the failover");
+        var recovered = failover.Elapsed;
+
+        // After: healthy throughout.
+        Assert.All(await Sample(TimeSpan.FromSeconds(3)), x => Assert.Equal(HealthStatus.Healthy, x));
+
+        _output.WriteLine($"recovered {recovered.TotalSeconds:0.0} s after the kill; during it the check said: "
+            + string.Join(", ", during.GroupBy(x => x).Select(x => $"{x.Key} {x.Count()}×")));
     }
 
     [RedisServerFact]
