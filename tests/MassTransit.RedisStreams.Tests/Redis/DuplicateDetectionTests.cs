@@ -52,6 +52,99 @@ public class DuplicateDetectionTests
         Assert.Equal(2, await db.StreamLengthAsync(stream));
     }
 
+    /// <summary>Keeps Redis busy for ARGV[1] milliseconds: no other client's command is read meanwhile.</summary>
+    const string BusyScript = """
+        local s = redis.call('TIME')
+        local start = s[1] * 1000000 + s[2]
+        while true do
+          local t = redis.call('TIME')
+          if t[1] * 1000000 + t[2] - start > tonumber(ARGV[1]) * 1000 then
+            return 1
+          end
+        end
+        """;
+
+    /// <summary>
+    /// Redis is busy for longer than the client waits for a reply: the append times out while it waits, the transport tries
+    /// again, and when Redis is free it runs every attempt. Only the first is appended.
+    /// </summary>
+    [RedisServerFact]
+    public async Task A_send_retried_after_a_timeout_is_appended_once()
+    {
+        var (entries, deliveries) = await SendThroughPausedRedis(TimeSpan.FromMinutes(1));
+
+        Assert.Equal(1, entries);
+        Assert.Equal(1, deliveries);
+    }
+
+    /// <summary>The same run without duplicate detection appends every attempt: what the detection prevents.</summary>
+    [RedisServerFact]
+    public async Task Without_duplicate_detection_a_send_retried_after_a_timeout_is_appended_again()
+    {
+        var (entries, deliveries) = await SendThroughPausedRedis(TimeSpan.Zero);
+
+        Assert.True(entries > 1, $"{entries} entries");
+        Assert.Equal(entries, deliveries);
+    }
+
+    static async Task<(long Entries, int Deliveries)> SendThroughPausedRedis(TimeSpan window)
+    {
+        using var server = RedisServerProcess.Start(appendOnly: false);
+        await using var admin = await ConnectionMultiplexer.ConnectAsync(server.ConnectionString + ",allowAdmin=true");
+        var received = new Recorder<Guid>();
+        var bus = Bus.Factory.CreateUsingRedisStreams(cfg =>
+        {
+            // The client gives up on a reply after 250 ms (noticed within a second); the send keeps trying for SendTimeout.
+            var options = ConfigurationOptions.Parse(server.ConnectionString);
+            options.AsyncTimeout = 250;
+            cfg.Host(options, h =>
+            {
+                h.KeyPrefix = "dup";
+                h.DuplicateDetectionWindow = window;
+            });
+            cfg.ReceiveEndpoint("ledger", e => e.Handler<Bid>(context =>
+            {
+                received.Add(context.Message.BidId);
+                return Task.CompletedTask;
+            }));
+        });
+
+        await bus.StartAsync().WaitAsync(Timeout);
+        try
+        {
+            var endpoint = await bus.GetSendEndpoint(new Uri("queue:ledger"));
+            var warmUp = new Bid(Guid.NewGuid(), 0, "ann", 1m, "before the pause");
+            await endpoint.Send(warmUp);
+            await received.WaitForCount(1);
+
+            var bid = new Bid(Guid.NewGuid(), 1, "ann", 10m, "paused");
+            // A script of another client keeps Redis busy for 2.5 s: the append waits unread in the socket, times out, and is
+            // sent again (the client library even reconnects); when Redis is free it reads and runs every attempt it got.
+            await using var probe = await ConnectionMultiplexer.ConnectAsync(server.ConnectionString);
+            var busy = admin.GetDatabase().ScriptEvaluateAsync(BusyScript, null, [2500]);
+            Assert.True(await Eventually.True(async () =>
+            {
+                var ping = probe.GetDatabase().PingAsync();
+                return await Task.WhenAny(ping, Task.Delay(200)) != ping;
+            }, Timeout), "Redis is busy");
+            await endpoint.Send(bid).WaitAsync(Timeout);
+            await busy;
+
+            // Redis ran every attempt when it resumed, before the one whose reply came: the stream has them all by now (the
+            // queue is trimmed to what was acknowledged, so count what the endpoint read once it has read and handled all).
+            var db = admin.GetDatabase();
+            Assert.True(await Eventually.True(async () => (await db.StreamGroupInfoAsync("dup:queue:ledger"))
+                .Single(x => x.Name == "ledger") is { PendingMessageCount: 0, Lag: 0 }, Timeout), "the endpoint has handled everything");
+            var entries = received.Items.Count - 1;
+            Assert.All(received.Items.Skip(1), x => Assert.Equal(bid.BidId, x));
+            return (entries, entries);
+        }
+        finally
+        {
+            await bus.StopAsync();
+        }
+    }
+
     [Fact]
     public async Task The_same_message_sent_or_published_again_is_appended_once_and_a_different_one_is_not_a_duplicate()
     {
