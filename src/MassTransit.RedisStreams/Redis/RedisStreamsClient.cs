@@ -84,20 +84,19 @@ sealed class RedisStreamsClient
     /// <summary>
     /// Appends a batch of entries to one stream, in order, each under an ID higher than the last (as
     /// <see cref="AppendFunction" /> does for one): the clock is read once and set once, and the wake flag is cleared, and a
-    /// wake-up published, once. An entry with a duplicate key that the stream's set of sent keys holds (it was appended within
-    /// the window) is not appended again; an appended one's key is added, with the time. KEYS: the stream, its wake flag, the
-    /// clock, its sent keys. ARGV: "1" to add only to an existing stream (NOMKSTREAM), the wake channel, the duplicate
-    /// detection window in ms (0: off), then per entry its duplicate key (or ''), its number of fields and its field/value
-    /// pairs. Returns one element per entry: its ID, 0 when NOMKSTREAM found no stream, '=' when it was a duplicate, or the
+    /// wake-up published, once. An entry whose duplicate key is in the stream's sent keys of this window or the one before is
+    /// not appended again; an appended one's key is added to this window's, which lives two windows. KEYS: the stream, its
+    /// wake flag, the clock, its sent keys of this window and of the one before. ARGV: "1" to add only to an existing stream
+    /// (NOMKSTREAM), the wake channel, the duplicate detection window in ms (0: off), then per entry its duplicate key (or
+    /// ''), its number of fields and its field/value pairs. Returns one element per entry: its ID, 0 when NOMKSTREAM found no stream, '=' when it was a duplicate, or the
     /// error prefixed with '!'.
     /// </summary>
     const string AppendBatchScript = """
-        local stream, wake, clock, sent = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+        local stream, wake, clock, sent, sentBefore = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
         local onlyIfExists = ARGV[1] == '1'
         local window = tonumber(ARGV[3])
         local time = redis.call('TIME')
         local ms = time[1] * 1000 + math.floor(time[2] / 1000)
-        local now = ms
         local seq = 0
         local function parse(id)
           local dash = string.find(id, '-', 1, true)
@@ -111,7 +110,6 @@ sealed class RedisStreamsClient
             seq = lastSeq + 1
           end
         end
-        local pruned = false
         local remembered = false
         local results = {}
         local lastId = nil
@@ -120,11 +118,8 @@ sealed class RedisStreamsClient
           local key = ARGV[i]
           local first, final = i + 2, i + 1 + 2 * tonumber(ARGV[i + 1])
           local checked = window > 0 and key ~= ''
-          if checked and not pruned then
-            redis.call('ZREMRANGEBYSCORE', sent, '-inf', '(' .. (now - window))
-            pruned = true
-          end
-          if checked and redis.call('ZSCORE', sent, key) then
+          -- Remembered first (SADD says whether it was there), forgotten again when the entry is not appended.
+          if checked and (redis.call('SISMEMBER', sentBefore, key) == 1 or redis.call('SADD', sent, key) == 0) then
             results[#results + 1] = '='
           else
             local function add(id)
@@ -148,18 +143,18 @@ sealed class RedisStreamsClient
                 ms, seq = parse(id)
               end
               seq = seq + 1
-              if checked then
-                redis.call('ZADD', sent, now, key)
-                remembered = true
-              end
+              remembered = remembered or checked
             else
               results[#results + 1] = 0
+            end
+            if checked and (not id or type(id) == 'table') then
+              redis.call('SREM', sent, key)
             end
           end
           i = final + 1
         end
         if remembered then
-          redis.call('PEXPIRE', sent, window)
+          redis.call('PEXPIRE', sent, 2 * window)
         end
         if lastId then
           redis.call('SET', clock, lastId)
@@ -555,7 +550,11 @@ sealed class RedisStreamsClient
         var multiplexer = await Connection.GetMultiplexer().ConfigureAwait(false);
         var database = multiplexer.GetDatabase();
         var clock = Keys.ClockFor(stream, Connection.IsCluster(multiplexer));
-        var result = await database.ScriptEvaluateAsync(AppendBatchScript, [stream, Keys.Wake(stream), clock, Keys.Sent(stream)], arguments)
+        // The sent keys of a stream are kept per window, named by its number since the epoch: an entry remembered in window n
+        // is found by every append until the end of window n + 1, so for at least one window, and its set expires after that.
+        var generation = window > 0 ? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / window : 0;
+        var result = await database.ScriptEvaluateAsync(AppendBatchScript,
+                [stream, Keys.Wake(stream), clock, Keys.Sent(stream, generation), Keys.Sent(stream, generation - 1)], arguments)
             .ConfigureAwait(false);
 
         if (WaitForReplicas > 0)

@@ -29,8 +29,9 @@ using StackExchange.Redis;
 /// <item><c>hosts</c> — a hash of host records (machine, process, versions, bus address) by ID: what is the same for every
 /// entry of a process is stored here once, and each entry names its record in its <c>MT-Host</c> field.</item>
 /// <item><c>retention-lease</c> — held by the one instance of the bus that trims the streams at a time.</item>
-/// <item><c>{S}:sent</c> — the duplicate keys (MessageId and a hash of the fields) of the entries appended to <c>S</c> within the
-/// duplicate detection window, by append time; an entry whose key is there is not appended again.</item>
+/// <item><c>{S}:sent:n</c> — the duplicate keys (MessageId and a hash of the fields that tell sends apart) of the entries
+/// appended to <c>S</c> in duplicate detection window <c>n</c>; an entry whose key is in the set of its window or the one
+/// before is not appended again.</item>
 /// <item><c>entry-clock</c> — the last entry ID the transport gave out on this Redis: every append takes a higher one, so entry
 /// IDs order appends across all streams.</item>
 /// </list>
@@ -155,10 +156,10 @@ sealed class StreamKeys
     public RedisKey Wake(RedisKey stream) => Beside(stream, "wake");
 
     /// <summary>
-    /// The duplicate keys of the entries appended to <paramref name="stream" /> within the duplicate detection window: a sorted
-    /// set of key → append time in Unix ms, pruned by each append and expiring a window after the last.
+    /// The duplicate keys of the entries appended to <paramref name="stream" /> in duplicate detection window number
+    /// <paramref name="window" /> (Unix ms ÷ the window's length): a set that expires two windows after its last addition.
     /// </summary>
-    public RedisKey Sent(RedisKey stream) => Beside(stream, "sent");
+    public RedisKey Sent(RedisKey stream, long window) => Beside(stream, "sent:" + window.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     public RedisChannel WakeChannel(RedisKey stream) => RedisChannel.Literal(Wake(stream).ToString());
 

@@ -46,6 +46,13 @@ public class DuplicateDetectionTests
         Assert.All(again, x => Assert.Equal(RedisStreamsClient.Duplicate, x));
         Assert.Equal(first, Assert.Single(await db.StreamRangeAsync(stream)).Id.ToString());
 
+        // An entry that was not appended (its stream had to exist and did not) is not remembered: sent again, it is appended.
+        var reply = redis.Key("queue:reply");
+        Assert.Null(await client.Append(reply, entry, onlyIfStreamExists: true));
+        await db.StreamAddAsync(reply, "body", "{}");
+        Assert.NotEqual(RedisStreamsClient.Duplicate, await client.Append(reply, entry, onlyIfStreamExists: true));
+        Assert.Equal(2, await db.StreamLengthAsync(reply));
+
         // Without a window the same entry is appended each time.
         var plain = new RedisStreamsClient(client.Connection, client.Keys);
         await plain.Append(stream, entry, onlyIfStreamExists: false);
@@ -183,11 +190,18 @@ public class DuplicateDetectionTests
             await bus.Publish(published, x => x.MessageId = eventId);
             Assert.Equal(3, await db.StreamLengthAsync(redis.Key("events:AuctionEnded")));
 
-            // What the stream remembers lives beside it and ends a window after the last append.
-            var sent = redis.Beside("queue:ledger", "sent");
-            Assert.Equal(103, await db.SortedSetLengthAsync(sent));
-            var ttl = await db.KeyTimeToLiveAsync(sent);
-            Assert.InRange(ttl!.Value, TimeSpan.FromSeconds(50), TimeSpan.FromMinutes(1));
+            // What the stream remembers lives beside it, one set per window, and ends two windows after its last addition.
+            var server = db.Multiplexer.GetServers()[0];
+            var sent = await server.KeysAsync(pattern: redis.Beside("queue:ledger", "sent:*").ToString()).ToArrayAsync();
+            Assert.InRange(sent.Length, 1, 2);
+            long remembered = 0;
+            foreach (var key in sent)
+            {
+                remembered += await db.SetLengthAsync(key);
+                Assert.InRange((await db.KeyTimeToLiveAsync(key))!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(2));
+            }
+
+            Assert.Equal(103, remembered);
         }
         finally
         {
