@@ -100,10 +100,10 @@ public class RedisStreamsTransportOptions
     /// <summary>
     /// How long a stream remembers the messages sent and published to it, so that the same message sent again — a send the
     /// transport retried after a timeout or a failover hid whether the first attempt was written, or an outbox delivering a
-    /// message again — is not appended twice. A message is the same when its MessageId and all its fields (body and headers)
-    /// are: a redelivery (its redelivery count differs) is a new message. The check is part of the append, atomic with it, in
-    /// the stream's hash slot; what is remembered costs Redis memory for the length of the window (see the README). Default 1
-    /// minute; <see cref="TimeSpan.Zero" /> turns it off.
+    /// message again — is not appended twice. A message is the same when its MessageId, body, redelivery count and Quartz fire
+    /// time are: a redelivery, or the next fire of a recurring schedule, is a new message. The check is part of the append,
+    /// atomic with it, in the stream's hash slot. A message is remembered for one to two windows, at about 80 bytes of Redis
+    /// memory. Default 1 minute; <see cref="TimeSpan.Zero" /> turns it off.
     /// </summary>
     public TimeSpan DuplicateDetectionWindow { get; set; } = TimeSpan.FromMinutes(1);
 
