@@ -66,7 +66,18 @@ public static class Program
                 consumers[victim].Kill();
                 consumers[victim].Dispose();
                 consumerKills++;
-                Console.WriteLine($"  {stopwatch.Elapsed.TotalSeconds,6:F1} s  killed a consumer (kill -9); {await proof.HandledCount()} handled so far");
+                string handledSoFar;
+                try
+                {
+                    handledSoFar = (await proof.HandledCount()).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                }
+                catch (StackExchange.Redis.RedisException)
+                {
+                    // Redis may be restarting or loading its AOF just then; the progress line does without the count.
+                    handledSoFar = "?";
+                }
+
+                Console.WriteLine($"  {stopwatch.Elapsed.TotalSeconds,6:F1} s  killed a consumer (kill -9); {handledSoFar} handled so far");
 
                 consumers[victim] = await ConsumerHostProcess.Start(server.ConnectionString, prefix, hostOptions);
             }
