@@ -16,3 +16,15 @@ public sealed class RedisServerFactAttribute : FactAttribute
             Skip = "Needs redis-server on PATH (Debian/Ubuntu: sudo apt-get install -y redis-server).";
     }
 }
+
+
+/// <summary>A theory that needs a <see cref="RedisServerProcess"/> of its own; skipped like <see cref="RedisServerFactAttribute"/>.</summary>
+[AttributeUsage(AttributeTargets.Method, AllowMultiple = false)]
+public sealed class RedisServerTheoryAttribute : TheoryAttribute
+{
+    public RedisServerTheoryAttribute()
+    {
+        if (!TestRedis.CanManageOwnServer)
+            Skip = "Needs redis-server on PATH (Debian/Ubuntu: sudo apt-get install -y redis-server).";
+    }
+}

@@ -11,6 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Redis;
 using StackExchange.Redis;
+using System.Text.Json;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -196,6 +197,97 @@ public class SentinelTests
     }
 
 
+    /// <summary>
+    /// What asynchronous replication can lose: the replica's link is cut just before 200 sends, and the primary is killed
+    /// right after them, before the replica has reconnected. Without WaitForReplicas the sends complete and what the replica
+    /// never got is gone after the failover (measured); with it, a send completes only once the replica has its entry, so
+    /// every send that completed is on the new primary (asserted), and the others failed with an exception.
+    /// </summary>
+    [RedisServerTheory]
+    [InlineData(0)]
+    [InlineData(1)]
+    public async Task A_failover_right_after_the_replica_lost_its_link_loses_only_sends_that_did_not_wait_for_it(int waitForReplicas)
+    {
+        using var topology = await SentinelTopology.Start();
+        var (primary, replica) = (topology.Primary, topology.Replica);
+        var bus = Bus.Factory.CreateUsingRedisStreams(cfg => cfg.Host(topology.Configuration, h =>
+        {
+            h.KeyPrefix = "orders";
+            h.WaitForReplicas = waitForReplicas;
+        }));
+
+        await bus.StartAsync(new CancellationTokenSource(Timeout).Token);
+        var acknowledged = new ConcurrentBag<int>();
+        var failed = 0;
+        try
+        {
+            var endpoint = await bus.GetSendEndpoint(new Uri("queue:order-ledger"));
+            await endpoint.Send(new AuctionEnded(Guid.NewGuid(), "warm-up", -1));
+
+            await using var replicaConnection = await ConnectionMultiplexer.ConnectAsync(replica.ConnectionString);
+            Assert.True(await Eventually.True(async () => await replicaConnection.GetDatabase().StreamLengthAsync("orders:queue:order-ledger") == 1, Timeout),
+                "the replica has the warm-up entry");
+
+            // The replica falls behind: it sleeps for 3 s (so it cannot reconnect), and the primary closes the link to it.
+            await using var replicaAdmin = await ConnectionMultiplexer.ConnectAsync(replica.ConnectionString + ",allowAdmin=true,asyncTimeout=10000");
+            var sleeping = replicaAdmin.GetDatabase().ExecuteAsync("DEBUG", "SLEEP", "3");
+            await using (var admin = await ConnectionMultiplexer.ConnectAsync(primary.ConnectionString + ",allowAdmin=true"))
+            {
+                Assert.True(await Eventually.True(async () => (await admin.GetServers()[0].InfoAsync("replication")).SelectMany(x => x)
+                    .Any(x => x.Key == "connected_slaves" && x.Value == "1"), Timeout), "the replica is connected");
+                await admin.GetDatabase().ExecuteAsync("CLIENT", "KILL", "TYPE", "replica");
+            }
+
+            const int count = 200;
+            await Task.WhenAll(Enumerable.Range(0, count).Select(async i =>
+            {
+                try
+                {
+                    await endpoint.Send(new AuctionEnded(Guid.NewGuid(), "ledger", i));
+                    acknowledged.Add(i);
+                }
+                catch (Exception)
+                {
+                    Interlocked.Increment(ref failed);
+                }
+            }));
+            primary.Kill();
+            await sleeping;
+
+            // The sentinels close the replica's client connections when they promote it: asked again until it answers master.
+            Assert.True(await Eventually.True(async () =>
+            {
+                try
+                {
+                    var role = (RedisResult[])(await replicaConnection.GetDatabase().ExecuteAsync("ROLE"))!;
+                    return (string?)role[0] == "master";
+                }
+                catch (RedisConnectionException)
+                {
+                    return false;
+                }
+            }, Timeout), "the replica was promoted");
+
+            await using var promoted = await ConnectionMultiplexer.ConnectAsync(replica.ConnectionString);
+            var kept = (await promoted.GetDatabase().StreamRangeAsync("orders:queue:order-ledger"))
+                .Select(x => JsonDocument.Parse((string)x["body"]!).RootElement.GetProperty("amount"))
+                .Select(x => (int)(x.ValueKind == JsonValueKind.String ? decimal.Parse(x.GetString()!, System.Globalization.CultureInfo.InvariantCulture) : x.GetDecimal()))
+                .ToHashSet();
+            var lost = acknowledged.Count(x => !kept.Contains(x));
+            _output.WriteLine($"WaitForReplicas {waitForReplicas}: {acknowledged.Count} sends completed, {failed} failed; "
+                + $"lost in the failover: {lost} of the {acknowledged.Count} completed");
+
+            Assert.Equal(count, acknowledged.Count + failed);
+            if (waitForReplicas > 0)
+                Assert.Equal(0, lost);
+            else
+                Assert.True(lost > 0, "without WaitForReplicas, sends the replica never got are lost: what the option prevents");
+        }
+        finally
+        {
+            await bus.StopAsync();
+        }
+    }
 
     /// <summary>A primary with AOF, a replica online, and three sentinels watching them under <see cref="ServiceName" />.</summary>
     sealed class SentinelTopology :
@@ -219,7 +311,7 @@ public class SentinelTests
         public static async Task<SentinelTopology> Start()
         {
             var primary = RedisServerProcess.Start(appendOnly: true, appendFsync: "everysec");
-            var replica = RedisServerProcess.Start(false, "everysec", $"replicaof 127.0.0.1 {primary.Port}");
+            var replica = RedisServerProcess.Start(false, "everysec", $"replicaof 127.0.0.1 {primary.Port}", "enable-debug-command local");
             var sentinels = new RedisSentinelProcess[3];
             var topology = new SentinelTopology(primary, replica, sentinels);
             try
