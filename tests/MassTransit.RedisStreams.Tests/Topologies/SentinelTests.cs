@@ -179,6 +179,30 @@ public class SentinelTests
             var endpoint = await bus.GetSendEndpoint(new Uri("queue:order-ledger"));
             await endpoint.Send(new AuctionEnded(Guid.NewGuid(), "warm-up", -1));
 
+            // The cost: 200 sends one after another, each waiting for the replica, against a bus that does not wait.
+            var plainBus = Bus.Factory.CreateUsingRedisStreams(cfg => cfg.Host(topology.Configuration, h => h.KeyPrefix = "orders"));
+            await plainBus.StartAsync(new CancellationTokenSource(Timeout).Token);
+            try
+            {
+                var plain = await plainBus.GetSendEndpoint(new Uri("queue:order-cost"));
+                var waiting = await bus.GetSendEndpoint(new Uri("queue:order-cost"));
+                await plain.Send(new AuctionEnded(Guid.NewGuid(), "warm-up", -1));
+                await waiting.Send(new AuctionEnded(Guid.NewGuid(), "warm-up", -1));
+                var plainWatch = Stopwatch.StartNew();
+                for (var i = 0; i < 200; i++)
+                    await plain.Send(new AuctionEnded(Guid.NewGuid(), "cost", i));
+                var plainTime = plainWatch.Elapsed;
+                var waitingWatch = Stopwatch.StartNew();
+                for (var i = 0; i < 200; i++)
+                    await waiting.Send(new AuctionEnded(Guid.NewGuid(), "cost", i));
+                _output.WriteLine($"one send at a time: {plainTime.TotalMilliseconds / 200:0.000} ms without WaitForReplicas, "
+                    + $"{waitingWatch.Elapsed.TotalMilliseconds / 200:0.000} ms with WaitForReplicas = 1");
+            }
+            finally
+            {
+                await plainBus.StopAsync();
+            }
+
             // Every send completes only once the replica has its entry; then the primary dies at once, before the
             // endpoint has read them all.
             const int count = 500;
