@@ -46,11 +46,12 @@ sealed class NewEntry
     public RedisValue DuplicateKey { get; private set; }
 
     /// <summary>
-    /// The fields that make a message with the same MessageId another message: its body, the redelivery count MassTransit's
-    /// redelivery sets, and the fire time a recurring Quartz schedule sets. Not the headers that differ between attempts to
+    /// The fields that make a message with the same MessageId another message: its body, its message types, the redelivery
+    /// count MassTransit's redelivery sets, and the fire time a recurring Quartz schedule sets. Not the headers that differ between attempts to
     /// send one message (ConversationId when the application sends it again, the writer's host record, trace context).
     /// </summary>
-    static readonly RedisValue[] DistinguishingFields = ["body", MessageHeaders.RedeliveryCount, MessageHeaders.Quartz.Scheduled];
+    static readonly RedisValue[] DistinguishingFields =
+        ["body", MessageHeaders.MessageType, MessageHeaders.RedeliveryCount, MessageHeaders.Quartz.Scheduled];
 
     /// <summary>
     /// Sets <see cref="DuplicateKey" /> from <paramref name="messageId" /> and the fields added so far (call it after the last):

@@ -178,9 +178,13 @@ public class DuplicateDetectionTests
             });
             Assert.Equal(3, await db.StreamLengthAsync(redis.Key("queue:ledger")));
 
+            // So is a message of another type whose body is the same.
+            await endpoint.Send(new BidCopy(bid.BidId, bid.Sequence, bid.Bidder, bid.Amount, bid.Note), x => x.MessageId = messageId);
+            Assert.Equal(4, await db.StreamLengthAsync(redis.Key("queue:ledger")));
+
             // Messages that MassTransit gives a MessageId of their own are never duplicates of each other.
             await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => endpoint.Send(bid)));
-            Assert.Equal(103, await db.StreamLengthAsync(redis.Key("queue:ledger")));
+            Assert.Equal(104, await db.StreamLengthAsync(redis.Key("queue:ledger")));
 
             var eventId = NewId.NextGuid();
             await bus.Publish(new AuctionEnded(Guid.NewGuid(), "Lamp", 10m), x => x.MessageId = eventId);
@@ -201,7 +205,7 @@ public class DuplicateDetectionTests
                 Assert.InRange((await db.KeyTimeToLiveAsync(key))!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(2));
             }
 
-            Assert.Equal(103, remembered);
+            Assert.Equal(104, remembered);
         }
         finally
         {
@@ -244,3 +248,6 @@ public class DuplicateDetectionTests
         }
     }
 }
+
+
+public record BidCopy(Guid BidId, int Sequence, string Bidder, decimal Amount, string Note);
