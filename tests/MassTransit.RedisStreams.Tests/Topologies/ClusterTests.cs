@@ -1,0 +1,396 @@
+namespace MassTransit.RedisStreams.Tests.Topologies;
+
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Contract;
+using Faults;
+using History;
+using Infrastructure;
+using MassTransit.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Redis;
+using RedisStreams.Redis;
+using StackExchange.Redis;
+using Xunit;
+using Xunit.Abstractions;
+
+
+/// <summary>One private Redis Cluster of three primaries for all the tests of a class.</summary>
+public sealed class ClusterFixture :
+    IAsyncLifetime
+{
+    RedisClusterProcess? _cluster;
+
+    public RedisClusterProcess Cluster => _cluster ?? throw new InvalidOperationException("The cluster did not start");
+
+    public async Task InitializeAsync()
+    {
+        if (RedisClusterProcess.IsAvailable)
+            _cluster = await RedisClusterProcess.Start();
+    }
+
+    public Task DisposeAsync()
+    {
+        _cluster?.Dispose();
+        return Task.CompletedTask;
+    }
+}
+
+
+/// <summary>What the cluster tests share: prefixes that spread streams over the primaries, and a harness on the cluster.</summary>
+static class ClusterSupport
+{
+    /// <summary>
+    /// A key prefix under which the given keys (relative to the prefix, e.g. <c>queue:orders</c>) hash to slots of at least
+    /// <paramref name="primaries" /> different primaries, so that a test covers streams on different nodes.
+    /// </summary>
+    public static async Task<string> SpreadPrefix(RedisClusterProcess cluster, int primaries, params string[] keys)
+    {
+        var nodes = await cluster.GetNodes();
+        var ranges = nodes.Where(x => x.IsPrimary).Select(x => (x.Port, x.Slots)).ToList();
+        while (true)
+        {
+            var prefix = TestRedis.NewKeyPrefix();
+            var owners = keys.Select(key => ranges.First(r => r.Slots.Any(s => s.First <= Slot(prefix, key) && Slot(prefix, key) <= s.Last)).Port)
+                .Distinct().Count();
+            if (owners >= Math.Min(primaries, keys.Length))
+                return prefix;
+        }
+    }
+
+    public static int Slot(string prefix, string key) => RedisClusterProcess.SlotOf(prefix + ":" + key);
+
+    public static RedisTestContext Context(RedisClusterProcess cluster, string prefix) => RedisTestContext.Create(cluster.ConnectionString, prefix);
+}
+
+
+/// <summary>
+/// A whole bus on a Redis Cluster of three primaries, with the streams of each test in slots of different primaries: send,
+/// publish, polymorphic publish, request/response, the claims of a killed instance's entries, the event log and scheduling.
+/// Wake-ups go over sharded pub/sub and arrive long before the idle poll.
+/// </summary>
+[Trait("Category", "Cluster")]
+public class ClusterTests :
+    IClassFixture<ClusterFixture>
+{
+    static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
+    readonly ClusterFixture _fixture;
+    readonly ITestOutputHelper _output;
+
+    public ClusterTests(ClusterFixture fixture, ITestOutputHelper output)
+    {
+        _fixture = fixture;
+        _output = output;
+    }
+
+    RedisClusterProcess Cluster => _fixture.Cluster;
+
+    [RedisClusterFact]
+    public async Task Sends_publishes_and_polymorphic_publishes_reach_endpoints_whose_streams_live_on_different_primaries()
+    {
+        const string interfaceStream = "events:MassTransit.RedisStreams.Tests.History:ILotEvent";
+        var prefix = await ClusterSupport.SpreadPrefix(Cluster, 3, "queue:lot-audit", "events:LotSold", "events:LotWithdrawn", interfaceStream,
+            "queue:ledger");
+        var redis = ClusterSupport.Context(Cluster, prefix);
+
+        await using var provider = await redis.StartHarness(_ => { }, (context, cfg) =>
+        {
+            var audit = context.GetRequiredService<Recorder<string>>();
+            var ledger = context.GetRequiredService<Recorder<int>>();
+
+            // One endpoint reads its queue, the interface's stream and the streams of the two classes: four slots.
+            cfg.ReceiveEndpoint("lot-audit", e => e.Handler<ILotEvent>(ctx =>
+            {
+                audit.Add((ctx.TryGetMessage<LotSold>(out _) ? "LotSold:" : "LotWithdrawn:") + ctx.Message.Lot);
+                return Task.CompletedTask;
+            }));
+            cfg.ReceiveEndpoint("ledger", e =>
+            {
+                e.ConcurrentMessageLimit = 1;
+                e.Handler<LotSold>(ctx =>
+                {
+                    ledger.Add(ctx.Message.Lot);
+                    return Task.CompletedTask;
+                });
+                e.Handler<LotWithdrawn>(ctx =>
+                {
+                    ledger.Add(-ctx.Message.Lot);
+                    return Task.CompletedTask;
+                });
+            });
+        }, services: s => s.AddSingleton<Recorder<string>>().AddSingleton<Recorder<int>>());
+
+        var bus = provider.GetRequiredService<ITestHarness>().Bus;
+        var audit = provider.GetRequiredService<Recorder<string>>();
+        var ledger = provider.GetRequiredService<Recorder<int>>();
+
+        for (var i = 1; i <= 10; i++)
+            await bus.Publish(new LotSold(i, "b", i));
+        for (var i = 1; i <= 5; i++)
+            await bus.Publish(new LotWithdrawn(i, "r"));
+
+        var sender = await bus.GetSendEndpoint(new Uri("queue:ledger"));
+        for (var i = 100; i < 110; i++)
+            await sender.Send(new LotSold(i, "direct", 1));
+
+        var audited = await audit.WaitForCount(15);
+        var booked = await ledger.WaitForCount(25);
+
+        Assert.Equal(Enumerable.Range(1, 10).Select(i => "LotSold:" + i).Concat(Enumerable.Range(1, 5).Select(i => "LotWithdrawn:" + i)).Order(),
+            audited.Order());
+        Assert.Equal(Enumerable.Range(1, 10).Concat(Enumerable.Range(1, 5).Select(i => -i)).Concat(Enumerable.Range(100, 10)).Order(), booked.Order());
+
+        // Order holds per stream: the sent lots, and the published ones of each type, each in the order they were appended.
+        Assert.Equal(Enumerable.Range(100, 10), booked.Where(x => x >= 100));
+        Assert.Equal(Enumerable.Range(1, 10), booked.Where(x => x is > 0 and < 100));
+        Assert.Equal(Enumerable.Range(1, 5).Select(i => -i), booked.Where(x => x < 0));
+    }
+
+    [RedisClusterFact]
+    public async Task A_request_gets_its_response_through_the_temporary_stream_of_the_requesting_bus()
+    {
+        var prefix = await ClusterSupport.SpreadPrefix(Cluster, 2, "queue:seat-service", "events:LotSold");
+        var redis = ClusterSupport.Context(Cluster, prefix);
+
+        await using var provider = await redis.StartHarness(x => x.AddRequestClient<ReserveSeat>(new Uri("queue:seat-service")), (_, cfg) =>
+            cfg.ReceiveEndpoint("seat-service", e => e.Handler<ReserveSeat>(ctx => ctx.RespondAsync(new LotSold(ctx.Message.Seat, "seat", 1)))));
+
+        await using var scope = provider.CreateAsyncScope();
+        var client = scope.ServiceProvider.GetRequiredService<IRequestClient<ReserveSeat>>();
+        for (var i = 0; i < 5; i++)
+        {
+            var response = await client.GetResponse<LotSold>(new ReserveSeat(Guid.NewGuid(), i), timeout: RequestTimeout.After(s: 20));
+            Assert.Equal(i, response.Message.Lot);
+        }
+    }
+
+    [RedisClusterFact]
+    public async Task Wake_ups_go_over_sharded_pub_sub_and_deliver_far_sooner_than_the_idle_poll()
+    {
+        var prefix = await ClusterSupport.SpreadPrefix(Cluster, 2, "queue:pings", "events:LotSold");
+        var redis = ClusterSupport.Context(Cluster, prefix);
+        var db = await redis.Database();
+        var queue = redis.Key("queue:pings");
+        var events = redis.Key("events:LotSold");
+        var idlePoll = TimeSpan.FromSeconds(20);
+
+        var arrived = new ConcurrentDictionary<int, long>();
+        await using var provider = await redis.StartHarness(_ => { }, (_, cfg) => cfg.ReceiveEndpoint("pings", e => e.Handler<LotSold>(ctx =>
+        {
+            arrived.TryAdd(ctx.Message.Lot, Stopwatch.GetTimestamp());
+            return Task.CompletedTask;
+        })), h => h.IdlePollInterval = idlePoll);
+        var bus = provider.GetRequiredService<ITestHarness>().Bus;
+        var sender = await bus.GetSendEndpoint(new Uri("queue:pings"));
+
+        // The endpoint listens on the sharded channels, on the primaries that serve its streams' slots.
+        foreach (var stream in new[] { queue, events })
+        {
+            var channel = StreamKeys.WakeChannel(stream).ToString();
+            var owner = await Cluster.PrimaryOf(RedisClusterProcess.SlotOf(stream));
+            await using var connection = await ConnectionMultiplexer.ConnectAsync(owner.ConnectionString);
+            var channels = (RedisResult[])(await connection.GetServers()[0].ExecuteAsync("PUBSUB", "SHARDCHANNELS", channel))!;
+            Assert.Equal([channel], channels.Select(x => (string?)x));
+        }
+
+        var latencies = new List<double>();
+        for (var i = 0; i < 6; i++)
+        {
+            // Idle, with its wake flags set: only a wake-up, or the idle poll 20 s later, brings the next message.
+            var flag = StreamKeys.Wake(i % 2 == 0 ? queue : events);
+            Assert.True(await Eventually.True(() => db.KeyExistsAsync(flag), Timeout), "the idle endpoint armed its wake flags");
+
+            var sentAt = Stopwatch.GetTimestamp();
+            if (i % 2 == 0)
+                await sender.Send(new LotSold(i, "ping", 1));
+            else
+                await bus.Publish(new LotSold(i, "ping", 1));
+
+            Assert.True(await Eventually.True(() => arrived.ContainsKey(i), Timeout), $"message {i} arrived");
+            latencies.Add(Stopwatch.GetElapsedTime(sentAt, arrived[i]).TotalMilliseconds);
+        }
+
+        _output.WriteLine($"delivery latency of an idle endpoint on the cluster, ms: {string.Join(", ", latencies.Select(x => x.ToString("0.0")))}");
+        Assert.All(latencies, x => Assert.True(x < idlePoll.TotalMilliseconds / 10, $"{x:0} ms: delivered by a wake-up, not by the poll"));
+    }
+
+    [RedisClusterFact]
+    public async Task The_entries_of_a_killed_instance_are_claimed_and_handled_by_another()
+    {
+        const int sent = 12;
+        var prefix = await ClusterSupport.SpreadPrefix(Cluster, 2, "queue:work", "{" + "consumers}:leases");
+        var redis = ClusterSupport.Context(Cluster, prefix);
+        var db = await redis.Database();
+        var proof = new Proof(db, prefix);
+        var queue = redis.Key("queue:work");
+
+        using var doomed = await ConsumerHostProcess.Start(Cluster.ConnectionString, prefix,
+            ("consumer-name", "doomed"), ("prefetch", sent), ("concurrency", 1), ("handler-ms", 1000));
+
+        await using (var sender = await WorkSender.Start(Cluster.ConnectionString, prefix))
+            await sender.Send(0, sent);
+
+        Assert.True(await Eventually.True(async () => await PendingFor(db, queue, "doomed") == sent, Timeout), "the doomed instance read every entry");
+
+        using var survivor = await ConsumerHostProcess.Start(Cluster.ConnectionString, prefix,
+            ("consumer-name", "survivor"), ("prefetch", 50), ("concurrency", 50), ("handler-ms", 10));
+
+        var killed = Stopwatch.StartNew();
+        doomed.Kill();
+
+        var orphaned = (await db.StreamPendingMessagesAsync(queue, "work", sent, "doomed")).Select(x => x.MessageId.ToString()).ToList();
+        Assert.NotEmpty(orphaned);
+
+        var entries = (RedisKey)(prefix + ":proof:entries");
+        Assert.True(await Eventually.True(async () =>
+        {
+            var handled = (await db.HashGetAllAsync(entries)).ToDictionary(x => x.Name.ToString(), x => x.Value.ToString());
+            return orphaned.All(id => handled.TryGetValue(id, out var by) && by.EndsWith(" survivor", StringComparison.Ordinal));
+        }, Timeout), "the survivor handled the killed instance's entries");
+        _output.WriteLine($"{orphaned.Count} orphaned entries handled by the survivor within {killed.Elapsed.TotalSeconds:0.0} s of the kill");
+
+        Assert.True(await proof.AllHandled(sent, Timeout), "every message is handled");
+        var counts = await proof.Count(sent);
+        _output.WriteLine(counts.ToString());
+        Assert.Equal(0, counts.Lost);
+    }
+
+    [RedisClusterFact]
+    public async Task The_event_log_reads_replays_rewinds_and_trims_streams_on_every_primary()
+    {
+        var prefix = await ClusterSupport.SpreadPrefix(Cluster, 3, "events:LotSold", "events:LotWithdrawn", "queue:projection", "queue:replayed");
+        var redis = ClusterSupport.Context(Cluster, prefix);
+        var db = await redis.Database();
+
+        await using var provider = await redis.StartHarness(_ => { }, (context, cfg) =>
+        {
+            cfg.Retention(r => r.MessageType<LotWithdrawn>(RetentionPolicy.Entries(3)));
+            var projection = context.GetRequiredService<Recorder<int>>();
+            var replayed = context.GetRequiredService<Recorder<string>>();
+            cfg.ReceiveEndpoint("projection", e =>
+            {
+                e.Handler<LotSold>(ctx =>
+                {
+                    projection.Add(ctx.Message.Lot);
+                    return Task.CompletedTask;
+                });
+                e.Handler<LotWithdrawn>(ctx =>
+                {
+                    projection.Add(-ctx.Message.Lot);
+                    return Task.CompletedTask;
+                });
+            });
+            cfg.ReceiveEndpoint("replayed", e => e.Handler<LotSold>(ctx =>
+            {
+                replayed.Add("sold:" + ctx.Message.Lot);
+                return Task.CompletedTask;
+            }));
+        }, services: s => s.AddSingleton<Recorder<int>>().AddSingleton<Recorder<string>>());
+
+        var bus = provider.GetRequiredService<ITestHarness>().Bus;
+        var projection = provider.GetRequiredService<Recorder<int>>();
+        var replayed = provider.GetRequiredService<Recorder<string>>();
+        var history = provider.GetRequiredService<IEventHistory>();
+
+        for (var i = 1; i <= 10; i++)
+            await bus.Publish(new LotSold(i, "b", i));
+        for (var i = 1; i <= 10; i++)
+            await bus.Publish(new LotWithdrawn(i, "r"));
+        await projection.WaitForCount(20);
+        await replayed.WaitForCount(10);
+
+        // History: newest first, per type and across the streams of an interface's types.
+        var sold = await history.GetEvents<LotSold>(count: 10);
+        Assert.Equal(Enumerable.Range(1, 10).Reverse(), sold.Select(x => x.Message!.Lot));
+        var all = await history.GetEvents<ILotEvent>(count: 20);
+        Assert.Equal(20, all.Count);
+
+        // The overview scans every primary.
+        var overview = await history.GetOverview();
+        Assert.Contains(overview, x => x.Name == "LotSold" && x.Length == 10);
+        Assert.Contains(overview, x => x.Name == "LotWithdrawn" && x.Length == 10);
+
+        // Replay to one endpoint; rewind another.
+        Assert.Equal(10, await history.Replay<LotSold>("replayed"));
+        await replayed.WaitForCount(20);
+
+        var sixth = sold[4];
+        var moved = await history.Rewind("projection", to: sixth.EntryId);
+        Assert.Contains(redis.Key("events:LotSold").ToString(), moved.Keys);
+        var rebuilt = await projection.WaitForCount(25);
+        Assert.Equal(Enumerable.Range(6, 5), rebuilt.Skip(20).Where(x => x > 0));
+
+        // Retention: the trim visits the streams on every primary.
+        Assert.True(await Eventually.True(async () =>
+            (await db.StreamPendingAsync(redis.Key("events:LotWithdrawn"), "projection")).PendingMessageCount == 0, Timeout));
+        var report = await provider.GetRequiredService<IRedisStreamsAdmin>().Trim();
+        Assert.Equal(3, await db.StreamLengthAsync(redis.Key("events:LotWithdrawn")));
+        Assert.Equal(10, await db.StreamLengthAsync(redis.Key("events:LotSold")));
+        Assert.Equal(7, report.Removed[redis.Key("events:LotWithdrawn").ToString()]);
+        Assert.True(report.StreamsExamined >= 4, $"examined {report.StreamsExamined}");
+    }
+
+    [RedisClusterFact]
+    public async Task Scheduled_messages_wait_beside_their_streams_and_arrive_when_due_or_are_cancelled()
+    {
+        var prefix = await ClusterSupport.SpreadPrefix(Cluster, 2, "queue:reserve-seat", "queue:release-seat", "scheduled-tokens", "delayed-streams");
+        var redis = ClusterSupport.Context(Cluster, prefix);
+        var db = await redis.Database();
+
+        await using var provider = await redis.StartHarness(x => x.AddRedisStreamsMessageScheduler(), (context, cfg) =>
+        {
+            cfg.UseRedisStreamsMessageScheduler();
+            var deliveries = context.GetRequiredService<Recorder<Delivery>>();
+            foreach (var name in new[] { "reserve-seat", "release-seat" })
+            {
+                cfg.ReceiveEndpoint(name, e => e.Handler<ReserveSeat>(ctx =>
+                {
+                    deliveries.Add(new Delivery(ctx.Message.BookingId, ctx.Message.Seat, DateTime.UtcNow));
+                    return Task.CompletedTask;
+                }));
+            }
+        }, services: s => s.AddSingleton<Recorder<Delivery>>());
+        var deliveries = provider.GetRequiredService<Recorder<Delivery>>();
+
+        await using var scope = provider.CreateAsyncScope();
+        var scheduler = scope.ServiceProvider.GetRequiredService<IMessageScheduler>();
+
+        var sent = DateTime.UtcNow;
+        var delay = TimeSpan.FromMilliseconds(800);
+        var reserve = Guid.NewGuid();
+        var release = Guid.NewGuid();
+        await scheduler.ScheduleSend(new Uri("queue:reserve-seat"), sent + delay, new ReserveSeat(reserve, 1));
+        await scheduler.ScheduleSend(new Uri("queue:release-seat"), sent + delay, new ReserveSeat(release, 2));
+        var cancelled = await scheduler.ScheduleSend(new Uri("queue:release-seat"), sent + delay, new ReserveSeat(Guid.NewGuid(), 3));
+
+        Assert.Equal(2, await db.SortedSetLengthAsync(StreamKeys.Delayed(redis.Key("queue:release-seat"))));
+        await scheduler.CancelScheduledSend(new Uri("queue:release-seat"), cancelled.TokenId);
+
+        var arrived = await deliveries.WaitForCount(2);
+        Assert.Equal(new[] { reserve, release }.Order(), arrived.Select(x => x.BookingId).Order());
+        Assert.All(arrived, x => Assert.True(x.At - sent >= delay - TimeSpan.FromMilliseconds(30)));
+
+        Assert.Equal(0, await db.SortedSetLengthAsync(StreamKeys.Delayed(redis.Key("queue:release-seat"))));
+        Assert.Equal(0, await db.SortedSetLengthAsync(StreamKeys.Delayed(redis.Key("queue:reserve-seat"))));
+        Assert.Equal(0, await db.HashLengthAsync(redis.Key("scheduled-tokens")));
+    }
+
+    static async Task<long> PendingFor(IDatabase db, RedisKey queue, string consumer)
+    {
+        try
+        {
+            var consumers = await db.StreamConsumerInfoAsync(queue, "work");
+            return consumers.FirstOrDefault(x => x.Name == consumer).PendingMessageCount;
+        }
+        catch (RedisServerException)
+        {
+            return 0;
+        }
+    }
+}
