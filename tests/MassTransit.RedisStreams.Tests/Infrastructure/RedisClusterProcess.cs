@@ -150,6 +150,17 @@ public sealed class RedisClusterProcess :
         return nodes.Where(x => x.PrimaryId == id && !x.Flags.Contains("fail")).Select(x => _nodes.Single(n => n.Port == x.Port)).ToList();
     }
 
+    /// <summary>How many commands <paramref name="node" /> has answered with an error of this kind (INFO errorstats), e.g. TRYAGAIN.</summary>
+    public static async Task<long> ErrorCount(RedisServerProcess node, string error)
+    {
+        var stats = await Execute(node, "INFO", "errorstats");
+        var line = stats.Split('\n').Select(x => x.Trim()).FirstOrDefault(x => x.StartsWith("errorstat_" + error + ":count=", StringComparison.Ordinal));
+        return line == null ? 0 : long.Parse(line.Split('=')[1].Split(',')[0], CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Empties the script cache of <paramref name="node" /> (SCRIPT FLUSH): EVALSHA gets NOSCRIPT there until a script is sent again.</summary>
+    public static Task FlushScripts(RedisServerProcess node) => Execute(node, "SCRIPT", "FLUSH");
+
     public async Task<string> IdOf(RedisServerProcess node) => (await Execute(node, "CLUSTER", "MYID")).Trim();
 
     /// <summary>The hash slot of a key, as Redis computes it.</summary>
@@ -189,8 +200,14 @@ public sealed class RedisClusterProcess :
     /// both and the others — what <c>redis-cli --cluster reshard</c> does for each slot. Clients meet ASK and TRYAGAIN meanwhile,
     /// MOVED after.
     /// </summary>
+    /// <param name="slot">The slot.</param>
+    /// <param name="target">The primary to move it to.</param>
+    /// <param name="betweenKeys">
+    /// When given, the keys move one at a time, and this runs after each but the last, with the source: while some keys of
+    /// the slot have moved and others not, a command or script that touches both kinds gets TRYAGAIN.
+    /// </param>
     /// <returns>How many keys moved.</returns>
-    public async Task<int> MigrateSlot(int slot, RedisServerProcess target)
+    public async Task<int> MigrateSlot(int slot, RedisServerProcess target, Func<RedisServerProcess, Task>? betweenKeys = null)
     {
         var source = await PrimaryOf(slot);
         if (source == target)
@@ -207,9 +224,13 @@ public sealed class RedisClusterProcess :
         while (true)
         {
             await using var connection = await Connect(source);
-            var keys = (RedisResult[])(await connection.GetServers()[0].ExecuteAsync("CLUSTER", "GETKEYSINSLOT", slotText, "10"))!;
+            var keys = (RedisResult[])(await connection.GetServers()[0].ExecuteAsync("CLUSTER", "GETKEYSINSLOT", slotText,
+                betweenKeys == null ? "10" : "1"))!;
             if (keys.Length == 0)
                 break;
+
+            if (moved > 0 && betweenKeys != null)
+                await betweenKeys(source);
 
             await connection.GetServers()[0].ExecuteAsync("MIGRATE",
                 ["127.0.0.1", target.Port.ToString(CultureInfo.InvariantCulture), "", "0", "5000", "KEYS", .. keys.Select(x => (object)(string)x!)]);
