@@ -890,6 +890,28 @@ sealed class RedisStreamsClient
         return subscription;
     }
 
+    /// <summary>
+    /// Whether the wake channels of <paramref name="streams" /> are each subscribed on a server right now. After the server that
+    /// held a subscription failed, the client subscribes again by itself once it can: on a Redis Cluster, once it knows the new
+    /// primary of the slot, which can take seconds after a failover. Until then a wake-up goes unheard.
+    /// </summary>
+    public bool AreWakeSubscriptionsActive(IEnumerable<RedisKey> streams)
+    {
+        var connecting = Connection.GetMultiplexer();
+        if (!connecting.IsCompletedSuccessfully)
+            return false;
+
+        var multiplexer = connecting.Result;
+        var subscriber = multiplexer.GetSubscriber();
+        foreach (var stream in streams)
+        {
+            if (subscriber.SubscribedEndpoint(WakeChannel(multiplexer, stream)) == null)
+                return false;
+        }
+
+        return true;
+    }
+
     /// <summary>Removes one subscription; other endpoints of the process that read the same stream keep theirs.</summary>
     public async Task UnsubscribeWake(RedisKey stream, Action<RedisChannel, RedisValue> subscription)
     {

@@ -89,6 +89,9 @@ sealed class EndpointStreams
         Volatile.Write(ref _streams, streams);
     }
 
+    /// <summary>Whether every wake channel the endpoint listens on has a live subscription (see <see cref="RedisStreamsClient.AreWakeSubscriptionsActive" />).</summary>
+    public bool WakeSubscriptionsActive => _client.AreWakeSubscriptionsActive(_wakeSubscriptions.Keys);
+
     /// <summary>Renews the expiry of a temporary endpoint's stream, which runs out once its process is gone.</summary>
     public Task RenewExpiry()
     {

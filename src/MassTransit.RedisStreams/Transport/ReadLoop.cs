@@ -30,6 +30,9 @@ sealed class ReadLoop
 
     static readonly TimeSpan MaxExpiryRenewalInterval = TimeSpan.FromSeconds(30);
 
+    /// <summary>How often an idle endpoint polls while one of its wake channels has no live subscription.</summary>
+    static readonly TimeSpan UnsubscribedPollInterval = TimeSpan.FromMilliseconds(250);
+
     readonly EntryBuffer _buffer;
     readonly RedisStreamsBusContext _bus;
     readonly RedisStreamsReceiveEndpointContext _context;
@@ -223,6 +226,16 @@ sealed class ReadLoop
                 // Empty, but the flags may be gone: the next round arms them.
                 if (Volatile.Read(ref _rearmWakeFlags) == 1 || DateTime.UtcNow >= armedUntil)
                     continue;
+
+                // A wake channel without a live subscription (its server failed and the client has not subscribed again yet; on
+                // a cluster, until it knows the slot's new primary) would not hear the next wake-up: poll soon, and arm again.
+                if (!_streams.WakeSubscriptionsActive)
+                {
+                    Interlocked.Exchange(ref _rearmWakeFlags, 1);
+                    await _wake.Wait(IdlePollInterval < UnsubscribedPollInterval ? IdlePollInterval : UnsubscribedPollInterval, _stopping)
+                        .ConfigureAwait(false);
+                    continue;
+                }
 
                 // Nothing is left unread and the flags are set: the next append publishes a wake-up. The poll bounds how late
                 // entries appended by other writers, or whose wake-up was lost, are seen.

@@ -158,6 +158,14 @@ public sealed class RedisClusterProcess :
         return line == null ? 0 : long.Parse(line.Split('=')[1].Split(',')[0], CultureInfo.InvariantCulture);
     }
 
+    /// <summary>How many times <paramref name="node" /> has run <paramref name="command" /> (INFO commandstats), e.g. wait.</summary>
+    public static async Task<long> CommandCount(RedisServerProcess node, string command)
+    {
+        var stats = await Execute(node, "INFO", "commandstats");
+        var line = stats.Split('\n').Select(x => x.Trim()).FirstOrDefault(x => x.StartsWith("cmdstat_" + command + ":calls=", StringComparison.Ordinal));
+        return line == null ? 0 : long.Parse(line.Split('=')[1].Split(',')[0], CultureInfo.InvariantCulture);
+    }
+
     /// <summary>Empties the script cache of <paramref name="node" /> (SCRIPT FLUSH): EVALSHA gets NOSCRIPT there until a script is sent again.</summary>
     public static Task FlushScripts(RedisServerProcess node) => Execute(node, "SCRIPT", "FLUSH");
 

@@ -571,11 +571,14 @@ public class ClusterFailoverTests :
         var (redis, primary) = await OnReplicatedPrimary("queue:order-audit");
 
         var received = new ConcurrentDictionary<int, int>();
+        var arrivedAt = new ConcurrentDictionary<int, long>();
+        var idlePoll = TimeSpan.FromSeconds(20);
         await using var provider = await redis.StartHarness(_ => { }, (_, cfg) => cfg.ReceiveEndpoint("order-audit", e => e.Handler<LotSold>(ctx =>
         {
             received.AddOrUpdate(ctx.Message.Lot, 1, (_, count) => count + 1);
+            arrivedAt.TryAdd(ctx.Message.Lot, Stopwatch.GetTimestamp());
             return Task.CompletedTask;
-        })));
+        })), h => h.IdlePollInterval = idlePoll);
         var endpoint = await provider.GetRequiredService<ITestHarness>().Bus.GetSendEndpoint(new Uri("queue:order-audit"));
 
         for (var i = 0; i < 20; i++)
@@ -606,6 +609,23 @@ public class ClusterFailoverTests :
             + $"{unreplicated - Enumerable.Range(1000, unreplicated).Count(received.ContainsKey)} of {unreplicated}; "
             + $"duplicates: {received.Values.Sum(x => x - 1)}");
 
+        // The idle endpoint is woken on the new primary: its sharded subscription moved with the slot.
+        var db = await redis.Database();
+        var wake = StreamKeys.Wake(redis.Key("queue:order-audit"));
+        var latencies = new List<double>();
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.True(await Eventually.True(() => db.KeyExistsAsync(wake), Timeout), "the idle endpoint armed its wake flag");
+            var lot = 5000 + i;
+            var sentAt = Stopwatch.GetTimestamp();
+            await endpoint.Send(new LotSold(lot, "idle", 1));
+            Assert.True(await Eventually.True(() => arrivedAt.ContainsKey(lot), Timeout), "the message sent to the idle endpoint arrives");
+            latencies.Add(Stopwatch.GetElapsedTime(sentAt, arrivedAt[lot]).TotalMilliseconds);
+        }
+
+        _output.WriteLine($"delivery latency of the idle endpoint after the failover, ms: {string.Join(", ", latencies.Select(x => x.ToString("0.0")))}");
+        Assert.All(latencies, x => Assert.True(x < idlePoll.TotalMilliseconds / 10, $"{x:0} ms: delivered by a wake-up, not by the poll"));
+
         await Cluster.WaitUntilHealthy(Timeout);
     }
 
@@ -628,6 +648,18 @@ public class ClusterFailoverTests :
         var watch = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, count).Select(i => endpoint.Send(new LotSold(i, "ledger", 1))));
         _output.WriteLine($"{count} concurrent sends, each waiting for a replica, took {watch.ElapsedMilliseconds} ms");
+
+        // WAIT went to the primary that took the appends, on the connection that carried them: no other primary saw one.
+        var waits = await RedisClusterProcess.CommandCount(primary, "wait");
+        var otherPrimaries = (await Cluster.GetNodes()).Where(x => x.IsPrimary && x.Port != primary.Port && x.Slots.Count > 0)
+            .Select(x => Cluster.Nodes.Single(n => n.Port == x.Port)).ToList();
+        var elsewhere = 0L;
+        foreach (var other in otherPrimaries)
+            elsewhere += await RedisClusterProcess.CommandCount(other, "wait");
+        _output.WriteLine($"WAIT calls on the queue's primary: {waits}, on the other primaries: {elsewhere}");
+        Assert.True(waits > 0, "the queue's primary got the WAITs");
+        Assert.Equal(0, elsewhere);
+
         primary.Kill();
 
         Assert.True(await Eventually.True(() => Enumerable.Range(0, count).All(received.ContainsKey), Timeout),
