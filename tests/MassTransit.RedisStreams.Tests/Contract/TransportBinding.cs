@@ -93,3 +93,41 @@ public static class TransportBindingExtensions
         return provider;
     }
 }
+
+
+/// <summary>
+/// Redis Streams on a private Redis Cluster of three primaries that every cluster binding of the test run shares, each under
+/// a key prefix of its own, so that its streams fall in slots of different primaries. The cluster starts with the first
+/// binding and stops when the test process exits.
+/// </summary>
+public sealed class ClusterBinding :
+    ITransportBinding
+{
+    static readonly Lazy<RedisClusterProcess> SharedCluster = new(() =>
+    {
+        var cluster = RedisClusterProcess.Start().GetAwaiter().GetResult();
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => cluster.Dispose();
+        return cluster;
+    });
+
+    public ClusterBinding()
+    {
+        KeyPrefix = TestRedis.NewKeyPrefix();
+        ConnectionString = SharedCluster.Value.ConnectionString;
+    }
+
+    public string KeyPrefix { get; }
+    public string ConnectionString { get; }
+
+    public bool IsRedis => true;
+
+    public void UseTransport(IBusRegistrationConfigurator configurator, Action<IBusRegistrationContext, IBusFactoryConfigurator> configure)
+    {
+        configurator.UsingRedisStreams((context, cfg) =>
+        {
+            cfg.Host(ConnectionString, h => h.KeyPrefix = KeyPrefix);
+            configure(context, cfg);
+            cfg.ConfigureEndpoints(context);
+        });
+    }
+}
