@@ -381,6 +381,55 @@ public class ClusterTests :
         Assert.Equal(0, await db.HashLengthAsync(redis.Key("scheduled-tokens")));
     }
 
+    [RedisClusterFact]
+    public async Task The_operators_tool_lists_and_rewinds_streams_on_every_primary()
+    {
+        var prefix = await ClusterSupport.SpreadPrefix(Cluster, 3, "events:LotSold", "events:LotWithdrawn", "queue:ledger");
+        var redis = ClusterSupport.Context(Cluster, prefix);
+        var db = await redis.Database();
+
+        await using (var provider = await redis.StartHarness(_ => { }, (context, cfg) =>
+        {
+            var ledger = context.GetRequiredService<Recorder<int>>();
+            cfg.ReceiveEndpoint("ledger", e =>
+            {
+                e.Handler<LotSold>(ctx =>
+                {
+                    ledger.Add(ctx.Message.Lot);
+                    return Task.CompletedTask;
+                });
+                e.Handler<LotWithdrawn>(ctx =>
+                {
+                    ledger.Add(-ctx.Message.Lot);
+                    return Task.CompletedTask;
+                });
+            });
+        }, services: s => s.AddSingleton<Recorder<int>>()))
+        {
+            var bus = provider.GetRequiredService<ITestHarness>().Bus;
+            for (var i = 1; i <= 3; i++)
+            {
+                await bus.Publish(new LotSold(i, "b", i));
+                await bus.Publish(new LotWithdrawn(i, "r"));
+            }
+
+            await provider.GetRequiredService<Recorder<int>>().WaitForCount(6);
+        }
+
+        var streams = await CliProcess.Run(Cluster.ConnectionString, prefix, "streams");
+        Assert.True(streams.ExitCode == 0, streams.ToString());
+        var lines = streams.Output.Split('\n');
+        Assert.Contains(lines, x => x.Contains("LotSold", StringComparison.Ordinal) && x.Contains(" 3 ", StringComparison.Ordinal));
+        Assert.Contains(lines, x => x.Contains("LotWithdrawn", StringComparison.Ordinal) && x.Contains(" 3 ", StringComparison.Ordinal));
+        Assert.Contains(lines, x => x.Contains("queue", StringComparison.Ordinal) && x.Contains("ledger", StringComparison.Ordinal));
+
+        var rewind = await CliProcess.Run(Cluster.ConnectionString, prefix, "rewind", "ledger", "--to", "0");
+        Assert.True(rewind.ExitCode == 0, rewind.ToString());
+        Assert.Contains("Moved ledger in 2 streams.", rewind.Output);
+        foreach (var type in new[] { "events:LotSold", "events:LotWithdrawn" })
+            Assert.Equal(3, (await db.StreamGroupInfoAsync(redis.Key(type))).Single(x => x.Name == "ledger").Lag);
+    }
+
     static async Task<long> PendingFor(IDatabase db, RedisKey queue, string consumer)
     {
         try
