@@ -34,6 +34,13 @@ using StackExchange.Redis;
 /// </list>
 /// The keys beside a stream wrap the stream key in a hash tag, so that on Redis Cluster they hash to the stream's own slot
 /// (a key without braces hashes whole; <c>{S}:x</c> hashes <c>S</c>). Names are validated to contain no braces.
+/// <para>
+/// On a Redis Cluster every command and script touches keys of one slot: a stream with the keys beside it, including its own
+/// clock (<see cref="ClockFor" />) in place of <c>entry-clock</c>; the two lease keys; or one key alone, as for <c>hosts</c>,
+/// <c>delayed-streams</c>, <c>scheduled-tokens</c> and <c>retention-lease</c>. The wake channel of a stream is a sharded
+/// channel there (<see cref="WakeChannel(RedisKey, bool)" />), on the node of the stream's slot; the channel
+/// <c>delayed</c> stays an ordinary one, which the cluster delivers to every node.
+/// </para>
 /// </remarks>
 sealed class StreamKeys
 {
