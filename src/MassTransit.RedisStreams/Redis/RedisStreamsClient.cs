@@ -891,25 +891,45 @@ sealed class RedisStreamsClient
     }
 
     /// <summary>
-    /// Whether the wake channels of <paramref name="streams" /> are each subscribed on a server right now. After the server that
-    /// held a subscription failed, the client subscribes again by itself once it can: on a Redis Cluster, once it knows the new
-    /// primary of the slot, which can take seconds after a failover. Until then a wake-up goes unheard.
+    /// Where the wake channels of <paramref name="streams" /> are subscribed right now, as text that changes when a
+    /// subscription moves to another server; null when one has no live subscription, or, on a Redis Cluster, is not on the
+    /// node that the client takes to serve its stream's slot. After the server that held a subscription failed, or the slot
+    /// moved, the client subscribes again by itself once it can (on a cluster, once it knows the slot's new primary, which
+    /// can take seconds after a failover); until then, and while it moves, a wake-up can go unheard.
     /// </summary>
-    public bool AreWakeSubscriptionsActive(IEnumerable<RedisKey> streams)
+    public string? GetWakeSubscriptions(IEnumerable<RedisKey> streams)
     {
         var connecting = Connection.GetMultiplexer();
         if (!connecting.IsCompletedSuccessfully)
-            return false;
+            return null;
 
         var multiplexer = connecting.Result;
+        var cluster = Connection.IsCluster(multiplexer);
         var subscriber = multiplexer.GetSubscriber();
+        var text = new System.Text.StringBuilder();
         foreach (var stream in streams)
         {
-            if (subscriber.SubscribedEndpoint(WakeChannel(multiplexer, stream)) == null)
-                return false;
+            var endpoint = subscriber.SubscribedEndpoint(WakeChannel(multiplexer, stream));
+            if (endpoint == null)
+                return null;
+
+            if (cluster)
+            {
+                try
+                {
+                    if (multiplexer.GetServer(stream, null, CommandFlags.DemandMaster) is { } owner && !owner.EndPoint.Equals(endpoint))
+                        return null;
+                }
+                catch (RedisException)
+                {
+                    return null;
+                }
+            }
+
+            text.Append(endpoint).Append(' ');
         }
 
-        return true;
+        return text.ToString();
     }
 
     /// <summary>Removes one subscription; other endpoints of the process that read the same stream keep theirs.</summary>

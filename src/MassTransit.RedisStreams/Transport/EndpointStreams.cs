@@ -89,8 +89,11 @@ sealed class EndpointStreams
         Volatile.Write(ref _streams, streams);
     }
 
-    /// <summary>Whether every wake channel the endpoint listens on has a live subscription (see <see cref="RedisStreamsClient.AreWakeSubscriptionsActive" />).</summary>
-    public bool WakeSubscriptionsActive => _client.AreWakeSubscriptionsActive(_wakeSubscriptions.Keys);
+    /// <summary>
+    /// Where the wake channels the endpoint listens on are subscribed, or null when one has no live subscription on the
+    /// right server (see <see cref="RedisStreamsClient.GetWakeSubscriptions" />). Called by the read loop only.
+    /// </summary>
+    public string? WakeSubscriptions => _client.GetWakeSubscriptions(_wakeSubscriptions.Keys);
 
     /// <summary>Renews the expiry of a temporary endpoint's stream, which runs out once its process is gone.</summary>
     public Task RenewExpiry()

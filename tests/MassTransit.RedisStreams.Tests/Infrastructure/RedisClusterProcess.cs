@@ -364,3 +364,15 @@ public sealed class RedisClusterFactAttribute : Xunit.FactAttribute
             Skip = "Needs redis-server and redis-cli on PATH (Debian/Ubuntu: sudo apt-get install -y redis-server).";
     }
 }
+
+
+/// <summary>A theory that needs a private Redis Cluster; skipped on a machine without redis-server and redis-cli.</summary>
+[AttributeUsage(AttributeTargets.Method, AllowMultiple = false)]
+public sealed class RedisClusterTheoryAttribute : Xunit.TheoryAttribute
+{
+    public RedisClusterTheoryAttribute()
+    {
+        if (!RedisClusterProcess.IsAvailable)
+            Skip = "Needs redis-server and redis-cli on PATH (Debian/Ubuntu: sudo apt-get install -y redis-server).";
+    }
+}
