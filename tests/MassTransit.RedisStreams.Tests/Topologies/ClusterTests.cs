@@ -494,16 +494,19 @@ public class ClusterSlotMigrationTests :
         _output = output;
     }
 
-    /// <param name="keyByKey">
-    /// Move the keys one at a time, waiting while the slot is half moved (appends get TRYAGAIN), or all in one MIGRATE.
+    /// <param name="how">
+    /// <c>key-by-key</c>: by hand, one key at a time, waiting while the slot is half moved (appends get TRYAGAIN);
+    /// <c>all-at-once</c>: by hand, every key in one MIGRATE; <c>redis-cli</c>: <c>redis-cli --cluster reshard</c> of one
+    /// slot, the queue's (the first of its primary's slots, which is the one reshard takes).
     /// </param>
     [RedisClusterTheory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public async Task A_queue_whose_slot_moves_to_another_primary_while_messages_flow_loses_nothing(bool keyByKey)
+    [InlineData("key-by-key")]
+    [InlineData("all-at-once")]
+    [InlineData("redis-cli")]
+    public async Task A_queue_whose_slot_moves_to_another_primary_while_messages_flow_loses_nothing(string how)
     {
         var cluster = _fixture.Cluster;
-        var prefix = TestRedis.NewKeyPrefix();
+        var prefix = how == "redis-cli" ? await PrefixOnFirstSlot(cluster, "queue:moving") : TestRedis.NewKeyPrefix();
         var redis = ClusterSupport.Context(cluster, prefix);
         var db = await redis.Database();
         var queue = redis.Key("queue:moving");
@@ -557,18 +560,25 @@ public class ClusterSlotMigrationTests :
         // The keys move one at a time; while the stream and its clock are on different nodes, the append script gets TRYAGAIN
         // and the senders retry, until the move goes on.
         long tryAgain = 0;
-        var moved = await cluster.MigrateSlot(slot, target, !keyByKey ? null : async node =>
+        var moved = -1;
+        if (how == "redis-cli")
+            await cluster.Reshard(source, target, 1);
+        else
         {
-            var before = await RedisClusterProcess.ErrorCount(node, "TRYAGAIN");
-            Assert.True(await Eventually.True(async () => await RedisClusterProcess.ErrorCount(node, "TRYAGAIN") >= before + 5, Timeout),
-                "appends met the half-moved slot");
-            tryAgain = await RedisClusterProcess.ErrorCount(node, "TRYAGAIN") - before;
-        });
+            moved = await cluster.MigrateSlot(slot, target, how != "key-by-key" ? null : async node =>
+            {
+                var before = await RedisClusterProcess.ErrorCount(node, "TRYAGAIN");
+                Assert.True(await Eventually.True(async () => await RedisClusterProcess.ErrorCount(node, "TRYAGAIN") >= before + 5, Timeout),
+                    "appends met the half-moved slot");
+                tryAgain = await RedisClusterProcess.ErrorCount(node, "TRYAGAIN") - before;
+            });
+            Assert.True(moved >= 2, "the stream and the keys beside it moved");
+        }
+
         var sentBeforeEnd = Volatile.Read(ref next);
-        _output.WriteLine($"slot {slot} with {moved} keys moved from :{source.Port} to :{target.Port} in {watch.ElapsedMilliseconds} ms, "
+        _output.WriteLine($"{how}: slot {slot} with {moved} keys moved from :{source.Port} to :{target.Port} in {watch.ElapsedMilliseconds} ms, "
             + $"{tryAgain} TRYAGAIN answers while half moved; {sentBeforeEnd + 1} sends started by then");
         Assert.Equal(target, await cluster.PrimaryOf(slot));
-        Assert.True(moved >= 2, "the stream and the keys beside it moved");
 
         // Promptly: a wake-up lost while the subscription moved would leave the endpoint waiting for its idle poll.
         var moveEnded = watch.Elapsed;
@@ -613,6 +623,18 @@ public class ClusterSlotMigrationTests :
 
         _output.WriteLine($"delivery latency of the idle endpoint after the moves, ms: {string.Join(", ", latencies.Select(x => x.ToString("0.0")))}");
         Assert.All(latencies, x => Assert.True(x < idlePoll.TotalMilliseconds / 10, $"{x:0} ms: delivered by a wake-up, not by the poll"));
+    }
+
+    /// <summary>A key prefix under which <paramref name="key" /> hashes to the first slot of one of the primaries.</summary>
+    static async Task<string> PrefixOnFirstSlot(RedisClusterProcess cluster, string key)
+    {
+        var firsts = (await cluster.GetNodes()).Where(x => x.IsPrimary && x.Slots.Count > 0).Select(x => x.Slots.Min(r => r.First)).ToHashSet();
+        while (true)
+        {
+            var prefix = TestRedis.NewKeyPrefix();
+            if (firsts.Contains(ClusterSupport.Slot(prefix, key)))
+                return prefix;
+        }
     }
 }
 
