@@ -96,24 +96,18 @@ public static class TransportBindingExtensions
 
 
 /// <summary>
-/// Redis Streams on a private Redis Cluster of three primaries that every cluster binding of the test run shares, each under
-/// a key prefix of its own, so that its streams fall in slots of different primaries. The cluster starts with the first
-/// binding and stops when the test process exits.
+/// Redis Streams on a private Redis Cluster of three primaries that the cluster contract classes share (see
+/// <see cref="ClusterContractFixture" />), each binding under a key prefix of its own, so that its streams fall in slots of
+/// different primaries.
 /// </summary>
 public sealed class ClusterBinding :
     ITransportBinding
 {
-    static readonly Lazy<RedisClusterProcess> SharedCluster = new(() =>
-    {
-        var cluster = RedisClusterProcess.Start().GetAwaiter().GetResult();
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => cluster.Dispose();
-        return cluster;
-    });
-
     public ClusterBinding()
     {
         KeyPrefix = TestRedis.NewKeyPrefix();
-        ConnectionString = SharedCluster.Value.ConnectionString;
+        ConnectionString = (ClusterContractFixture.Cluster ?? throw new InvalidOperationException(
+            $"A cluster binding runs in the collection '{ClusterContractFixture.Collection}', whose fixture starts the cluster")).ConnectionString;
     }
 
     public string KeyPrefix { get; }
@@ -131,3 +125,33 @@ public sealed class ClusterBinding :
         });
     }
 }
+
+
+/// <summary>
+/// Starts the cluster of the cluster contract classes before the first of them runs, and stops it after the last: they
+/// form one test collection, so that the cluster is never left running.
+/// </summary>
+public sealed class ClusterContractFixture :
+    Xunit.IAsyncLifetime
+{
+    public const string Collection = "Cluster contracts";
+
+    public static RedisClusterProcess? Cluster { get; private set; }
+
+    public async Task InitializeAsync()
+    {
+        Cluster = await RedisClusterProcess.Start();
+    }
+
+    public Task DisposeAsync()
+    {
+        Cluster?.Dispose();
+        Cluster = null;
+        return Task.CompletedTask;
+    }
+}
+
+
+[Xunit.CollectionDefinition(ClusterContractFixture.Collection)]
+public sealed class ClusterContractCollection :
+    Xunit.ICollectionFixture<ClusterContractFixture>;
