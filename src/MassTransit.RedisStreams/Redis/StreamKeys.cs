@@ -157,14 +157,6 @@ sealed class StreamKeys
 
     public static RedisKey Wake(RedisKey stream) => Beside(stream, "wake");
 
-    /// <summary>
-    /// The wake channel of <paramref name="stream" /> as the connection needs it: on one Redis, <see cref="WakeChannel(RedisKey)" />;
-    /// on a Redis Cluster, the sharded channel of the same name (SSUBSCRIBE/SPUBLISH), which lives on the node that serves the
-    /// stream's slot, so that a wake-up does not travel to every node of the cluster.
-    /// </summary>
-    public static RedisChannel WakeChannel(RedisKey stream, bool cluster) =>
-        cluster ? RedisChannel.Sharded(WakeChannel(stream).ToString()) : WakeChannel(stream);
-
     public static RedisChannel WakeChannel(RedisKey stream) => RedisChannel.Literal(Wake(stream).ToString());
 
     public static RedisKey Sources(RedisKey eventStream) => Beside(eventStream, "sources");
@@ -214,4 +206,12 @@ sealed class StreamKeys
 
         return null;
     }
+
+    /// <summary>
+    /// The wake channel of <paramref name="stream" /> as the connection needs it: on one Redis, <see cref="WakeChannel(RedisKey)" />;
+    /// on a Redis Cluster, the sharded channel of the same name (SSUBSCRIBE/SPUBLISH), which lives on the node that serves the
+    /// stream's slot, so that a wake-up does not travel to every node of the cluster.
+    /// </summary>
+    public static RedisChannel WakeChannel(RedisKey stream, bool cluster) =>
+        cluster ? RedisChannel.Sharded(WakeChannel(stream).ToString()) : WakeChannel(stream);
 }

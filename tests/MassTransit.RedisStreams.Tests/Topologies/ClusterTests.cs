@@ -224,7 +224,7 @@ public class ClusterTests :
     public async Task The_entries_of_a_killed_instance_are_claimed_and_handled_by_another()
     {
         const int sent = 12;
-        var prefix = await ClusterSupport.SpreadPrefix(Cluster, 2, "queue:work", "{" + "consumers}:leases");
+        var prefix = TestRedis.NewKeyPrefix();
         var redis = ClusterSupport.Context(Cluster, prefix);
         var db = await redis.Database();
         var proof = new Proof(db, prefix);
