@@ -24,8 +24,20 @@ sealed class PrivateRedis :
 
     public string ConnectionString { get; }
 
+    /// <summary>A free port of 127.0.0.1, a moment ago.</summary>
+    public static int FreePort()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
     /// <summary>Starts a redis-server; <paramref name="appendOnly" /> turns on AOF with <c>appendfsync everysec</c>.</summary>
-    public static PrivateRedis Start(bool appendOnly)
+    /// <param name="appendOnly">Whether to write an append-only file.</param>
+    /// <param name="extraArguments">More <c>--name value</c> arguments for redis-server, e.g. to enable cluster mode.</param>
+    public static PrivateRedis Start(bool appendOnly, string extraArguments = "")
     {
         var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
@@ -37,7 +49,7 @@ sealed class PrivateRedis :
 
         var process = Process.Start(new ProcessStartInfo("redis-server",
             $"--port {port} --bind 127.0.0.1 --dir {directory} --save \"\" --appendonly {(appendOnly ? "yes --appendfsync everysec" : "no")} "
-            + "--protected-mode no --logfile redis.log")
+            + "--protected-mode no --logfile redis.log " + extraArguments)
         {
             UseShellExecute = false,
             RedirectStandardOutput = true,

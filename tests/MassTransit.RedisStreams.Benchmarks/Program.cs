@@ -8,7 +8,8 @@ using Compare;
 
 /// <summary>
 /// <c>compare</c> runs the same workloads on this transport, the in-memory transport, RabbitMQ and a raw Redis loop;
-/// <c>worker</c> is the consumer process the compare suite starts and kills; the other modes are the Redis-only benchmarks
+/// <c>worker</c> is the consumer process the compare suite starts and kills; <c>cluster</c> compares one Redis with a Redis
+/// Cluster of three primaries (see <see cref="ClusterBenchmark" />); the other modes are the Redis-only benchmarks
 /// (see <see cref="LegacyBenchmarks" />).
 /// </summary>
 public static class Program
@@ -23,10 +24,13 @@ public static class Program
         if (mode == Worker.Mode)
             return await Worker.Run(args[1..]);
 
+        if (mode == ClusterBenchmark.Mode)
+            return await ClusterBenchmark.Run(args[1..]);
+
         if (LegacyBenchmarks.Scenarios.Contains(mode))
             return await LegacyBenchmarks.Run(mode);
 
-        Console.Error.WriteLine($"Unknown mode '{mode}'. Use compare [--quick] [--only workload,...] [--out DIR], or one of: "
+        Console.Error.WriteLine($"Unknown mode '{mode}'. Use compare [--quick] [--only workload,...] [--out DIR], cluster [--quick], or one of: "
             + string.Join(", ", LegacyBenchmarks.Scenarios));
         return 2;
     }

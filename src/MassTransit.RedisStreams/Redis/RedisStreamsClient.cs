@@ -461,6 +461,17 @@ sealed class RedisStreamsClient
         return 0
         """;
 
+    /// <summary>
+    /// <see cref="AppendBatchScript" /> for a Redis Cluster: the wake-up goes out with SPUBLISH on the stream's sharded channel,
+    /// which hashes to the stream's slot (see <see cref="StreamKeys.WakeChannel(RedisKey, bool)" />).
+    /// </summary>
+    static readonly string AppendBatchScriptSharded = Sharded(AppendBatchScript);
+
+    /// <summary><see cref="MoveDueScript" /> for a Redis Cluster, publishing its wake-up as <see cref="AppendBatchScriptSharded" /> does.</summary>
+    static readonly string MoveDueScriptSharded = Sharded(MoveDueScript);
+
+    static string Sharded(string script) => script.Replace("redis.call('PUBLISH'", "redis.call('SPUBLISH'", StringComparison.Ordinal);
+
     /// <summary>How many streams' appenders are kept before the set is started afresh.</summary>
     const int MaxAppenders = 10_000;
 
@@ -549,20 +560,24 @@ sealed class RedisStreamsClient
 
         var multiplexer = await Connection.GetMultiplexer().ConfigureAwait(false);
         var database = multiplexer.GetDatabase();
-        var clock = Keys.ClockFor(stream, Connection.IsCluster(multiplexer));
+        var cluster = Connection.IsCluster(multiplexer);
+        var clock = Keys.ClockFor(stream, cluster);
         // The sent keys of a stream are kept per window, named by its number since the epoch: an entry remembered in window n
         // is found by every append until the end of window n + 1, so for at least one window, and its set expires after that.
         var generation = window > 0 ? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / window : 0;
-        var result = await database.ScriptEvaluateAsync(AppendBatchScript,
+        var result = await database.ScriptEvaluateAsync(cluster ? AppendBatchScriptSharded : AppendBatchScript,
                 [stream, Keys.Wake(stream), clock, Keys.Sent(stream, generation), Keys.Sent(stream, generation - 1)], arguments)
             .ConfigureAwait(false);
 
         if (WaitForReplicas > 0)
         {
             // WAIT covers every write this connection made before it, the batch among them.
-            // On the primary, so on the connection that carried the append.
-            var acknowledged = (long)await database.ExecuteAsync("WAIT", [WaitForReplicas, (long)WaitForReplicasTimeout.TotalMilliseconds],
-                CommandFlags.DemandMaster).ConfigureAwait(false);
+            // On the primary, so on the connection that carried the append: on a cluster, the primary that serves the stream's
+            // slot (a keyless command would go to any node).
+            object[] wait = [WaitForReplicas, (long)WaitForReplicasTimeout.TotalMilliseconds];
+            var acknowledged = cluster
+                ? (long)await multiplexer.GetServer(stream, null, CommandFlags.DemandMaster).ExecuteAsync("WAIT", wait).ConfigureAwait(false)
+                : (long)await database.ExecuteAsync("WAIT", wait, CommandFlags.DemandMaster).ConfigureAwait(false);
             if (acknowledged < WaitForReplicas)
             {
                 throw new RedisException($"Only {acknowledged} of the {WaitForReplicas} replicas asked for (WaitForReplicas) acknowledged the append "
@@ -628,8 +643,9 @@ sealed class RedisStreamsClient
     {
         var multiplexer = await Connection.GetMultiplexer().ConfigureAwait(false);
         var database = multiplexer.GetDatabase();
-        var clock = Keys.ClockFor(stream, Connection.IsCluster(multiplexer));
-        var result = (RedisResult[])(await database.ScriptEvaluateAsync(MoveDueScript,
+        var cluster = Connection.IsCluster(multiplexer);
+        var clock = Keys.ClockFor(stream, cluster);
+        var result = (RedisResult[])(await database.ScriptEvaluateAsync(cluster ? MoveDueScriptSharded : MoveDueScript,
             [stream, Keys.Wake(stream), clock, Keys.Delayed(stream), Keys.DelayedEntries(stream)],
             [Keys.WakeChannel(stream).ToString(), limit]).ConfigureAwait(false))!;
 
@@ -754,13 +770,20 @@ sealed class RedisStreamsClient
     /// stream after its read gets a higher ID than every entry returned by that read and the reads before it, which is what
     /// the caller needs to know where each stream stands (<see cref="ReadRound.Atomic" />). The flags are sent before the
     /// reads on the same connection, so an append is either before the read, and read, or after a flag was set, and announced.
+    /// <para>
+    /// On a Redis Cluster, one command can read only streams in one hash slot: the streams are read by one XREADGROUP per slot,
+    /// pipelined, each on the connection to the node that serves its slot, after the flags of its streams. Each stream takes
+    /// its IDs from its own clock there, so IDs of different streams do not order appends (<see cref="ReadRound.Ordered" />).
+    /// </para>
     /// </remarks>
     /// <returns>The entries read from each stream, in ID order; empty where there were none.</returns>
     /// <seealso href="https://redis.io/commands/xreadgroup" />
     public async Task<ReadRound> ReadNew(IReadOnlyList<RedisKey> streams, IReadOnlyList<int> counts, string group, string consumer,
         TimeSpan? armWake)
     {
-        var database = await Connection.GetDatabase().ConfigureAwait(false);
+        var multiplexer = await Connection.GetMultiplexer().ConfigureAwait(false);
+        var database = multiplexer.GetDatabase();
+        var cluster = Connection.IsCluster(multiplexer);
         var results = new StreamEntry[streams.Count][];
 
         // The flags are set before the read, on the same connection, so no append falls between: one appended before is read,
@@ -772,6 +795,9 @@ sealed class RedisStreamsClient
             for (var i = 0; i < streams.Count; i++)
                 arming[i] = database.StringSetAsync(Keys.Wake(streams[i]), WakeEntry, lifetime);
         }
+
+        if (cluster && IsUniform(counts))
+            return await ReadNewBySlot(multiplexer, database, streams, counts[0], group, consumer, arming).ConfigureAwait(false);
 
         if (IsUniform(counts))
         {
@@ -809,7 +835,44 @@ sealed class RedisStreamsClient
         for (var i = 0; i < streams.Count; i++)
             results[i] = reads[i] is { } task ? await task.ConfigureAwait(false) : [];
 
-        return new ReadRound(results, false);
+        return new ReadRound(results, false, !cluster);
+    }
+
+    /// <summary>
+    /// Reads new entries of a group from streams on a Redis Cluster: one XREADGROUP for the streams of each hash slot, all
+    /// pipelined (see <see cref="ReadNew" />).
+    /// </summary>
+    static async Task<ReadRound> ReadNewBySlot(IConnectionMultiplexer multiplexer, IDatabase database, IReadOnlyList<RedisKey> streams, int count,
+        string group, string consumer, Task[]? arming)
+    {
+        var slots = new Dictionary<int, List<int>>();
+        for (var i = 0; i < streams.Count; i++)
+        {
+            var slot = multiplexer.HashSlot(streams[i]);
+            if (!slots.TryGetValue(slot, out var members))
+                slots.Add(slot, members = new List<int>(1));
+            members.Add(i);
+        }
+
+        var reads = new List<(List<int> Members, Task<RedisStream[]> Read)>(slots.Count);
+        foreach (var members in slots.Values)
+        {
+            var positions = members.ConvertAll(i => new StreamPosition(streams[i], StreamPosition.NewMessages)).ToArray();
+            reads.Add((members, database.StreamReadGroupAsync(positions, group, consumer, count)));
+        }
+
+        if (arming != null)
+            await Task.WhenAll(arming).ConfigureAwait(false);
+
+        var results = new StreamEntry[streams.Count][];
+        foreach (var (members, task) in reads)
+        {
+            var read = await task.ConfigureAwait(false);
+            foreach (var i in members)
+                results[i] = Array.Find(read, x => x.Key == streams[i]).Entries ?? [];
+        }
+
+        return new ReadRound(results, slots.Count == 1, false);
     }
 
     static bool IsUniform(IReadOnlyList<int> counts)
@@ -856,9 +919,51 @@ sealed class RedisStreamsClient
         Action<RedisChannel, RedisValue> subscription = (_, value) =>
             handler(stream, value == WakeTopology ? WakeReason.Topology : value == WakeClaim ? WakeReason.Claim : WakeReason.Entries);
 
-        await multiplexer.GetSubscriber().SubscribeAsync(Keys.WakeChannel(stream), subscription).ConfigureAwait(false);
+        await multiplexer.GetSubscriber().SubscribeAsync(WakeChannel(multiplexer, stream), subscription).ConfigureAwait(false);
 
         return subscription;
+    }
+
+    /// <summary>
+    /// Where the wake channels of <paramref name="streams" /> are subscribed right now, as text that changes when a
+    /// subscription moves to another server; null when one has no live subscription, or, on a Redis Cluster, is not on the
+    /// node that the client takes to serve its stream's slot. After the server that held a subscription failed, or the slot
+    /// moved, the client subscribes again by itself once it can (on a cluster, once it knows the slot's new primary, which
+    /// can take seconds after a failover); until then, and while it moves, a wake-up can go unheard.
+    /// </summary>
+    public string? GetWakeSubscriptions(IEnumerable<RedisKey> streams)
+    {
+        var connecting = Connection.GetMultiplexer();
+        if (!connecting.IsCompletedSuccessfully)
+            return null;
+
+        var multiplexer = connecting.Result;
+        var cluster = Connection.IsCluster(multiplexer);
+        var subscriber = multiplexer.GetSubscriber();
+        var text = new System.Text.StringBuilder();
+        foreach (var stream in streams)
+        {
+            var endpoint = subscriber.SubscribedEndpoint(WakeChannel(multiplexer, stream));
+            if (endpoint == null)
+                return null;
+
+            if (cluster)
+            {
+                try
+                {
+                    if (multiplexer.GetServer(stream, null, CommandFlags.DemandMaster) is { } owner && !owner.EndPoint.Equals(endpoint))
+                        return null;
+                }
+                catch (RedisException)
+                {
+                    return null;
+                }
+            }
+
+            text.Append(endpoint).Append(' ');
+        }
+
+        return text.ToString();
     }
 
     /// <summary>Removes one subscription; other endpoints of the process that read the same stream keep theirs.</summary>
@@ -866,7 +971,7 @@ sealed class RedisStreamsClient
     {
         var multiplexer = await Connection.GetMultiplexer().ConfigureAwait(false);
 
-        await multiplexer.GetSubscriber().UnsubscribeAsync(Keys.WakeChannel(stream), subscription).ConfigureAwait(false);
+        await multiplexer.GetSubscriber().UnsubscribeAsync(WakeChannel(multiplexer, stream), subscription).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -911,7 +1016,8 @@ sealed class RedisStreamsClient
     /// </summary>
     public async Task<HashEntry[]> AddSource(RedisKey eventStream, RedisKey sourceStream)
     {
-        var database = await Connection.GetDatabase().ConfigureAwait(false);
+        var multiplexer = await Connection.GetMultiplexer().ConfigureAwait(false);
+        var database = multiplexer.GetDatabase();
 
         var add = database.SetAddAsync(Keys.Sources(eventStream), sourceStream.ToString());
         var subscribers = database.HashGetAllAsync(Keys.Subscribers(eventStream));
@@ -921,7 +1027,7 @@ sealed class RedisStreamsClient
 
         if (added)
         {
-            await database.PublishAsync(Keys.WakeChannel(eventStream), WakeTopology).ConfigureAwait(false);
+            await database.PublishAsync(WakeChannel(multiplexer, eventStream), WakeTopology).ConfigureAwait(false);
         }
 
         return result;
@@ -976,9 +1082,9 @@ sealed class RedisStreamsClient
     /// <summary>Tells the other readers of a stream that entries were released for them to claim now.</summary>
     public async Task AnnounceReleased(RedisKey stream)
     {
-        var database = await Connection.GetDatabase().ConfigureAwait(false);
+        var multiplexer = await Connection.GetMultiplexer().ConfigureAwait(false);
 
-        await database.PublishAsync(Keys.WakeChannel(stream), WakeClaim).ConfigureAwait(false);
+        await multiplexer.GetDatabase().PublishAsync(WakeChannel(multiplexer, stream), WakeClaim).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -1193,34 +1299,77 @@ sealed class RedisStreamsClient
     /// <summary>Tells the readers of a stream that there are entries for them, as an append does.</summary>
     public async Task AnnounceEntries(RedisKey stream)
     {
-        var database = await Connection.GetDatabase().ConfigureAwait(false);
+        var multiplexer = await Connection.GetMultiplexer().ConfigureAwait(false);
 
-        await database.PublishAsync(Keys.WakeChannel(stream), WakeEntry).ConfigureAwait(false);
+        await multiplexer.GetDatabase().PublishAsync(WakeChannel(multiplexer, stream), WakeEntry).ConfigureAwait(false);
     }
+
+    /// <summary>The wake channel of <paramref name="stream" />: sharded on a Redis Cluster.</summary>
+    RedisChannel WakeChannel(IConnectionMultiplexer multiplexer, RedisKey stream) =>
+        Keys.WakeChannel(stream, Connection.IsCluster(multiplexer));
 
     /// <summary>
     /// One page of a scan for stream keys matching <paramref name="pattern" /> (SCAN ... MATCH ... TYPE stream).
     /// </summary>
     /// <returns>The cursor to continue from ("0" when the scan is complete) and the keys found.</returns>
     /// <seealso href="https://redis.io/commands/scan" />
+    /// <remarks>
+    /// On a Redis Cluster each primary holds the keys of its own slots, so the scan goes through the connected primaries one
+    /// after the other (in the order of their addresses), and the cursor names the primary too: <c>&lt;index&gt;:&lt;cursor&gt;</c>.
+    /// A key that moves to another primary during the scan can be found twice, or, like any key SCAN does not guarantee, not
+    /// at all.
+    /// </remarks>
     public async Task<(RedisValue Cursor, RedisKey[] Keys)> ScanStreams(RedisValue cursor, string pattern, int count)
     {
-        var database = await Connection.GetDatabase().ConfigureAwait(false);
-        var result = await database.ExecuteAsync("SCAN", cursor, "MATCH", pattern, "COUNT", count, "TYPE", "stream").ConfigureAwait(false);
+        var multiplexer = await Connection.GetMultiplexer().ConfigureAwait(false);
+        if (!Connection.IsCluster(multiplexer))
+        {
+            var result = await multiplexer.GetDatabase().ExecuteAsync("SCAN", cursor, "MATCH", pattern, "COUNT", count, "TYPE", "stream")
+                .ConfigureAwait(false);
 
-        var parts = (RedisResult[])result!;
-        return ((RedisValue)parts[0], (RedisKey[])parts[1]!);
+            var parts = (RedisResult[])result!;
+            return ((RedisValue)parts[0], (RedisKey[])parts[1]!);
+        }
+
+        var primaries = GetPrimaries(multiplexer);
+        var text = cursor.IsNullOrEmpty ? "0" : cursor.ToString();
+        var colon = text.IndexOf(':', StringComparison.Ordinal);
+        var index = colon < 0 ? 0 : int.Parse(text.AsSpan(0, colon), System.Globalization.CultureInfo.InvariantCulture);
+        var nodeCursor = colon < 0 ? text : text[(colon + 1)..];
+        if (index >= primaries.Length)
+            return ("0", []);
+
+        var page = (RedisResult[])(await primaries[index].ExecuteAsync("SCAN", nodeCursor, "MATCH", pattern, "COUNT", count, "TYPE", "stream")
+            .ConfigureAwait(false))!;
+        var next = (string)page[0]!;
+        var nextCursor = next != "0" ? $"{index}:{next}" : index + 1 < primaries.Length ? $"{index + 1}:0" : "0";
+
+        return (nextCursor, (RedisKey[])page[1]!);
+    }
+
+    /// <summary>The connected primaries of a cluster, in the order of their addresses.</summary>
+    static IServer[] GetPrimaries(IConnectionMultiplexer multiplexer)
+    {
+        var primaries = Array.FindAll(multiplexer.GetServers(), x => x.IsConnected && !x.IsReplica);
+        Array.Sort(primaries, (a, b) => string.CompareOrdinal(a.EndPoint.ToString(), b.EndPoint.ToString()));
+        return primaries;
     }
 
     /// <summary>Every stream key matching <paramref name="pattern" />.</summary>
     public async Task<List<RedisKey>> ScanAllStreams(string pattern)
     {
         var keys = new List<RedisKey>();
+        var seen = new HashSet<RedisKey>();
         RedisValue cursor = "0";
         do
         {
             (cursor, var page) = await ScanStreams(cursor, pattern, 500).ConfigureAwait(false);
-            keys.AddRange(page);
+            foreach (var key in page)
+            {
+                // SCAN may return a key twice; on a cluster, so may two primaries while the key's slot moves.
+                if (seen.Add(key))
+                    keys.Add(key);
+            }
         }
         while (cursor != "0");
 
@@ -1370,4 +1519,8 @@ sealed class RedisStreamsClient
 /// True when all streams were read at one instant (one command); false when each was read by its own command, in stream
 /// order.
 /// </param>
-readonly record struct ReadRound(StreamEntry[][] Entries, bool Atomic);
+/// <param name="Ordered">
+/// True when entry IDs order appends across the streams (one Redis, one clock); false on a Redis Cluster, where each stream
+/// has its own clock and the order holds per stream only.
+/// </param>
+readonly record struct ReadRound(StreamEntry[][] Entries, bool Atomic, bool Ordered = true);

@@ -39,6 +39,13 @@ using StackExchange.Redis;
 /// (a key without braces hashes whole; <c>{S}:x</c> hashes <c>S</c>). Names are validated to contain no braces. Under a prefix
 /// <c>p</c> the prefix comes first (<c>p:{p:queue:x}:wake</c>), so that every key and channel of the prefix matches <c>p:*</c>
 /// and an ACL user of a tenant needs <c>~p:*</c> and <c>&amp;p:*</c> only.
+/// <para>
+/// On a Redis Cluster every command and script touches keys of one slot: a stream with the keys beside it, including its own
+/// clock (<see cref="ClockFor" />) in place of <c>entry-clock</c>; the two lease keys; or one key alone, as for <c>hosts</c>,
+/// <c>delayed-streams</c>, <c>scheduled-tokens</c> and <c>retention-lease</c>. The wake channel of a stream is a sharded
+/// channel there (<see cref="WakeChannel(RedisKey, bool)" />), on the node of the stream's slot; the channel
+/// <c>delayed</c> stays an ordinary one, which the cluster delivers to every node.
+/// </para>
 /// </remarks>
 sealed class StreamKeys
 {
@@ -233,4 +240,12 @@ sealed class StreamKeys
 
         return null;
     }
+
+    /// <summary>
+    /// The wake channel of <paramref name="stream" /> as the connection needs it: on one Redis, <see cref="WakeChannel(RedisKey)" />;
+    /// on a Redis Cluster, the sharded channel of the same name (SSUBSCRIBE/SPUBLISH), which lives on the node that serves the
+    /// stream's slot, so that a wake-up does not travel to every node of the cluster.
+    /// </summary>
+    public RedisChannel WakeChannel(RedisKey stream, bool cluster) =>
+        cluster ? RedisChannel.Sharded(WakeChannel(stream).ToString()) : WakeChannel(stream);
 }

@@ -89,6 +89,12 @@ sealed class EndpointStreams
         Volatile.Write(ref _streams, streams);
     }
 
+    /// <summary>
+    /// Where the wake channels the endpoint listens on are subscribed, or null when one has no live subscription on the
+    /// right server (see <see cref="RedisStreamsClient.GetWakeSubscriptions" />). Called by the read loop only.
+    /// </summary>
+    public string? WakeSubscriptions => _client.GetWakeSubscriptions(_wakeSubscriptions.Keys);
+
     /// <summary>Renews the expiry of a temporary endpoint's stream, which runs out once its process is gone.</summary>
     public Task RenewExpiry()
     {

@@ -27,6 +27,11 @@ using StackExchange.Redis;
 /// asked for, the stream that holds the others back first; when all were empty it shares the capacity evenly, so that an
 /// idle poll is a single XREADGROUP.
 /// </para>
+/// <para>
+/// On a Redis Cluster each stream takes its IDs from its own clock, so IDs order the appends of one stream only: the reader
+/// hands on what it read at once, and the endpoint receives each stream's entries in order, but not entries of different
+/// streams in the order they were appended.
+/// </para>
 /// </remarks>
 sealed class GroupReader
 {
@@ -65,7 +70,7 @@ sealed class GroupReader
 
         var counts = Plan(streams, capacity, _rotation++ & int.MaxValue);
 
-        var (results, atomic) = await _bus.Client.ReadNew(_keys, counts, _streams.Group, _bus.ConsumerName, armWake).ConfigureAwait(false);
+        var (results, atomic, ordered) = await _bus.Client.ReadNew(_keys, counts, _streams.Group, _bus.ConsumerName, armWake).ConfigureAwait(false);
 
         // Where each stream stands: every entry still unread in a stream that returned all it was asked for is newer than the
         // last one read from it. In a stream that returned less, it is newer than every entry read before that stream's read
@@ -101,7 +106,10 @@ sealed class GroupReader
 
             var stream = streams[i];
             stream.Drained = results[i].Length < counts[i];
-            stream.UnreadAfter = stream.Drained ? atomic ? _newestRead : newestBefore[i] : StreamEntryId.Parse(results[i][^1].Id);
+
+            // On a Redis Cluster, IDs of different streams do not order appends: nothing is held back for another stream.
+            stream.UnreadAfter = !ordered ? StreamEntryId.Max
+                : stream.Drained ? atomic ? _newestRead : newestBefore[i] : StreamEntryId.Parse(results[i][^1].Id);
             drained &= stream.Drained;
         }
 

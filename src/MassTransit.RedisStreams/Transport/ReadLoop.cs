@@ -30,6 +30,12 @@ sealed class ReadLoop
 
     static readonly TimeSpan MaxExpiryRenewalInterval = TimeSpan.FromSeconds(30);
 
+    /// <summary>How often an idle endpoint polls while one of its wake channels has no live subscription.</summary>
+    static readonly TimeSpan UnsubscribedPollInterval = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>How often an idle endpoint looks whether its wake subscriptions moved to another server while it waits.</summary>
+    static readonly TimeSpan SubscriptionCheckInterval = TimeSpan.FromSeconds(1);
+
     readonly EntryBuffer _buffer;
     readonly RedisStreamsBusContext _bus;
     readonly RedisStreamsReceiveEndpointContext _context;
@@ -101,6 +107,7 @@ sealed class ReadLoop
         var drained = false;
         var emptyPartialRounds = 0;
         var armedUntil = DateTime.MinValue;
+        string? armedSubscriptions = null;
         var nextSetup = DateTime.UtcNow + SetupInterval;
         var nextExpiryRenewal = DateTime.UtcNow + _expiryRenewalInterval;
 
@@ -197,7 +204,10 @@ sealed class ReadLoop
                 }
 
                 if (arm)
+                {
                     armedUntil = DateTime.UtcNow + WakeFlagLifetime - IdlePollInterval - IdlePollInterval;
+                    armedSubscriptions = _streams.WakeSubscriptions;
+                }
 
                 drained = result.Drained;
 
@@ -224,9 +234,28 @@ sealed class ReadLoop
                 if (Volatile.Read(ref _rearmWakeFlags) == 1 || DateTime.UtcNow >= armedUntil)
                     continue;
 
+                // A wake channel without a live subscription (its server failed and the client has not subscribed again yet; on
+                // a cluster, until it knows the slot's new primary) would not hear the next wake-up: poll soon, and arm again.
+                var subscriptions = _streams.WakeSubscriptions;
+                if (subscriptions == null)
+                {
+                    Interlocked.Exchange(ref _rearmWakeFlags, 1);
+                    await _wake.Wait(IdlePollInterval < UnsubscribedPollInterval ? IdlePollInterval : UnsubscribedPollInterval, _stopping)
+                        .ConfigureAwait(false);
+                    continue;
+                }
+
+                // A subscription that moved to another server since the flags were armed (a slot moved, a failover) may have
+                // missed the wake-up of an append in between, which cleared its flag: read again, and arm again.
+                if (subscriptions != armedSubscriptions)
+                {
+                    Interlocked.Exchange(ref _rearmWakeFlags, 1);
+                    continue;
+                }
+
                 // Nothing is left unread and the flags are set: the next append publishes a wake-up. The poll bounds how late
                 // entries appended by other writers, or whose wake-up was lost, are seen.
-                await _wake.Wait(IdlePollInterval, _stopping).ConfigureAwait(false);
+                await WaitForWakeUp(subscriptions).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
             {
@@ -250,6 +279,30 @@ sealed class ReadLoop
                 }
 
                 await backoff.Wait(_stopping).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Waits for a wake-up, at most <see cref="IdlePollInterval" />, and ends the wait early when a wake subscription moves
+    /// to another server or is lost meanwhile: a wake-up published during the move may not reach this process.
+    /// </summary>
+    async Task WaitForWakeUp(string subscriptions)
+    {
+        var deadline = DateTime.UtcNow + IdlePollInterval;
+        while (true)
+        {
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero)
+                return;
+
+            if (await _wake.Wait(left < SubscriptionCheckInterval ? left : SubscriptionCheckInterval, _stopping).ConfigureAwait(false))
+                return;
+
+            if (_streams.WakeSubscriptions != subscriptions)
+            {
+                Interlocked.Exchange(ref _rearmWakeFlags, 1);
+                return;
             }
         }
     }

@@ -93,3 +93,65 @@ public static class TransportBindingExtensions
         return provider;
     }
 }
+
+
+/// <summary>
+/// Redis Streams on a private Redis Cluster of three primaries that the cluster contract classes share (see
+/// <see cref="ClusterContractFixture" />), each binding under a key prefix of its own, so that its streams fall in slots of
+/// different primaries.
+/// </summary>
+public sealed class ClusterBinding :
+    ITransportBinding
+{
+    public ClusterBinding()
+    {
+        KeyPrefix = TestRedis.NewKeyPrefix();
+        ConnectionString = (ClusterContractFixture.Cluster ?? throw new InvalidOperationException(
+            $"A cluster binding runs in the collection '{ClusterContractFixture.Collection}', whose fixture starts the cluster")).ConnectionString;
+    }
+
+    public string KeyPrefix { get; }
+    public string ConnectionString { get; }
+
+    public bool IsRedis => true;
+
+    public void UseTransport(IBusRegistrationConfigurator configurator, Action<IBusRegistrationContext, IBusFactoryConfigurator> configure)
+    {
+        configurator.UsingRedisStreams((context, cfg) =>
+        {
+            cfg.Host(ConnectionString, h => h.KeyPrefix = KeyPrefix);
+            configure(context, cfg);
+            cfg.ConfigureEndpoints(context);
+        });
+    }
+}
+
+
+/// <summary>
+/// Starts the cluster of the cluster contract classes before the first of them runs, and stops it after the last: they
+/// form one test collection, so that the cluster is never left running.
+/// </summary>
+public sealed class ClusterContractFixture :
+    Xunit.IAsyncLifetime
+{
+    public const string Collection = "Cluster contracts";
+
+    public static RedisClusterProcess? Cluster { get; private set; }
+
+    public async Task InitializeAsync()
+    {
+        Cluster = await RedisClusterProcess.Start();
+    }
+
+    public Task DisposeAsync()
+    {
+        Cluster?.Dispose();
+        Cluster = null;
+        return Task.CompletedTask;
+    }
+}
+
+
+[Xunit.CollectionDefinition(ClusterContractFixture.Collection)]
+public sealed class ClusterContractCollection :
+    Xunit.ICollectionFixture<ClusterContractFixture>;

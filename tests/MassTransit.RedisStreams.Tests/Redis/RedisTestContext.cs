@@ -31,6 +31,9 @@ public sealed class RedisTestContext
         return new RedisTestContext(connectionString ?? await TestRedis.GetConnectionStringAsync(), TestRedis.NewKeyPrefix());
     }
 
+    /// <summary>A context on <paramref name="connectionString" /> under a key prefix the caller chose.</summary>
+    public static RedisTestContext Create(string connectionString, string keyPrefix) => new(connectionString, keyPrefix);
+
     /// <summary>The full key of <paramref name="key" />, e.g. <c>events:AuctionEnded</c>, under this context's prefix.</summary>
     public RedisKey Key(string key) => KeyPrefix + ":" + key;
 

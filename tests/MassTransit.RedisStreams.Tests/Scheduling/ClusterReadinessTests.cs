@@ -13,6 +13,7 @@ using Xunit;
 /// Holding, moving and cancelling a delayed message touch only keys in the hash slot of its stream, so they run on a Redis
 /// Cluster as they are: checked against a private three-node cluster, where anything else fails with CROSSSLOT.
 /// </summary>
+[Trait("Category", "Cluster")]
 public class ClusterReadinessTests
 {
     [RedisClusterFact]
