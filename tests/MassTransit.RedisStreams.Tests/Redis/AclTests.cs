@@ -46,7 +46,7 @@ public class AclTests
 
         // Everything the bus touched was under its prefix: Redis refused it no key and no channel, and no command but the
         // ones the client library tries when it connects and does without.
-        var refused = await Refused(db, "tenant_a");
+        var refused = await Refused(db.ExecuteAsync, "tenant_a");
         Assert.All(refused, x => Assert.Contains(x.Reason + " " + x.Object, RefusedHandshake));
 
         await using var tenantA = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{server.Port},user=tenant_a,password=pw-a");
@@ -58,6 +58,32 @@ public class AclTests
         await Assert.ThrowsAsync<RedisServerException>(() => a.PublishAsync(RedisChannel.Literal("tenantB:{tenantB:queue:invoices}:wake"), "x"));
         Assert.Equal(1, await db.StreamLengthAsync("tenantB:queue:invoices"));
 
+    }
+
+    /// <summary>
+    /// On a Redis Cluster (ACL users are per node, so the user is made on each) the same line runs a whole bus with
+    /// <c>+cluster|nodes +cluster|slots</c> added, which the client needs to learn which node serves which slot.
+    /// </summary>
+    [RedisClusterFact]
+    public async Task On_a_cluster_the_tenant_line_with_the_slot_map_commands_runs_a_whole_bus()
+    {
+        using var cluster = await RedisClusterProcess.Start();
+        foreach (var node in cluster.Nodes)
+        {
+            await using var admin = await ConnectionMultiplexer.ConnectAsync(node.ConnectionString + ",allowAdmin=true");
+            var server = admin.GetServer(node.ConnectionString);
+            await server.ExecuteAsync("ACL", ["SETUSER", .. TenantRules("tenant_a", "pw-a", "tenantA"), "+cluster|nodes", "+cluster|slots"]);
+            await server.ExecuteAsync("ACL", "LOG", "RESET");
+        }
+
+        await RunWholeBus(string.Join(",", cluster.Nodes.Select(x => x.ConnectionString)) + ",user=tenant_a,password=pw-a", "tenantA");
+
+        foreach (var node in cluster.Nodes)
+        {
+            await using var admin = await ConnectionMultiplexer.ConnectAsync(node.ConnectionString + ",allowAdmin=true");
+            var refused = await Refused(admin.GetServer(node.ConnectionString).ExecuteAsync, "tenant_a");
+            Assert.All(refused, x => Assert.Contains(x.Reason + " " + x.Object, RefusedHandshake));
+        }
     }
 
     /// <summary>
@@ -123,9 +149,9 @@ public class AclTests
         }
     }
 
-    static async Task<List<(string Reason, string Object)>> Refused(IDatabase db, string user)
+    static async Task<List<(string Reason, string Object)>> Refused(Func<string, object[], Task<RedisResult>> execute, string user)
     {
-        var entries = (RedisResult[])(await db.ExecuteAsync("ACL", "LOG", "128"))!;
+        var entries = (RedisResult[])(await execute("ACL", ["LOG", "128"]))!;
         var refused = new List<(string, string)>();
         foreach (var entry in entries)
         {
