@@ -111,8 +111,9 @@ public sealed class CrashWorkload :
             {
                 Values =
                 {
-                    ["recovery"] = redelivered == 0 ? 0 : (lastRedelivered - killAt).TotalSeconds,
-                    ["drain"] = (lastNew - killAt).TotalSeconds,
+                    // A message handled while the kill was under way can be stamped a moment before it: zero, not below.
+                    ["recovery"] = redelivered == 0 ? 0 : Math.Max(0, (lastRedelivered - killAt).TotalSeconds),
+                    ["drain"] = Math.Max(0, (lastNew - killAt).TotalSeconds),
                     ["redelivered"] = redelivered
                 },
                 Details = { ["handled twice"] = seen.Count(x => x > 1) }
