@@ -966,6 +966,40 @@ sealed class RedisStreamsClient
         return text.ToString();
     }
 
+    /// <summary>
+    /// On a Redis Cluster, whether the wake flag of one of <paramref name="streams" /> is gone: an append cleared it, so its
+    /// wake-up went out, and if the reader is still waiting, it did not arrive. That happens while a slot moves: an append
+    /// redirected with ASK to the importing node publishes there, while the subscription is still on the node that owns the
+    /// slot. One EXISTS per stream, pipelined; always false on one Redis, where no command is sent.
+    /// </summary>
+    public async Task<bool> AnyWakeFlagCleared(IEnumerable<RedisKey> streams)
+    {
+        var multiplexer = await Connection.GetMultiplexer().ConfigureAwait(false);
+        if (!Connection.IsCluster(multiplexer))
+            return false;
+
+        var database = multiplexer.GetDatabase();
+        var checks = new List<Task<bool>>();
+        foreach (var stream in streams)
+            checks.Add(database.KeyExistsAsync(Keys.Wake(stream)));
+
+        try
+        {
+            foreach (var check in checks)
+            {
+                if (!await check.ConfigureAwait(false))
+                    return true;
+            }
+        }
+        catch (RedisException)
+        {
+            // Not known: read again and arm again, as after a cleared flag.
+            return true;
+        }
+
+        return false;
+    }
+
     /// <summary>Removes one subscription; other endpoints of the process that read the same stream keep theirs.</summary>
     public async Task UnsubscribeWake(RedisKey stream, Action<RedisChannel, RedisValue> subscription)
     {

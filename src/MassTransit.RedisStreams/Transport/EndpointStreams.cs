@@ -95,6 +95,12 @@ sealed class EndpointStreams
     /// </summary>
     public string? WakeSubscriptions => _client.GetWakeSubscriptions(_wakeSubscriptions.Keys);
 
+    /// <summary>
+    /// On a Redis Cluster, whether an append cleared a wake flag of the endpoint's streams without its wake-up arriving (see
+    /// <see cref="RedisStreamsClient.AnyWakeFlagCleared" />). Called by the read loop only.
+    /// </summary>
+    public Task<bool> AnyWakeFlagCleared() => _client.AnyWakeFlagCleared(Streams.Select(x => x.Key));
+
     /// <summary>Renews the expiry of a temporary endpoint's stream, which runs out once its process is gone.</summary>
     public Task RenewExpiry()
     {

@@ -304,6 +304,14 @@ sealed class ReadLoop
                 Interlocked.Exchange(ref _rearmWakeFlags, 1);
                 return;
             }
+
+            // On a cluster, a wake-up published on the node a slot is moving to does not reach a subscription still on the
+            // node that owns it; the flag that append cleared says so.
+            if (await _streams.AnyWakeFlagCleared().ConfigureAwait(false))
+            {
+                Interlocked.Exchange(ref _rearmWakeFlags, 1);
+                return;
+            }
         }
     }
 
