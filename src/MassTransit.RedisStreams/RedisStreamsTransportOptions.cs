@@ -102,7 +102,7 @@ public class RedisStreamsTransportOptions
     /// transport retried after a timeout or a failover hid whether the first attempt was written, or an outbox delivering a
     /// message again — is not appended twice. A message is the same when its MessageId, body, message types, redelivery count and
     /// Quartz fire time are: a redelivery, or the next fire of a recurring schedule, is a new message. The check is part of the append,
-    /// atomic with it, in the stream's hash slot. A message is remembered for one to two windows, at about 80 bytes of Redis
+    /// atomic with it, in the stream's hash slot. A message is remembered for one to two windows, at about 85 bytes of Redis
     /// memory. Default 1 minute; <see cref="TimeSpan.Zero" /> turns it off.
     /// </summary>
     public TimeSpan DuplicateDetectionWindow { get; set; } = TimeSpan.FromMinutes(1);
