@@ -38,6 +38,13 @@ public static class Program
 
         (string, object)[] hostOptions = [("prefetch", 32), ("claim-timeout-ms", 5000)];
         var consumers = new List<ConsumerHostProcess>();
+
+        // The consumer processes are killed on the way out, also when the run fails: none is left running.
+        using var killConsumers = new Cleanup(() =>
+        {
+            foreach (var consumer in consumers)
+                consumer.Dispose();
+        });
         for (var i = 0; i < consumerCount; i++)
             consumers.Add(await ConsumerHostProcess.Start(server.ConnectionString, prefix, hostOptions));
 
@@ -115,9 +122,6 @@ public static class Program
         Console.WriteLine($"elapsed {stopwatch.Elapsed.TotalSeconds:F1} s ({messages / stopwatch.Elapsed.TotalSeconds:F0} msg/s end to end), "
             + $"{(finished ? "all handled" : "NOT all handled within 10 minutes")}");
 
-        foreach (var consumer in consumers)
-            consumer.Dispose();
-
         return finished && lostAccepted == 0 && sender.Failed.IsEmpty ? 0 : 1;
     }
 
@@ -129,4 +133,12 @@ public static class Program
 
         return options;
     }
+}
+
+
+/// <summary>Runs an action when disposed.</summary>
+sealed class Cleanup(Action action) :
+    IDisposable
+{
+    public void Dispose() => action();
 }
