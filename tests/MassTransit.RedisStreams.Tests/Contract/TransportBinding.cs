@@ -23,14 +23,14 @@ public interface ITransportBinding
 }
 
 
-/// <summary>Redis Streams on the shared test Redis, isolated by a key prefix of its own.</summary>
-public sealed class RedisBinding :
+/// <summary>Redis Streams on a Redis named by a configuration string, under a key prefix of its own.</summary>
+public abstract class RedisBindingBase :
     ITransportBinding
 {
-    public RedisBinding()
+    protected RedisBindingBase(string connectionString)
     {
         KeyPrefix = TestRedis.NewKeyPrefix();
-        ConnectionString = TestRedis.GetConnectionStringAsync().GetAwaiter().GetResult();
+        ConnectionString = connectionString;
     }
 
     public string KeyPrefix { get; }
@@ -46,6 +46,17 @@ public sealed class RedisBinding :
             configure(context, cfg);
             cfg.ConfigureEndpoints(context);
         });
+    }
+}
+
+
+/// <summary>Redis Streams on the shared test Redis, isolated by a key prefix of its own.</summary>
+public sealed class RedisBinding :
+    RedisBindingBase
+{
+    public RedisBinding()
+        : base(TestRedis.GetConnectionStringAsync().GetAwaiter().GetResult())
+    {
     }
 }
 
@@ -101,28 +112,12 @@ public static class TransportBindingExtensions
 /// different primaries.
 /// </summary>
 public sealed class ClusterBinding :
-    ITransportBinding
+    RedisBindingBase
 {
     public ClusterBinding()
+        : base((ClusterContractFixture.Cluster ?? throw new InvalidOperationException(
+            $"A cluster binding runs in the collection '{ClusterContractFixture.Collection}', whose fixture starts the cluster")).ConnectionString)
     {
-        KeyPrefix = TestRedis.NewKeyPrefix();
-        ConnectionString = (ClusterContractFixture.Cluster ?? throw new InvalidOperationException(
-            $"A cluster binding runs in the collection '{ClusterContractFixture.Collection}', whose fixture starts the cluster")).ConnectionString;
-    }
-
-    public string KeyPrefix { get; }
-    public string ConnectionString { get; }
-
-    public bool IsRedis => true;
-
-    public void UseTransport(IBusRegistrationConfigurator configurator, Action<IBusRegistrationContext, IBusFactoryConfigurator> configure)
-    {
-        configurator.UsingRedisStreams((context, cfg) =>
-        {
-            cfg.Host(ConnectionString, h => h.KeyPrefix = KeyPrefix);
-            configure(context, cfg);
-            cfg.ConfigureEndpoints(context);
-        });
     }
 }
 
