@@ -564,10 +564,12 @@ sealed class RedisStreamsClient
         var clock = Keys.ClockFor(stream, cluster);
         // The sent keys of a stream are kept per window, named by its number since the epoch: an entry remembered in window n
         // is found by every append until the end of window n + 1, so for at least one window, and its set expires after that.
+        // Without detection the script reads neither; the stream stands in for them, with no names to build.
         var generation = window > 0 ? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / window : 0;
+        var sent = window > 0 ? Keys.Sent(stream, generation) : stream;
+        var sentBefore = window > 0 ? Keys.Sent(stream, generation - 1) : stream;
         var result = await database.ScriptEvaluateAsync(cluster ? AppendBatchScriptSharded : AppendBatchScript,
-                [stream, Keys.Wake(stream), clock, Keys.Sent(stream, generation), Keys.Sent(stream, generation - 1)], arguments)
-            .ConfigureAwait(false);
+            [stream, Keys.Wake(stream), clock, sent, sentBefore], arguments).ConfigureAwait(false);
 
         if (WaitForReplicas > 0)
         {

@@ -97,7 +97,8 @@ public class CrashRecoveryTests
         Assert.All(deliveries, x => Assert.StartsWith("1:False:", x, StringComparison.Ordinal));
     }
 
-    static async Task<long> PendingFor(IDatabase db, RedisKey queue, string consumer)
+    /// <summary>How many entries of <paramref name="queue" />'s group <c>work</c> <paramref name="consumer" /> holds; 0 before the group exists.</summary>
+    internal static async Task<long> PendingFor(IDatabase db, RedisKey queue, string consumer)
     {
         try
         {

@@ -46,6 +46,28 @@ public sealed class ClusterFixture :
 static class ClusterSupport
 {
     /// <summary>
+    /// Three times: waits until the idle endpoint has armed its wake flag <paramref name="wake" />, sends lot
+    /// <paramref name="firstLot" /> + i, and measures how long it took to arrive (<paramref name="arrivedAt" /> is stamped by the
+    /// handler). Returns the latencies in ms.
+    /// </summary>
+    public static async Task<List<double>> IdleDeliveryLatencies(IDatabase db, RedisKey wake, ISendEndpoint endpoint,
+        ConcurrentDictionary<int, long> arrivedAt, int firstLot, TimeSpan timeout)
+    {
+        var latencies = new List<double>();
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.True(await Eventually.True(() => db.KeyExistsAsync(wake), timeout), "the idle endpoint armed its wake flag");
+            var lot = firstLot + i;
+            var sentAt = Stopwatch.GetTimestamp();
+            await endpoint.Send(new LotSold(lot, "idle", 1));
+            Assert.True(await Eventually.True(() => arrivedAt.ContainsKey(lot), timeout), $"lot {lot}, sent to the idle endpoint, arrives");
+            latencies.Add(Stopwatch.GetElapsedTime(sentAt, arrivedAt[lot]).TotalMilliseconds);
+        }
+
+        return latencies;
+    }
+
+    /// <summary>
     /// A key prefix under which the given keys (relative to the prefix, e.g. <c>queue:orders</c>) hash to slots of at least
     /// <paramref name="primaries" /> different primaries, so that a test covers streams on different nodes.
     /// </summary>
@@ -236,7 +258,7 @@ public class ClusterTests :
         await using (var sender = await WorkSender.Start(Cluster.ConnectionString, prefix))
             await sender.Send(0, sent);
 
-        Assert.True(await Eventually.True(async () => await PendingFor(db, queue, "doomed") == sent, Timeout), "the doomed instance read every entry");
+        Assert.True(await Eventually.True(async () => await Faults.CrashRecoveryTests.PendingFor(db, queue, "doomed") == sent, Timeout), "the doomed instance read every entry");
 
         using var survivor = await ConsumerHostProcess.Start(Cluster.ConnectionString, prefix,
             ("consumer-name", "survivor"), ("prefetch", 50), ("concurrency", 50), ("handler-ms", 10));
@@ -459,19 +481,6 @@ public class ClusterTests :
         Assert.Equal(names.Select(x => prefix + ":" + x).Order(), found.Order());
         Assert.Equal(names.Length, (await client.ScanAllStreams(client.Keys.EventsPattern)).Count);
     }
-
-    static async Task<long> PendingFor(IDatabase db, RedisKey queue, string consumer)
-    {
-        try
-        {
-            var consumers = await db.StreamConsumerInfoAsync(queue, "work");
-            return consumers.FirstOrDefault(x => x.Name == consumer).PendingMessageCount;
-        }
-        catch (RedisServerException)
-        {
-            return 0;
-        }
-    }
 }
 
 
@@ -602,16 +611,7 @@ public class ClusterSlotMigrationTests :
             Assert.True(await owner.GetDatabase().KeyExistsAsync(queue));
 
         var wake = new StreamKeys(redis.KeyPrefix).Wake(queue);
-        var latencies = new List<double>();
-        for (var i = 0; i < 3; i++)
-        {
-            Assert.True(await Eventually.True(() => db.KeyExistsAsync(wake), Timeout), "the idle endpoint armed its wake flag");
-            var lot = 1_000_000 + i;
-            var sentAt = Stopwatch.GetTimestamp();
-            await sender.Send(new LotSold(lot, "after", 1));
-            Assert.True(await Eventually.True(() => arrivedAt.ContainsKey(lot), Timeout), "the message sent after the move arrives");
-            latencies.Add(Stopwatch.GetElapsedTime(sentAt, arrivedAt[lot]).TotalMilliseconds);
-        }
+        var latencies = await ClusterSupport.IdleDeliveryLatencies(db, wake, sender, arrivedAt, 1_000_000, Timeout);
 
         // The slot moves back while the endpoint is idle, waiting for a wake-up; a message sent right after arrives at once.
         Assert.True(await Eventually.True(() => db.KeyExistsAsync(wake), Timeout), "the idle endpoint armed its wake flag");
@@ -729,16 +729,7 @@ public class ClusterFailoverTests :
         // The idle endpoint is woken on the new primary: its sharded subscription moved with the slot.
         var db = await redis.Database();
         var wake = new StreamKeys(redis.KeyPrefix).Wake(redis.Key("queue:order-audit"));
-        var latencies = new List<double>();
-        for (var i = 0; i < 3; i++)
-        {
-            Assert.True(await Eventually.True(() => db.KeyExistsAsync(wake), Timeout), "the idle endpoint armed its wake flag");
-            var lot = 5000 + i;
-            var sentAt = Stopwatch.GetTimestamp();
-            await endpoint.Send(new LotSold(lot, "idle", 1));
-            Assert.True(await Eventually.True(() => arrivedAt.ContainsKey(lot), Timeout), "the message sent to the idle endpoint arrives");
-            latencies.Add(Stopwatch.GetElapsedTime(sentAt, arrivedAt[lot]).TotalMilliseconds);
-        }
+        var latencies = await ClusterSupport.IdleDeliveryLatencies(db, wake, endpoint, arrivedAt, 5000, Timeout);
 
         _output.WriteLine($"delivery latency of the idle endpoint after the failover, ms: {string.Join(", ", latencies.Select(x => x.ToString("0.0")))}");
         Assert.All(latencies, x => Assert.True(x < idlePoll.TotalMilliseconds / 10, $"{x:0} ms: delivered by a wake-up, not by the poll"));
