@@ -17,7 +17,8 @@ public record Work(int Sequence);
 /// A consumer process for fault injection: it consumes <see cref="Work" /> from <c>queue:{queue}</c> and counts every handling
 /// in Redis (<c>{prefix}:proof:processed</c>, a hash of sequence number to times handled; <c>{prefix}:proof:deliveries</c>,
 /// the delivery count, redelivered flag and consumer name of the last handling; <c>{prefix}:proof:entries</c>, entry ID →
-/// the Unix ms and consumer name of its last handling), so a test can count what was processed, duplicated and lost after
+/// the Unix ms and consumer name of its last handling; <c>{prefix}:proof:handlings</c>, a list of every handling as
+/// <c>entry-id unix-ms consumer</c>), so a test can count what was processed, duplicated and lost after
 /// killing it, and when. SIGTERM stops it gracefully; kill -9 does not.
 /// </summary>
 /// <remarks>
@@ -40,6 +41,7 @@ public static class Program
         var processed = (RedisKey)(prefix + ":proof:processed");
         var deliveries = (RedisKey)(prefix + ":proof:deliveries");
         var entries = (RedisKey)(prefix + ":proof:entries");
+        var handlings = (RedisKey)(prefix + ":proof:handlings");
 
         var bus = Bus.Factory.CreateUsingRedisStreams(cfg =>
         {
@@ -83,8 +85,9 @@ public static class Program
                     {
                         await database.HashSetAsync(deliveries, context.Message.Sequence,
                             $"{redisContext.DeliveryCount}:{context.ReceiveContext.Redelivered}:{redisContext.ConsumerName}");
-                        await database.HashSetAsync(entries, redisContext.EntryId,
-                            $"{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()} {redisContext.ConsumerName}");
+                        var handledAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+                        await database.HashSetAsync(entries, redisContext.EntryId, $"{handledAt} {redisContext.ConsumerName}");
+                        await database.ListRightPushAsync(handlings, $"{redisContext.EntryId} {handledAt} {redisContext.ConsumerName}");
                     }
                 });
             });

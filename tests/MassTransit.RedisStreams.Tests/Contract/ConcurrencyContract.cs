@@ -34,13 +34,60 @@ public abstract class ConcurrencyContract<TBinding>
         Assert.Equal(1, max);
     }
 
-    async Task<(int Max, int Consumed)> Run(int concurrentMessageLimit, int prefetchCount, int messages, TimeSpan workTime)
+    [Fact]
+    public async Task An_endpoint_that_sets_no_limit_runs_as_many_handlers_at_once_as_MassTransit_does_by_default()
+    {
+        // MassTransit's own default, whatever the transport reads ahead: an application switched from RabbitMQ keeps it.
+        var expected = Math.Max(Environment.ProcessorCount * 2, 16);
+
+        var (max, consumed) = await Run(null, null, messages: expected * 4, workTime: TimeSpan.FromMilliseconds(150));
+
+        Assert.Equal(expected * 4, consumed);
+        Assert.InRange(max, expected * 3 / 4, expected);
+    }
+
+    [Fact]
+    public async Task A_batch_consumer_gets_as_many_messages_as_the_prefetch_count_when_the_time_limit_ends_the_batch()
+    {
+        // MassTransit's Batching.When_a_batch_timeout_is_reached_due_to_prefetch: ten sends, one after the other, to a batch
+        // consumer that would take ten but may hold only five.
+        await using var provider = await Binding.StartHarness(_ => { }, (context, cfg) =>
+        {
+            var batches = context.GetRequiredService<Recorder<(int Length, BatchCompletionMode Mode)>>();
+            cfg.ReceiveEndpoint("resize-batch", e =>
+            {
+                e.PrefetchCount = 5;
+                e.Batch<ResizeImage>(b =>
+                {
+                    b.MessageLimit = 10;
+                    b.TimeLimit = TimeSpan.FromSeconds(1);
+                    b.Consumer(() => new BatchConsumer(batches));
+                });
+            });
+        }, services => services.AddSingleton<Recorder<(int Length, BatchCompletionMode Mode)>>());
+
+        var harness = provider.GetRequiredService<ITestHarness>();
+        var batches = provider.GetRequiredService<Recorder<(int Length, BatchCompletionMode Mode)>>();
+
+        var endpoint = await harness.Bus.GetSendEndpoint(new Uri("queue:resize-batch"));
+        for (var i = 0; i < 10; i++)
+            await endpoint.Send(new ResizeImage(i));
+
+        var received = await batches.WaitForCount(2);
+
+        Assert.Equal((5, BatchCompletionMode.Time), received[0]);
+        Assert.Equal((5, BatchCompletionMode.Time), received[1]);
+    }
+
+    async Task<(int Max, int Consumed)> Run(int? concurrentMessageLimit, int? prefetchCount, int messages, TimeSpan workTime)
     {
         await using var provider = await Binding.StartHarness(x => x.AddConsumer<ResizeConsumer>().Endpoint(e =>
         {
             e.Name = "resize";
-            e.ConcurrentMessageLimit = concurrentMessageLimit;
-            e.PrefetchCount = prefetchCount;
+            if (concurrentMessageLimit is { } limit)
+                e.ConcurrentMessageLimit = limit;
+            if (prefetchCount is { } prefetch)
+                e.PrefetchCount = prefetch;
         }), services: services =>
         {
             services.AddSingleton(new WorkTime(workTime));
@@ -62,6 +109,24 @@ public abstract class ConcurrencyContract<TBinding>
 
 
     public record WorkTime(TimeSpan Duration);
+
+
+    public class BatchConsumer :
+        IConsumer<Batch<ResizeImage>>
+    {
+        readonly Recorder<(int Length, BatchCompletionMode Mode)> _batches;
+
+        public BatchConsumer(Recorder<(int Length, BatchCompletionMode Mode)> batches)
+        {
+            _batches = batches;
+        }
+
+        public Task Consume(ConsumeContext<Batch<ResizeImage>> context)
+        {
+            _batches.Add((context.Message.Length, context.Message.Mode));
+            return Task.CompletedTask;
+        }
+    }
 
 
     public class ResizeConsumer :

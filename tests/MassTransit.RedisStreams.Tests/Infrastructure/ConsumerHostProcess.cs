@@ -47,7 +47,16 @@ public sealed class ConsumerHostProcess :
     public string Output => string.Join('\n', _output.TakeLast(40));
 
     /// <summary>Starts a consumer host and waits until its bus has started; returns its bus address.</summary>
-    public static async Task<ConsumerHostProcess> Start(string redis, string prefix, params (string Name, object Value)[] options)
+    public static Task<ConsumerHostProcess> Start(string redis, string prefix, params (string Name, object Value)[] options)
+    {
+        return Start(null, redis, prefix, options);
+    }
+
+    /// <summary>
+    /// Starts a consumer host inside <paramref name="network" /> (when given), so that a test can cut it off from Redis, and
+    /// waits until its bus has started.
+    /// </summary>
+    public static async Task<ConsumerHostProcess> Start(NetworkNamespace? network, string redis, string prefix, params (string Name, object Value)[] options)
     {
         var host = Path.Combine(AppContext.BaseDirectory, "MassTransit.RedisStreams.TestHost.dll");
         var start = new ProcessStartInfo("dotnet")
@@ -66,6 +75,9 @@ public sealed class ConsumerHostProcess :
             start.ArgumentList.Add("--" + name);
             start.ArgumentList.Add(Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture)!);
         }
+
+        if (network != null)
+            start = network.Wrap(start);
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("The consumer host did not start");
         var consumer = new ConsumerHostProcess(process);
@@ -86,6 +98,20 @@ public sealed class ConsumerHostProcess :
             _process.Kill(entireProcessTree: true);
 
         _process.WaitForExit();
+    }
+
+    /// <summary>SIGSTOP: the process stands still, as in a long GC pause or a frozen VM, until <see cref="Thaw" />.</summary>
+    public Task Freeze() => Signal("-STOP");
+
+    /// <summary>SIGCONT: a frozen process goes on where it stood.</summary>
+    public Task Thaw() => Signal("-CONT");
+
+    async Task Signal(string signal)
+    {
+        using var kill = Process.Start("kill", [signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await kill!.WaitForExitAsync();
+        if (kill.ExitCode != 0)
+            throw new InvalidOperationException($"kill {signal} {_process.Id} failed with exit code {kill.ExitCode}");
     }
 
     /// <summary>SIGTERM: the host stops its bus gracefully; waits until it has exited.</summary>
