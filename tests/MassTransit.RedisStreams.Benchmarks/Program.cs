@@ -21,6 +21,9 @@ public static class Program
         if (mode == "compare")
             return await CompareCommand.Run(args[1..]);
 
+        if (mode == StartupProbe.Mode)
+            return await StartupProbe.Run(args[1..]);
+
         if (mode == Worker.Mode)
             return await Worker.Run(args[1..]);
 

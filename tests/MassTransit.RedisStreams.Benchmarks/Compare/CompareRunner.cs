@@ -21,7 +21,7 @@ public static class CompareRunner
     [
         new PublishWorkload(), new SendWorkload(), new FanOutWorkload(), new LatencyWorkload(), new RequestWorkload(),
         new IdleWorkload(), new MemoryWorkload(), new CrashWorkload(), new ScaleWorkload(),
-        new SteadyWorkload()
+        new SteadyWorkload(), new StartupWorkload()
     ];
 
     public static async Task<ResultSet> Run(ComparisonOptions options)

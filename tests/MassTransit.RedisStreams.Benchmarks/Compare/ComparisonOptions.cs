@@ -11,7 +11,7 @@ using System.Linq;
 public sealed class ComparisonOptions
 {
     /// <summary>The workloads, in the order they run; <c>--only</c> picks from these.</summary>
-    public static readonly string[] AllWorkloads = ["publish", "send", "fanout", "latency", "request", "idle", "memory", "crash", "scale", "steady"];
+    public static readonly string[] AllWorkloads = ["publish", "send", "fanout", "latency", "request", "idle", "memory", "crash", "scale", "steady", "startup"];
 
     /// <summary>Whether the small counts of <c>--quick</c> are in use (recorded in the results).</summary>
     public bool Quick { get; set; }

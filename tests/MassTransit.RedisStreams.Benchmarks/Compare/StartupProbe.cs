@@ -1,0 +1,92 @@
+namespace MassTransit.RedisStreams.Benchmarks.Compare;
+
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.Threading.Tasks;
+using Microsoft.Extensions.DependencyInjection;
+using Transports;
+
+
+/// <summary>
+/// The process the start-up workload starts fresh for every measurement: it builds a bus of three endpoints the way an
+/// application does (<c>AddMassTransit</c>, three consumers, <c>ConfigureEndpoints</c>), times <c>StartAsync</c> — the first
+/// start in the process, code still to be compiled, as an application or a test run meets it — then stops the bus, starts it
+/// again and times that, and writes <c>startup &lt;first ms&gt; &lt;again ms&gt;</c>.
+/// </summary>
+/// <remarks>Arguments: <c>--in-memory</c>, <c>--redis &lt;connection&gt; [--key-prefix p]</c> or <c>--rabbitmq &lt;address&gt;</c>.</remarks>
+public static class StartupProbe
+{
+    public const string Mode = "startup-probe";
+
+    public static async Task<int> Run(string[] args)
+    {
+        var options = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < args.Length; i++)
+            options[args[i].TrimStart('-')] = i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal) ? args[++i] : "";
+
+        BusTransport transport = options.TryGetValue("redis", out var redis)
+            ? new RedisStreamsTransport(redis, options.GetValueOrDefault("key-prefix"))
+            : options.TryGetValue("rabbitmq", out var rabbit)
+                ? new RabbitMqTransport(new Uri(rabbit))
+                : new InMemoryTransport();
+
+        var services = new ServiceCollection();
+        services.AddMassTransit(x =>
+        {
+            x.AddConsumer<StartupPlacedConsumer>();
+            x.AddConsumer<StartupPaidConsumer>();
+            x.AddConsumer<StartupShippedConsumer>();
+            transport.Use(x, null);
+        });
+
+        await using var provider = services.BuildServiceProvider();
+        var bus = provider.GetRequiredService<IBusControl>();
+
+        var first = await TimeStart(bus);
+        await bus.StopAsync();
+        var again = await TimeStart(bus);
+        await bus.StopAsync();
+
+        Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"startup {first:0.00} {again:0.00}"));
+        return 0;
+    }
+
+    static async Task<double> TimeStart(IBusControl bus)
+    {
+        var started = Stopwatch.GetTimestamp();
+        await bus.StartAsync();
+        return Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+    }
+}
+
+
+public record StartupOrderPlaced(Guid OrderId);
+
+
+public record StartupOrderPaid(Guid OrderId);
+
+
+public record StartupOrderShipped(Guid OrderId);
+
+
+public sealed class StartupPlacedConsumer :
+    IConsumer<StartupOrderPlaced>
+{
+    public Task Consume(ConsumeContext<StartupOrderPlaced> context) => Task.CompletedTask;
+}
+
+
+public sealed class StartupPaidConsumer :
+    IConsumer<StartupOrderPaid>
+{
+    public Task Consume(ConsumeContext<StartupOrderPaid> context) => Task.CompletedTask;
+}
+
+
+public sealed class StartupShippedConsumer :
+    IConsumer<StartupOrderShipped>
+{
+    public Task Consume(ConsumeContext<StartupOrderShipped> context) => Task.CompletedTask;
+}

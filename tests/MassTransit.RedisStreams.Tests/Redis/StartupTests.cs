@@ -1,0 +1,76 @@
+namespace MassTransit.RedisStreams.Tests.Redis;
+
+using System;
+using System.Diagnostics;
+using System.Threading.Tasks;
+using Infrastructure;
+using Xunit;
+using Xunit.Abstractions;
+
+
+public record StartupOrderPlaced(Guid OrderId);
+
+
+public record StartupOrderPaid(Guid OrderId);
+
+
+public record StartupOrderShipped(Guid OrderId);
+
+
+/// <summary>
+/// What a bus sends Redis while it starts goes out together, not one command after the other: through a proxy that adds a
+/// round trip of network latency to every command, a bus of three endpoints starts in a few round trips' time.
+/// </summary>
+public class StartupTests
+{
+    /// <summary>
+    /// The round trips a start may wait for one after the other: the connection's handshake (StackExchange.Redis connects its
+    /// command and its subscription connection side by side, about two round trips), the consumer name lease together with the
+    /// wake channel subscriptions, then the endpoints' set-up (subscriber registrations, groups and the read of their own
+    /// pending entries) in one pipeline, with one round trip of room.
+    /// </summary>
+    const int MaxSequentialRoundTrips = 6;
+
+    readonly ITestOutputHelper _output;
+
+    public StartupTests(ITestOutputHelper output)
+    {
+        _output = output;
+    }
+
+    [Fact]
+    public async Task A_bus_of_three_endpoints_starts_in_a_few_round_trips_to_Redis()
+    {
+        var redis = await RedisTestContext.Create();
+        await using var proxy = new LatencyProxy(redis.ConnectionString, TimeSpan.FromMilliseconds(15));
+
+        // The first start in a process pays for loading and compiling code; the second shows what Redis costs.
+        await StartAndStop(redis.ConnectionString, redis.KeyPrefix);
+        var elapsed = await StartAndStop(proxy.ConnectionString, redis.KeyPrefix);
+
+        var roundTrips = elapsed / proxy.RoundTrip;
+        _output.WriteLine($"started in {elapsed.TotalMilliseconds:0} ms through a proxy of {proxy.RoundTrip.TotalMilliseconds:0} ms round trips: "
+            + $"{roundTrips:0.0} round trips");
+
+        Assert.True(roundTrips <= MaxSequentialRoundTrips,
+            $"started within {MaxSequentialRoundTrips} round trips (took {roundTrips:0.0}, {elapsed.TotalMilliseconds:0} ms)");
+    }
+
+    static async Task<TimeSpan> StartAndStop(string connectionString, string keyPrefix)
+    {
+        var bus = Bus.Factory.CreateUsingRedisStreams(cfg =>
+        {
+            cfg.Host(connectionString, h => h.KeyPrefix = keyPrefix);
+            cfg.ReceiveEndpoint("startup-billing", e => e.Handler<StartupOrderPlaced>(_ => Task.CompletedTask));
+            cfg.ReceiveEndpoint("startup-shipping", e => e.Handler<StartupOrderPaid>(_ => Task.CompletedTask));
+            cfg.ReceiveEndpoint("startup-tracking", e => e.Handler<StartupOrderShipped>(_ => Task.CompletedTask));
+        });
+
+        var started = Stopwatch.StartNew();
+        await bus.StartAsync();
+        var elapsed = started.Elapsed;
+
+        await bus.StopAsync();
+        return elapsed;
+    }
+}
