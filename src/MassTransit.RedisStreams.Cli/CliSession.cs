@@ -19,13 +19,13 @@ sealed class CliSession :
     {
         Multiplexer = multiplexer;
         KeyPrefix = keyPrefix;
-        Client = new RedisStreamsClient(new RedisConnection(multiplexer, observe: false), new StreamKeys(keyPrefix));
+        Redis = new RedisGateway(new RedisConnection(multiplexer, observe: false), new StreamKeys(keyPrefix));
         History = new RedisStreamsEventHistory(multiplexer, keyPrefix);
     }
 
     public ConnectionMultiplexer Multiplexer { get; }
     public string? KeyPrefix { get; }
-    public RedisStreamsClient Client { get; }
+    public RedisGateway Redis { get; }
     public RedisStreamsEventHistory History { get; }
 
     public async ValueTask DisposeAsync()

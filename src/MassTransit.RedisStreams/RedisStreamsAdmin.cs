@@ -20,7 +20,7 @@ public sealed class RedisStreamsAdmin :
 {
     const int BatchSize = 100;
 
-    readonly RedisStreamsClient _client;
+    readonly RedisGateway _redis;
     readonly StreamTrimmer _trimmer;
 
     /// <summary>
@@ -43,31 +43,31 @@ public sealed class RedisStreamsAdmin :
     /// </param>
     public RedisStreamsAdmin(IConnectionMultiplexer multiplexer, string? keyPrefix = null, IErrorQueueNameFormatter? errorQueueNameFormatter = null,
         IDeadLetterQueueNameFormatter? deadLetterQueueNameFormatter = null, Action<IRedisStreamsRetentionConfigurator>? retention = null)
-        : this(CreateClient(multiplexer, keyPrefix, errorQueueNameFormatter, deadLetterQueueNameFormatter), retention)
+        : this(CreateGateway(multiplexer, keyPrefix, errorQueueNameFormatter, deadLetterQueueNameFormatter), retention)
     {
     }
 
-    RedisStreamsAdmin(RedisStreamsClient client, Action<IRedisStreamsRetentionConfigurator>? retention)
+    RedisStreamsAdmin(RedisGateway redis, Action<IRedisStreamsRetentionConfigurator>? retention)
     {
-        _client = client;
+        _redis = redis;
 
         var settings = new RetentionSettings();
         retention?.Invoke(settings);
         settings.Apply(new MessageTopology(RedisStreamsTopologyConfiguration.EntityNameFormatter));
 
-        _trimmer = new StreamTrimmer(client, settings, new RedisStreamsTransportOptions().DeadConsumerTimeout);
+        _trimmer = new StreamTrimmer(redis, settings, new RedisStreamsTransportOptions().DeadConsumerTimeout);
     }
 
-    internal RedisStreamsAdmin(RedisStreamsClient client, StreamTrimmer trimmer)
+    internal RedisStreamsAdmin(RedisGateway redis, StreamTrimmer trimmer)
     {
-        _client = client;
+        _redis = redis;
         _trimmer = trimmer;
     }
 
-    static RedisStreamsClient CreateClient(IConnectionMultiplexer multiplexer, string? keyPrefix, IErrorQueueNameFormatter? errorQueueNameFormatter,
+    static RedisGateway CreateGateway(IConnectionMultiplexer multiplexer, string? keyPrefix, IErrorQueueNameFormatter? errorQueueNameFormatter,
         IDeadLetterQueueNameFormatter? deadLetterQueueNameFormatter)
     {
-        return new RedisStreamsClient(new RedisConnection(multiplexer, observe: false),
+        return new RedisGateway(new RedisConnection(multiplexer, observe: false),
             new StreamKeys(keyPrefix, errorQueueNameFormatter, deadLetterQueueNameFormatter));
     }
 
@@ -87,8 +87,8 @@ public sealed class RedisStreamsAdmin :
         if (limit is < 0)
             throw new ArgumentOutOfRangeException(nameof(limit), limit, "The limit must not be negative.");
 
-        var queue = _client.Keys.Queue(queueName);
-        var keys = _client.Keys;
+        var queue = _redis.Keys.Queue(queueName);
+        var keys = _redis.Keys;
         var from = keys.Queue(source == RedisStreamsRequeueSource.Error ? keys.ErrorQueueName(queueName) : keys.SkippedQueueName(queueName));
 
         long moved = 0;
@@ -97,7 +97,7 @@ public sealed class RedisStreamsAdmin :
             cancellationToken.ThrowIfCancellationRequested();
 
             var count = (int)Math.Min(BatchSize, (limit ?? long.MaxValue) - moved);
-            var entries = await _client.Range(from, "-", "+", count).ConfigureAwait(false);
+            var entries = await _redis.Admin.Range(from, "-", "+", count).ConfigureAwait(false);
             if (entries.Length == 0)
                 break;
 
@@ -105,8 +105,8 @@ public sealed class RedisStreamsAdmin :
             {
                 cancellationToken.ThrowIfCancellationRequested();
 
-                await _client.Append(queue, WithoutFailureHeaders(entry), onlyIfStreamExists: false).ConfigureAwait(false);
-                await _client.Delete(from, [entry.Id]).ConfigureAwait(false);
+                await _redis.Appends.Append(queue, WithoutFailureHeaders(entry), onlyIfStreamExists: false).ConfigureAwait(false);
+                await _redis.Admin.Delete(from, [entry.Id]).ConfigureAwait(false);
                 moved++;
             }
         }

@@ -33,7 +33,7 @@ public static class RedisStreamsConfigurationExtensions
         configurator.TryAddSingleton<IRedisStreamsAdmin>(provider =>
         {
             var bus = GetBusContext<IBus>(provider);
-            return new RedisStreamsAdmin(bus.Client, bus.Trimmer);
+            return new RedisStreamsAdmin(bus.Redis, bus.Trimmer);
         });
         configurator.TryAddSingleton<IEventHistory>(provider => GetBusContext<IBus>(provider).History);
     }

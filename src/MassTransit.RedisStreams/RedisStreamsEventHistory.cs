@@ -21,7 +21,7 @@ using RedisStreams.Transport;
 public sealed class RedisStreamsEventHistory :
     IEventHistory
 {
-    readonly RedisStreamsClient _client;
+    readonly RedisGateway _redis;
     readonly EventDecoder _decoder;
     readonly StreamInspector _inspector;
     readonly EventLogReader _reader;
@@ -37,20 +37,20 @@ public sealed class RedisStreamsEventHistory :
     /// <param name="multiplexer">An open connection, owned by the caller.</param>
     /// <param name="keyPrefix">The bus's <see cref="RedisStreamsTransportOptions.KeyPrefix" />, if it has one.</param>
     public RedisStreamsEventHistory(IConnectionMultiplexer multiplexer, string? keyPrefix = null)
-        : this(new RedisStreamsClient(new RedisConnection(multiplexer, observe: false), new StreamKeys(keyPrefix)),
+        : this(new RedisGateway(new RedisConnection(multiplexer, observe: false), new StreamKeys(keyPrefix)),
             new MessageTopology(RedisStreamsTopologyConfiguration.EntityNameFormatter), null, new EventUpgrades())
     {
     }
 
-    internal RedisStreamsEventHistory(RedisStreamsClient client, IMessageTopology topology, ISerialization? serialization, EventUpgrades upgrades)
+    internal RedisStreamsEventHistory(RedisGateway redis, IMessageTopology topology, ISerialization? serialization, EventUpgrades upgrades)
     {
-        _client = client;
+        _redis = redis;
         _topology = topology;
         _upgrades = upgrades;
-        _reader = new EventLogReader(client);
-        _decoder = new EventDecoder(serialization, upgrades, new HostRecords(client, () => null));
-        _inspector = new StreamInspector(client);
-        _replayer = new EventReplayer(client, _reader, _decoder);
+        _reader = new EventLogReader(redis.Admin);
+        _decoder = new EventDecoder(serialization, upgrades, new HostRecords(redis.Hosts, () => null));
+        _inspector = new StreamInspector(redis);
+        _replayer = new EventReplayer(redis.Appends, redis.Keys, _reader, _decoder);
     }
 
     /// <summary>
@@ -150,9 +150,9 @@ public sealed class RedisStreamsEventHistory :
         var endpoints = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var stream in await GetOwnStreams<T>().ConfigureAwait(false))
         {
-            foreach (var group in await _client.GetGroups(stream).ConfigureAwait(false))
+            foreach (var group in await _redis.Admin.GetGroups(stream).ConfigureAwait(false))
             {
-                if (await _client.Exists(_client.Keys.Queue(group.Name)).ConfigureAwait(false))
+                if (await _redis.Admin.Exists(_redis.Keys.Queue(group.Name)).ConfigureAwait(false))
                     endpoints.Add(group.Name);
             }
         }
@@ -184,20 +184,20 @@ public sealed class RedisStreamsEventHistory :
         RedisValue position = first == StreamEntryId.Max ? "$" : first == StreamEntryId.Zero ? "0" : first.Previous.ToString();
 
         var moved = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        foreach (var stream in await _client.ScanAllStreams(_client.Keys.EventsPattern).ConfigureAwait(false))
+        foreach (var stream in await _redis.Admin.ScanAllStreams(_redis.Keys.EventsPattern).ConfigureAwait(false))
         {
             cancellationToken.ThrowIfCancellationRequested();
 
-            var groups = await _client.GetGroups(stream).ConfigureAwait(false);
+            var groups = await _redis.Admin.GetGroups(stream).ConfigureAwait(false);
             if (!groups.Any(x => x.Name == endpoint))
                 continue;
 
-            await _client.SetGroupPosition(stream, endpoint, position).ConfigureAwait(false);
-            var group = (await _client.GetGroups(stream).ConfigureAwait(false)).First(x => x.Name == endpoint);
+            await _redis.Admin.SetGroupPosition(stream, endpoint, position).ConfigureAwait(false);
+            var group = (await _redis.Admin.GetGroups(stream).ConfigureAwait(false)).First(x => x.Name == endpoint);
             moved[stream.ToString()] = group.LastDeliveredId ?? position.ToString();
 
             // Idle instances of the endpoint read at once, rather than at their next poll.
-            await _client.AnnounceEntries(stream).ConfigureAwait(false);
+            await _redis.Wake.Announce(stream, WakeReason.Entries).ConfigureAwait(false);
         }
 
         if (moved.Count == 0)
@@ -225,8 +225,8 @@ public sealed class RedisStreamsEventHistory :
     /// <summary>The event stream of <paramref name="entityName" /> and those of the types derived from its type.</summary>
     internal async Task<RedisKey[]> GetOwnStreams(string entityName)
     {
-        var stream = _client.Keys.Events(entityName);
-        return [stream, ..await _client.GetSources(stream).ConfigureAwait(false)];
+        var stream = _redis.Keys.Events(entityName);
+        return [stream, ..await _redis.Types.GetSources(stream).ConfigureAwait(false)];
     }
 
     /// <summary>The stored entries of <paramref name="entityName" />'s streams, as they are: for the command line, which has no types.</summary>
@@ -241,7 +241,7 @@ public sealed class RedisStreamsEventHistory :
     /// <summary>Describes the event stream of <paramref name="entityName" />.</summary>
     internal Task<EventStreamInfo> GetStreamInfo(string entityName)
     {
-        return _inspector.Describe(_client.Keys.Events(entityName), entityName, StreamInspector.EventKind(entityName));
+        return _inspector.Describe(_redis.Keys.Events(entityName), entityName, StreamInspector.EventKind(entityName));
     }
 
     /// <summary><see cref="Replay{T}" /> by entity name, of the entries as they are: for the command line.</summary>
@@ -264,9 +264,9 @@ public sealed class RedisStreamsEventHistory :
         var streams = new List<RedisKey>(await GetOwnStreams<T>().ConfigureAwait(false));
         foreach (var upgrade in _upgrades.For<T>())
         {
-            var stream = _client.Keys.Events(upgrade.GetOldEntityName(_topology));
+            var stream = _redis.Keys.Events(upgrade.GetOldEntityName(_topology));
             streams.Add(stream);
-            streams.AddRange(await _client.GetSources(stream).ConfigureAwait(false));
+            streams.AddRange(await _redis.Types.GetSources(stream).ConfigureAwait(false));
         }
 
         return streams.Distinct().ToArray();
@@ -278,15 +278,15 @@ public sealed class RedisStreamsEventHistory :
         if (problem != null)
             throw new ArgumentException($"The endpoint name '{endpoint}' {problem}", nameof(endpoint));
 
-        if (!await _client.Exists(_client.Keys.Queue(endpoint)).ConfigureAwait(false))
+        if (!await _redis.Admin.Exists(_redis.Keys.Queue(endpoint)).ConfigureAwait(false))
         {
             throw new ArgumentException($"There is no receive endpoint '{endpoint}' under this key prefix: its queue stream "
-                + $"{_client.Keys.Queue(endpoint)} does not exist. Check the name, or start the endpoint once.", nameof(endpoint));
+                + $"{_redis.Keys.Queue(endpoint)} does not exist. Check the name, or start the endpoint once.", nameof(endpoint));
         }
 
         foreach (var stream in streams)
         {
-            if ((await _client.GetGroups(stream).ConfigureAwait(false)).Any(x => x.Name == endpoint))
+            if ((await _redis.Admin.GetGroups(stream).ConfigureAwait(false)).Any(x => x.Name == endpoint))
                 return;
         }
 
@@ -303,7 +303,7 @@ public sealed class RedisStreamsEventHistory :
         var last = StreamEntryId.Zero;
         foreach (var stream in streams)
         {
-            var newest = await _client.Range(stream, "-", "+", 1, newestFirst: true).ConfigureAwait(false);
+            var newest = await _redis.Admin.Range(stream, "-", "+", 1, newestFirst: true).ConfigureAwait(false);
             if (newest.Length > 0 && StreamEntryId.Parse(newest[0].Id) is var id && id > last)
                 last = id;
         }

@@ -45,8 +45,8 @@ public class EntryBenchmarks
     public void Setup()
     {
         // The entry a publish of the message writes, as Redis hands it back: names and values as bytes.
-        var arguments = EntryWriter.Write(NewContext(), Host).GetArguments();
-        var fields = arguments.Skip(RedisStreamsClient.AppendReservedArguments).Chunk(2)
+        var arguments = EntryWriter.Write(NewContext(), Host).Fields.ToArray();
+        var fields = arguments.Chunk(2)
             .Select(x => new NameValueEntry((byte[])x[0]!, (byte[])x[1]!))
             .ToArray();
         _entry = new StreamEntry("1700000000000-0", fields);

@@ -30,8 +30,8 @@ static class HistoryCommand
         command.SetAction((parse, cancellationToken) => CliSession.Run(parse, async (session, token) =>
         {
             var entityName = parse.GetRequiredValue(entity);
-            if (!await session.Client.Exists(session.Client.Keys.Events(entityName)).ConfigureAwait(false))
-                throw new CliException(ExitCodes.NotFound, $"there is no stream {session.Client.Keys.Events(entityName)}.");
+            if (!await session.Redis.Admin.Exists(session.Redis.Keys.Events(entityName)).ConfigureAwait(false))
+                throw new CliException(ExitCodes.NotFound, $"there is no stream {session.Redis.Keys.Events(entityName)}.");
 
             using var output = Console.OpenStandardOutput();
             await using var writer = new Utf8JsonWriter(output, Indented);

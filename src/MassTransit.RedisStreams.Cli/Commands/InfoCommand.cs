@@ -21,7 +21,7 @@ static class InfoCommand
         {
             var streamName = parse.GetRequiredValue(name);
             var info = parse.GetValue(queue)
-                ? await new StreamInspector(session.Client).Describe(session.Client.Keys.Queue(streamName), streamName, RedisStreamKind.Queue)
+                ? await new StreamInspector(session.Redis).Describe(session.Redis.Keys.Queue(streamName), streamName, RedisStreamKind.Queue)
                     .ConfigureAwait(false)
                 : await session.History.GetStreamInfo(streamName).ConfigureAwait(false);
 

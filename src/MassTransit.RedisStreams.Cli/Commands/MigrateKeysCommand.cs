@@ -21,7 +21,7 @@ static class MigrateKeysCommand
             if (string.IsNullOrEmpty(session.KeyPrefix))
                 throw new CliException(ExitCodes.Usage, "migrate-keys needs --prefix: the keys of a bus without a key prefix kept their names.");
 
-            var moved = await session.Client.MigrateLegacyKeys(token).ConfigureAwait(false);
+            var moved = await session.Redis.Migration.MigrateLegacyKeys(token).ConfigureAwait(false);
             foreach (var (from, to) in moved)
                 AnsiConsole.WriteLine($"{from} -> {to}");
 

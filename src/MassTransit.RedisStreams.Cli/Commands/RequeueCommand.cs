@@ -22,10 +22,10 @@ static class RequeueCommand
         {
             var name = parse.GetRequiredValue(endpoint);
             var source = parse.GetValue(skipped) ? RedisStreamsRequeueSource.Skipped : RedisStreamsRequeueSource.Error;
-            var keys = session.Client.Keys;
+            var keys = session.Redis.Keys;
             var from = keys.Queue(source == RedisStreamsRequeueSource.Error ? keys.ErrorQueueName(name) : keys.SkippedQueueName(name));
 
-            if (!await session.Client.Exists(keys.Queue(name)).ConfigureAwait(false))
+            if (!await session.Redis.Admin.Exists(keys.Queue(name)).ConfigureAwait(false))
                 throw new CliException(ExitCodes.NotFound, $"there is no endpoint '{name}': its queue stream {keys.Queue(name)} does not exist.");
 
             var admin = new RedisStreamsAdmin(session.Multiplexer, session.KeyPrefix);

@@ -35,23 +35,23 @@ static class ScheduledCommand
 
         command.SetAction((parse, cancellationToken) => CliSession.Run(parse, async (session, _) =>
         {
-            var keys = session.Client.Keys;
+            var keys = session.Redis.Keys;
             var limit = parse.GetValue(count);
 
             RedisKey[] streams;
             if (parse.GetValue(name) is { } streamName)
                 streams = [parse.GetValue(queue) ? keys.Queue(streamName) : keys.Events(streamName)];
             else
-                streams = await session.Client.GetDelayedStreams().ConfigureAwait(false);
+                streams = await session.Redis.Delayed.GetStreams().ConfigureAwait(false);
 
             var waiting = new List<(RedisKey Stream, string Token, DateTimeOffset Due, NameValueEntry[] Fields)>();
             long total = 0;
             foreach (var stream in streams)
             {
-                var (scheduled, _) = await session.Client.GetScheduledSummary(stream).ConfigureAwait(false);
+                var (scheduled, _) = await session.Redis.Delayed.GetSummary(stream).ConfigureAwait(false);
                 total += scheduled;
                 if (scheduled > 0)
-                    waiting.AddRange((await session.Client.GetScheduled(stream, limit).ConfigureAwait(false)).Select(x => (stream, x.Token, x.Due, x.Fields)));
+                    waiting.AddRange((await session.Redis.Delayed.GetHeld(stream, limit).ConfigureAwait(false)).Select(x => (stream, x.Token, x.Due, x.Fields)));
             }
 
             var now = DateTimeOffset.UtcNow;
@@ -80,10 +80,10 @@ static class ScheduledCommand
         command.SetAction((parse, cancellationToken) => CliSession.Run(parse, async (session, _) =>
         {
             var value = parse.GetRequiredValue(token).Trim();
-            var stream = await Cancel(session.Client, value).ConfigureAwait(false)
+            var stream = await Cancel(session.Redis.Delayed, value).ConfigureAwait(false)
                 ?? throw new CliException(ExitCodes.NotFound, $"no message with the token {value} is waiting (it was appended already, or cancelled).");
 
-            AnsiConsole.WriteLine($"Cancelled {value}: it will not be appended to {Describe(session.Client.Keys, stream)}.");
+            AnsiConsole.WriteLine($"Cancelled {value}: it will not be appended to {Describe(session.Redis.Keys, stream)}.");
             return ExitCodes.Done;
         }, cancellationToken));
 
@@ -91,14 +91,14 @@ static class ScheduledCommand
     }
 
     /// <summary>Cancels by the token's recorded stream, else looks for the token beside every stream with waiting messages.</summary>
-    static async Task<RedisKey?> Cancel(RedisStreamsClient client, string token)
+    static async Task<RedisKey?> Cancel(IDelayedStore delayed, string token)
     {
-        if (await client.GetScheduledStream(token).ConfigureAwait(false) is { } mapped && await client.CancelScheduled(mapped, token).ConfigureAwait(false))
+        if (await delayed.GetStreamOf(token).ConfigureAwait(false) is { } mapped && await delayed.Cancel(mapped, token).ConfigureAwait(false))
             return mapped;
 
-        foreach (var stream in await client.GetDelayedStreams().ConfigureAwait(false))
+        foreach (var stream in await delayed.GetStreams().ConfigureAwait(false))
         {
-            if (await client.CancelScheduled(stream, token).ConfigureAwait(false))
+            if (await delayed.Cancel(stream, token).ConfigureAwait(false))
                 return stream;
         }
 

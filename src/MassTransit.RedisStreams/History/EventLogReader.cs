@@ -16,11 +16,11 @@ sealed class EventLogReader
 {
     public const int PageSize = 100;
 
-    readonly RedisStreamsClient _client;
+    readonly IStreamAdmin _admin;
 
-    public EventLogReader(RedisStreamsClient client)
+    public EventLogReader(IStreamAdmin admin)
     {
-        _client = client;
+        _admin = admin;
     }
 
     /// <summary>
@@ -67,7 +67,7 @@ sealed class EventLogReader
             RedisValue min = cursors[index] is { } cursor && !newestFirst ? "(" + cursor : Bound(first);
             RedisValue max = cursors[index] is { } back && newestFirst ? "(" + back : Bound(last);
 
-            var entries = await _client.Range(streams[index], min, max, PageSize, newestFirst).ConfigureAwait(false);
+            var entries = await _admin.Range(streams[index], min, max, PageSize, newestFirst).ConfigureAwait(false);
 
             exhausted[index] = entries.Length < PageSize;
             if (entries.Length == 0)

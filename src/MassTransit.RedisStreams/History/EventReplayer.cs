@@ -19,13 +19,15 @@ using Transport;
 /// </summary>
 sealed class EventReplayer
 {
-    readonly RedisStreamsClient _client;
+    readonly IStreamAppends _appends;
+    readonly StreamKeys _keys;
     readonly EventDecoder _decoder;
     readonly EventLogReader _reader;
 
-    public EventReplayer(RedisStreamsClient client, EventLogReader reader, EventDecoder decoder)
+    public EventReplayer(IStreamAppends appends, StreamKeys keys, EventLogReader reader, EventDecoder decoder)
     {
-        _client = client;
+        _appends = appends;
+        _keys = keys;
         _reader = reader;
         _decoder = decoder;
     }
@@ -51,7 +53,7 @@ sealed class EventReplayer
     async Task<long> Replay(string endpoint, IReadOnlyList<RedisKey> streams, StreamEntryId first, StreamEntryId last, long? count,
         IProgress<long>? progress, Func<RedisKey, StreamEntry, string, NewEntry> copy, CancellationToken cancellationToken)
     {
-        var queue = _client.Keys.Queue(endpoint);
+        var queue = _keys.Queue(endpoint);
         var replayId = NewId.NextGuid().ToString("N");
 
         long replayed = 0;
@@ -63,7 +65,7 @@ sealed class EventReplayer
             if (count.HasValue && replayed + page.Count >= count.Value)
                 break;
 
-            page.Add(_client.Append(queue, copy(stream, entry, replayId), onlyIfStreamExists: true));
+            page.Add(_appends.Append(queue, copy(stream, entry, replayId), onlyIfStreamExists: true));
 
             if (page.Count == EventLogReader.PageSize)
             {

@@ -14,14 +14,17 @@ sealed class StreamInspector
     /// <summary>The entity names MassTransit gives <c>Fault&lt;T&gt;</c> with this transport's name formatter begin so.</summary>
     const string FaultEntityPrefix = "MassTransit:Fault--";
 
-    readonly RedisStreamsClient _client;
+    readonly IStreamAdmin _admin;
+    readonly IDelayedStore _delayed;
 
-    public StreamInspector(RedisStreamsClient client)
+    public StreamInspector(RedisGateway redis)
     {
-        _client = client;
+        _admin = redis.Admin;
+        _delayed = redis.Delayed;
+        Keys = redis.Keys;
     }
 
-    StreamKeys Keys => _client.Keys;
+    StreamKeys Keys { get; }
 
     /// <summary>The kind of event stream an entity name has: faults or events.</summary>
     public static RedisStreamKind EventKind(string entityName) =>
@@ -30,10 +33,10 @@ sealed class StreamInspector
     /// <summary>One stream: XINFO STREAM, XINFO GROUPS, XINFO CONSUMERS of each group and MEMORY USAGE, sent together.</summary>
     public async Task<EventStreamInfo> Describe(RedisKey key, string name, RedisStreamKind kind)
     {
-        var infoTask = _client.GetStreamInfo(key);
-        var groupsTask = _client.GetGroups(key);
-        var memoryTask = _client.GetMemoryUsage(key);
-        var scheduledTask = _client.GetScheduledSummary(key);
+        var infoTask = _admin.GetStreamInfo(key);
+        var groupsTask = _admin.GetGroups(key);
+        var memoryTask = _admin.GetMemoryUsage(key);
+        var scheduledTask = _delayed.GetSummary(key);
 
         var info = await infoTask.ConfigureAwait(false);
         var groups = await groupsTask.ConfigureAwait(false);
@@ -53,7 +56,7 @@ sealed class StreamInspector
             };
         }
 
-        var consumers = await Task.WhenAll(groups.Select(x => _client.GetConsumers(key, x.Name))).ConfigureAwait(false);
+        var consumers = await Task.WhenAll(groups.Select(x => _admin.GetConsumers(key, x.Name))).ConfigureAwait(false);
 
         return new EventStreamInfo
         {
@@ -91,8 +94,8 @@ sealed class StreamInspector
     /// </summary>
     public async Task<IReadOnlyList<EventStreamInfo>> Overview()
     {
-        var eventKeys = await _client.ScanAllStreams(Keys.EventsPattern).ConfigureAwait(false);
-        var queueKeys = await _client.ScanAllStreams(Keys.QueuesPattern).ConfigureAwait(false);
+        var eventKeys = await _admin.ScanAllStreams(Keys.EventsPattern).ConfigureAwait(false);
+        var queueKeys = await _admin.ScanAllStreams(Keys.QueuesPattern).ConfigureAwait(false);
 
         var queueNames = queueKeys.Select(x => Keys.QueueNameOf(x)).OfType<string>().ToHashSet(StringComparer.Ordinal);
         var errorNames = queueNames.Select(Keys.ErrorQueueName).ToHashSet(StringComparer.Ordinal);
@@ -117,7 +120,7 @@ sealed class StreamInspector
 
         // A stream may have messages waiting to be appended before it has any entries.
         var known = eventKeys.Concat(queueKeys).ToHashSet();
-        foreach (var key in await _client.GetDelayedStreams().ConfigureAwait(false))
+        foreach (var key in await _delayed.GetStreams().ConfigureAwait(false))
         {
             if (!known.Add(key))
                 continue;

@@ -7,8 +7,8 @@ using StackExchange.Redis;
 
 
 /// <summary>
-/// The fields of an entry about to be appended, in order, with their size. <see cref="RedisStreamsClient.Append" /> takes it;
-/// how the append script lays out its arguments stays inside the gateway.
+/// The fields of an entry about to be appended, in order, with their size. <see cref="IStreamAppends.Append" /> takes it; how
+/// the append script lays out its arguments stays inside the gateway.
 /// </summary>
 sealed class NewEntry
 {
@@ -18,12 +18,14 @@ sealed class NewEntry
     /// <param name="fieldCapacity">The number of fields expected; more may be added.</param>
     public NewEntry(int fieldCapacity = 16)
     {
-        _arguments = new RedisValue[RedisStreamsClient.AppendReservedArguments + fieldCapacity * 2];
-        _length = RedisStreamsClient.AppendReservedArguments;
+        _arguments = new RedisValue[fieldCapacity * 2];
     }
 
     /// <summary>The number of fields.</summary>
-    public int Count => (_length - RedisStreamsClient.AppendReservedArguments) / 2;
+    public int Count => _length / 2;
+
+    /// <summary>Field names and values, alternating.</summary>
+    public ReadOnlySpan<RedisValue> Fields => _arguments.AsSpan(0, _length);
 
     /// <summary>Field names and values together, in bytes: what <see cref="RedisStreamsTransportOptions.MaxMessageSize" /> limits.</summary>
     public long Size { get; private set; }
@@ -64,7 +66,7 @@ sealed class NewEntry
         Span<byte> buffer = stackalloc byte[512];
         try
         {
-            for (var i = RedisStreamsClient.AppendReservedArguments; i < _length; i += 2)
+            for (var i = 0; i < _length; i += 2)
             {
                 var field = Array.IndexOf(DistinguishingFields, _arguments[i]);
                 if (field < 0)
@@ -108,7 +110,7 @@ sealed class NewEntry
     /// <summary>True when a field named <paramref name="name" /> has been added.</summary>
     public bool Contains(RedisValue name)
     {
-        for (var i = RedisStreamsClient.AppendReservedArguments; i < _length; i += 2)
+        for (var i = 0; i < _length; i += 2)
         {
             if (_arguments[i] == name)
                 return true;
@@ -120,17 +122,7 @@ sealed class NewEntry
     /// <summary>Copies the field names and values to <paramref name="target" /> from <paramref name="index" />; returns the index after.</summary>
     internal int CopyFieldsTo(RedisValue[] target, int index)
     {
-        var count = _length - RedisStreamsClient.AppendReservedArguments;
-        Array.Copy(_arguments, RedisStreamsClient.AppendReservedArguments, target, index, count);
-        return index + count;
-    }
-
-    /// <summary>The script arguments: the reserved leading ones, filled in by the gateway, then the fields.</summary>
-    internal RedisValue[] GetArguments()
-    {
-        if (_length != _arguments.Length)
-            Array.Resize(ref _arguments, _length);
-
-        return _arguments;
+        Array.Copy(_arguments, 0, target, index, _length);
+        return index + _length;
     }
 }

@@ -7,25 +7,25 @@ using StackExchange.Redis;
 
 /// <summary>
 /// An entry held until it is due, packed into one hash value as a MessagePack array of strings — its flags (NOMKSTREAM, and
-/// whether <c>scheduled-tokens</c> maps its token, each <c>0</c> or <c>1</c>), then the field/value pairs — which the move script unpacks with Redis's built-in <c>cmsgpack</c>, in C, instead of parsing
+/// whether <c>scheduled-tokens</c> maps its token, each <c>0</c> or <c>1</c>), then the field/value pairs — which the append script unpacks with Redis's built-in <c>cmsgpack</c>, in C, instead of parsing
 /// it in Lua.
 /// </summary>
 static class PackedEntry
 {
-    /// <summary>Packs the fields of <paramref name="arguments" /> from <paramref name="first" /> on, after the flags.</summary>
-    public static byte[] Pack(RedisValue[] arguments, int first, bool onlyIfStreamExists, bool mapped)
+    /// <summary>Packs the flags, then <paramref name="fields" /> (names and values, alternating).</summary>
+    public static byte[] Pack(ReadOnlySpan<RedisValue> fields, bool onlyIfStreamExists, bool mapped)
     {
-        var count = arguments.Length - first + 1;
+        var count = fields.Length + 1;
         var size = 5 + 3;
-        for (var i = first; i < arguments.Length; i++)
-            size += 5 + (int)arguments[i].Length();
+        foreach (var field in fields)
+            size += 5 + (int)field.Length();
 
         var buffer = new byte[size];
         var position = WriteArrayHeader(buffer, count);
         ReadOnlySpan<byte> flags = [onlyIfStreamExists ? (byte)'1' : (byte)'0', mapped ? (byte)'1' : (byte)'0'];
         position += WriteString(buffer.AsSpan(position), flags);
-        for (var i = first; i < arguments.Length; i++)
-            position += WriteString(buffer.AsSpan(position), ((byte[]?)arguments[i]).AsSpan());
+        foreach (var field in fields)
+            position += WriteString(buffer.AsSpan(position), ((byte[]?)field).AsSpan());
 
         return buffer.AsSpan(0, position).ToArray();
     }

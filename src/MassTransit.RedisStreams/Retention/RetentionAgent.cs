@@ -45,8 +45,8 @@ sealed class RetentionAgent :
             try
             {
                 var key = _bus.Keys.RetentionLease;
-                holding = holding && await _bus.Client.RenewLease(key, _holder, leaseTime).ConfigureAwait(false)
-                    || await _bus.Client.AcquireLease(key, _holder, leaseTime).ConfigureAwait(false);
+                holding = holding && await _bus.Redis.Leases.Renew(key, _holder, leaseTime).ConfigureAwait(false)
+                    || await _bus.Redis.Leases.TryTake(key, _holder, leaseTime).ConfigureAwait(false);
                 if (!holding)
                     continue;
 
@@ -68,7 +68,7 @@ sealed class RetentionAgent :
         {
             try
             {
-                await _bus.Client.ReleaseLease(_bus.Keys.RetentionLease, _holder).ConfigureAwait(false);
+                await _bus.Redis.Leases.Release(_bus.Keys.RetentionLease, _holder).ConfigureAwait(false);
             }
             catch (Exception exception) when (TransientFailures.IsRedisFailure(exception))
             {

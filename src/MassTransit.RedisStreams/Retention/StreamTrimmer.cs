@@ -19,21 +19,27 @@ sealed class StreamTrimmer
     /// <summary>The most entries the trim script reads to decide how to trim a stream by length.</summary>
     const int CountLimit = 1000;
 
-    readonly RedisStreamsClient _client;
+    readonly IStreamAdmin _admin;
+    readonly StreamKeys _keys;
+    readonly IStreamTrimming _trimming;
+    readonly ITypeRegistry _types;
     readonly TimeSpan _deadConsumerTimeout;
     readonly RetentionSettings _settings;
     RedisValue _eventCursor = "0";
     RedisValue _queueCursor = "0";
     bool _onQueues;
 
-    public StreamTrimmer(RedisStreamsClient client, RetentionSettings settings, TimeSpan deadConsumerTimeout)
+    public StreamTrimmer(RedisGateway redis, RetentionSettings settings, TimeSpan deadConsumerTimeout)
     {
-        _client = client;
+        _admin = redis.Admin;
+        _trimming = redis.Trimming;
+        _types = redis.Types;
+        _keys = redis.Keys;
         _settings = settings;
         _deadConsumerTimeout = deadConsumerTimeout;
     }
 
-    StreamKeys Keys => _client.Keys;
+    StreamKeys Keys => _keys;
 
     /// <summary>
     /// Trims the next <paramref name="maxStreams" /> streams (event streams first, then queues), going on from where the last
@@ -48,7 +54,7 @@ sealed class StreamTrimmer
             cancellationToken.ThrowIfCancellationRequested();
 
             var cursor = _onQueues ? _queueCursor : _eventCursor;
-            var (next, keys) = await _client.ScanStreams(cursor, _onQueues ? Keys.QueuesPattern : Keys.EventsPattern, maxStreams)
+            var (next, keys) = await _admin.ScanStreams(cursor, _onQueues ? Keys.QueuesPattern : Keys.EventsPattern, maxStreams)
                 .ConfigureAwait(false);
 
             foreach (var key in keys)
@@ -78,7 +84,7 @@ sealed class StreamTrimmer
 
         foreach (var pattern in new[] { Keys.EventsPattern, Keys.QueuesPattern })
         {
-            foreach (var key in await _client.ScanAllStreams(pattern).ConfigureAwait(false))
+            foreach (var key in await _admin.ScanAllStreams(pattern).ConfigureAwait(false))
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 await TrimStream(key, report).ConfigureAwait(false);
@@ -102,14 +108,14 @@ sealed class StreamTrimmer
         {
             // A queue stream no group reads is an error or skipped stream, or a queue whose endpoint has not started yet:
             // nothing has acknowledged its entries, so the queue policy does not apply to it.
-            var groups = await _client.GetGroups(key).ConfigureAwait(false);
+            var groups = await _admin.GetGroups(key).ConfigureAwait(false);
             policy = groups.Length > 0 ? _settings.Queues : _settings.DeadLetters;
         }
 
         if (policy.MaxEntries == null && policy.MaxAge == null)
             return;
 
-        var (removed, keptFor, uncounted) = await _client.Trim(key, policy.MaxEntries, policy.MaxAge, CountLimit).ConfigureAwait(false);
+        var (removed, keptFor, uncounted) = await _trimming.Trim(key, policy.MaxEntries, policy.MaxAge, CountLimit).ConfigureAwait(false);
         if (removed > 0)
             report.Removed[key.ToString()] = removed;
         if (keptFor != null)
@@ -129,25 +135,25 @@ sealed class StreamTrimmer
     /// </summary>
     async Task RemoveGoneTemporaryGroups(RedisKey eventStream, ReportBuilder report)
     {
-        var groups = await _client.GetGroups(eventStream).ConfigureAwait(false);
-        var subscribers = await _client.GetSubscribers(eventStream).ConfigureAwait(false);
+        var groups = await _admin.GetGroups(eventStream).ConfigureAwait(false);
+        var subscribers = await _types.GetSubscribers(eventStream).ConfigureAwait(false);
 
         var names = groups.Select(x => x.Name).Concat(subscribers.Select(x => (string)x.Name!)).Distinct(StringComparer.Ordinal);
         foreach (var name in names)
         {
-            if (await _client.Exists(Keys.Queue(name)).ConfigureAwait(false))
+            if (await _admin.Exists(Keys.Queue(name)).ConfigureAwait(false))
                 continue;
 
             if (groups.Any(x => x.Name == name))
             {
-                var consumers = await _client.GetConsumers(eventStream, name).ConfigureAwait(false);
+                var consumers = await _admin.GetConsumers(eventStream, name).ConfigureAwait(false);
                 if (consumers.Any(x => x.IdleTimeInMilliseconds < _deadConsumerTimeout.TotalMilliseconds))
                     continue;
 
-                await _client.DestroyGroup(eventStream, name).ConfigureAwait(false);
+                await _admin.DestroyGroup(eventStream, name).ConfigureAwait(false);
             }
 
-            await _client.UnregisterSubscriber(eventStream, name).ConfigureAwait(false);
+            await _types.UnregisterSubscriber(eventStream, name).ConfigureAwait(false);
             report.RemovedGroups.Add(eventStream.ToString() + "/" + name);
 
             LogContext.Info?.Log("Removed the group {Group} of a temporary endpoint that is gone from {Stream}", name, eventStream);

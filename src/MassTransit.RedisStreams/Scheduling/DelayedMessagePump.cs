@@ -7,6 +7,7 @@ using System.Threading.Tasks;
 using Middleware;
 using Redis;
 using StackExchange.Redis;
+using Support;
 using Transport;
 
 
@@ -28,6 +29,8 @@ sealed class DelayedMessagePump :
 
     readonly RedisStreamsBusContext _bus;
     readonly AsyncSignal _changed;
+    readonly IDelayedStore _store;
+    readonly TimeProvider _time;
     readonly PriorityQueue<RedisKey, DateTimeOffset> _due;
     readonly Dictionary<RedisKey, DateTimeOffset> _earliest;
     readonly object _lock = new();
@@ -38,6 +41,8 @@ sealed class DelayedMessagePump :
     public DelayedMessagePump(RedisStreamsBusContext bus)
     {
         _bus = bus;
+        _store = bus.Redis.Delayed;
+        _time = bus.Time;
         _changed = new AsyncSignal();
         _due = new PriorityQueue<RedisKey, DateTimeOffset>();
         _earliest = new Dictionary<RedisKey, DateTimeOffset>();
@@ -67,9 +72,9 @@ sealed class DelayedMessagePump :
 
     async Task Run()
     {
-        var backoff = new Backoff(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(5));
+        var delays = new RetryDelays();
         var subscribed = false;
-        var nextResync = DateTime.UtcNow + ResyncInterval;
+        var nextResync = _time.GetUtcNow() + ResyncInterval;
 
         while (!_stopped.Task.IsCompleted)
         {
@@ -77,30 +82,30 @@ sealed class DelayedMessagePump :
             {
                 if (!subscribed)
                 {
-                    await _bus.Client.SubscribeDelayed(Enqueue).ConfigureAwait(false);
+                    await _store.SubscribeAnnouncements(Enqueue).ConfigureAwait(false);
                     subscribed = true;
                 }
 
-                if (Interlocked.Exchange(ref _resync, 0) == 1 || DateTime.UtcNow >= nextResync)
+                if (Interlocked.Exchange(ref _resync, 0) == 1 || _time.GetUtcNow() >= nextResync)
                 {
                     await Resync().ConfigureAwait(false);
-                    nextResync = DateTime.UtcNow + ResyncInterval;
+                    nextResync = _time.GetUtcNow() + ResyncInterval;
                 }
 
                 if (TryTakeDue(out var stream, out var wait))
                 {
-                    var (_, nextDue, tokens) = await _bus.Client.MoveDue(stream, BatchSize).ConfigureAwait(false);
+                    var (_, nextDue, tokens) = await _store.MoveDue(stream, BatchSize).ConfigureAwait(false);
                     if (nextDue is { } next)
                         Enqueue(stream, next);
 
-                    await _bus.Client.ForgetScheduledTokens(tokens).ConfigureAwait(false);
-                    backoff.Reset();
+                    await _store.ForgetTokens(tokens).ConfigureAwait(false);
+                    delays.Reset();
                     continue;
                 }
 
-                var untilResync = nextResync - DateTime.UtcNow;
+                var untilResync = nextResync - _time.GetUtcNow();
                 var sleep = TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerMillisecond, Math.Min(wait.Ticks, untilResync.Ticks)));
-                await Task.WhenAny(_changed.Wait(sleep, CancellationToken.None), _stopped.Task).ConfigureAwait(false);
+                await Task.WhenAny(_changed.Wait(sleep, _time, CancellationToken.None), _stopped.Task).ConfigureAwait(false);
             }
             catch (Exception exception)
             {
@@ -111,7 +116,7 @@ sealed class DelayedMessagePump :
                     LogContext.Error?.Log(exception, "Moving delayed messages failed; retrying");
 
                 Interlocked.Exchange(ref _resync, 1);
-                await Task.WhenAny(backoff.Wait(CancellationToken.None), _stopped.Task).ConfigureAwait(false);
+                await Task.WhenAny(Task.Delay(delays.Next(exception), _time), _stopped.Task).ConfigureAwait(false);
             }
         }
 
@@ -119,7 +124,7 @@ sealed class DelayedMessagePump :
         {
             try
             {
-                await _bus.Client.UnsubscribeDelayed().ConfigureAwait(false);
+                await _store.UnsubscribeAnnouncements().ConfigureAwait(false);
             }
             catch (Exception exception) when (TransientFailures.IsRedisFailure(exception))
             {
@@ -142,7 +147,7 @@ sealed class DelayedMessagePump :
                     continue;
                 }
 
-                wait = due - DateTimeOffset.UtcNow;
+                wait = due - _time.GetUtcNow();
                 if (wait > TimeSpan.Zero)
                     return false;
 
@@ -159,11 +164,11 @@ sealed class DelayedMessagePump :
     /// <summary>Reads the earliest due time of every stream with delayed messages.</summary>
     async Task Resync()
     {
-        _bus.Client.ForgetRecordedDelayedStreams();
+        _store.ForgetRecordedStreams();
 
-        foreach (var stream in await _bus.Client.GetDelayedStreams().ConfigureAwait(false))
+        foreach (var stream in await _store.GetStreams().ConfigureAwait(false))
         {
-            var (count, nextDue) = await _bus.Client.GetScheduledSummary(stream).ConfigureAwait(false);
+            var (count, nextDue) = await _store.GetSummary(stream).ConfigureAwait(false);
             if (count > 0 && nextDue is { } due)
                 Enqueue(stream, due);
         }

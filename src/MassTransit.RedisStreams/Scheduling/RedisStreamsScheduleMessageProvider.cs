@@ -44,7 +44,7 @@ sealed class RedisStreamsScheduleMessageProvider :
         var bus = _bus();
         var token = tokenId.ToString("D");
 
-        if (await bus.Client.GetScheduledStream(token).ConfigureAwait(false) is { } stream)
+        if (await bus.Redis.Delayed.GetStreamOf(token).ConfigureAwait(false) is { } stream)
             await Cancel(bus, stream, token).ConfigureAwait(false);
     }
 
@@ -64,7 +64,7 @@ sealed class RedisStreamsScheduleMessageProvider :
 
     static async Task<bool> Cancel(RedisStreamsBusContext bus, RedisKey stream, string token)
     {
-        var cancelled = await bus.Client.CancelScheduled(stream, token).ConfigureAwait(false);
+        var cancelled = await bus.Redis.Delayed.Cancel(stream, token).ConfigureAwait(false);
         if (cancelled)
             LogContext.Debug?.Log("Cancelled the scheduled message {Token} for {Stream}", token, stream);
 

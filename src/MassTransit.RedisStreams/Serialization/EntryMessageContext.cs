@@ -49,7 +49,7 @@ sealed class EntryMessageContext :
         {
             if (!_expirationTimeRead)
             {
-                _expirationTime = ReadTime(EntryFieldNames.ExpirationTime);
+                _expirationTime = ReadTime(EntryFieldNames.ExpirationTime) ?? ReadTime(EntryFieldNames.SetAsideExpirationTime);
                 _expirationTimeRead = true;
             }
 
@@ -114,7 +114,8 @@ sealed class EntryMessageContext :
             MessageHeaders.TransportMessageId,
             MessageHeaders.Host.Info,
             EntryFieldNames.Host,
-            EntryFieldNames.ExpirationTime
+            EntryFieldNames.ExpirationTime,
+            EntryFieldNames.SetAsideExpirationTime
         };
 
         readonly Headers _headers;

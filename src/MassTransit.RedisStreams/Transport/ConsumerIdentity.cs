@@ -2,7 +2,6 @@ namespace MassTransit.RedisStreams.Transport;
 
 using System;
 using System.Collections.Generic;
-using System.Diagnostics;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
@@ -18,7 +17,9 @@ using Redis;
 /// The instance takes the first free name of <c>{base}</c>, <c>{base}-1</c>, <c>{base}-2</c>, ... in the lease set
 /// (<see cref="StreamKeys.ConsumerLeases" />), and renews its lease every second from a thread of its own, so that neither a
 /// long handler nor a thread pool starved by blocking handlers keeps the renewal back. A stopping instance gives its lease
-/// up; a crashed one's runs out after <see cref="LeaseTime" />.
+/// up; a crashed one's runs out after <see cref="LeaseTime" />. The thread waits on a kernel event, not a timer, because the
+/// timers of .NET complete on the thread pool; its clock is the <see cref="TimeProvider" />, and what a renewal means is
+/// decided by <see cref="LeaseStanding" />.
 /// </para>
 /// <para>
 /// Each renewal also returns the names whose leases ran out since the previous one. They are reported once to the endpoints
@@ -50,16 +51,22 @@ sealed class ConsumerIdentity
     const int ForgetEvery = 30;
 
     readonly string _baseName;
-    readonly RedisStreamsClient _client;
+    readonly ILeases _leases;
     readonly object _lock = new();
     readonly Dictionary<string, long> _recentDeaths = new(StringComparer.Ordinal);
+    readonly TimeProvider _time;
     Task<Lease>? _acquiring;
 
-    public ConsumerIdentity(RedisStreamsClient client, string? configuredName)
+    public ConsumerIdentity(ILeases leases, string? configuredName, TimeProvider time)
     {
-        _client = client;
+        _leases = leases;
+        _time = time;
         _baseName = string.IsNullOrWhiteSpace(configuredName) ? Environment.MachineName : configuredName;
+        Standing = new LeaseStanding(time, LeaseTime - RenewInterval);
     }
+
+    /// <summary>Whether the lease stands, and in which epoch: what the endpoints check before they start an entry read earlier.</summary>
+    public LeaseStanding Standing { get; }
 
     /// <summary>The current name; valid once <see cref="Acquire" /> has completed.</summary>
     public string Name => CurrentName ?? throw new InvalidOperationException("The consumer name has not been acquired yet.");
@@ -80,8 +87,7 @@ sealed class ConsumerIdentity
         {
             lock (_recentDeaths)
             {
-                var oldest = Stopwatch.GetTimestamp() - (long)(DeathMemory.TotalSeconds * Stopwatch.Frequency);
-                return _recentDeaths.Where(x => x.Value >= oldest).Select(x => x.Key).ToList();
+                return _recentDeaths.Where(x => _time.GetElapsedTime(x.Value) <= DeathMemory).Select(x => x.Key).ToList();
             }
         }
     }
@@ -122,7 +128,7 @@ sealed class ConsumerIdentity
 
         try
         {
-            await _client.ReleaseConsumerLease(lease.Name, lease.Holder).ConfigureAwait(false);
+            await _leases.ReleaseName(lease.Name, lease.Holder).ConfigureAwait(false);
         }
         catch (Exception exception) when (TransientFailures.IsRedisFailure(exception))
         {
@@ -133,7 +139,11 @@ sealed class ConsumerIdentity
     async Task<Lease> Take()
     {
         var lease = new Lease(Guid.NewGuid().ToString("N"));
+        var sentAt = Standing.Now();
         lease.Name = await TakeFreeName(lease.Holder).ConfigureAwait(false);
+
+        // Taken again after a stop: the gap since the earlier lease moves the epoch on.
+        Standing.Renewed(sentAt, LeaseTime, lapsedInRedis: false);
 
         var thread = new Thread(() =>
         {
@@ -160,7 +170,7 @@ sealed class ConsumerIdentity
         for (var slot = 0; slot < MaxSlots; slot++)
         {
             var name = slot == 0 ? _baseName : $"{_baseName}-{slot}";
-            if (await _client.TakeConsumerLease(name, holder, Times).ConfigureAwait(false))
+            if (await _leases.TakeName(name, holder, Times).ConfigureAwait(false))
             {
                 LogContext.Debug?.Log("Consumer name leased: {ConsumerName}", name);
                 return name;
@@ -176,43 +186,38 @@ sealed class ConsumerIdentity
     {
         // The first renewal looks back for deaths this instance did not see, such as its own predecessor's.
         var since = -(long)DeathMemory.TotalMilliseconds;
-        var lastRenewed = 0L;
         var renewals = 0L;
-        var next = Stopwatch.GetTimestamp();
+        var next = _time.GetTimestamp();
 
         while (true)
         {
-            next += (long)(RenewInterval.TotalSeconds * Stopwatch.Frequency);
-            var wait = TimeSpan.FromSeconds(Math.Max(0, next - Stopwatch.GetTimestamp()) / (double)Stopwatch.Frequency);
-            if (lease.Stopped.Wait(wait))
+            var wait = RenewInterval - _time.GetElapsedTime(next);
+            if (lease.Stopped.Wait(wait > TimeSpan.Zero ? wait : TimeSpan.Zero))
                 return;
 
             // After a stall (a failed renewal that waited for its timeout, say) the next renewal is due a full interval later.
-            var now = Stopwatch.GetTimestamp();
-            if (next < now)
-                next = now;
+            next = _time.GetTimestamp();
 
             try
             {
-                var renewal = _client.RenewConsumerLease(lease.Name, lease.Holder, Times, since, renewals++ % ForgetEvery == 0);
+                var sentAt = Standing.Now();
+                var renewal = _leases.RenewName(lease.Name, lease.Holder, Times, since, renewals++ % ForgetEvery == 0);
                 since = renewal.Since;
 
-                var ranOut = lastRenewed > 0 && renewal.Now - lastRenewed > LeaseTime.TotalMilliseconds;
-                lastRenewed = renewal.Now;
-
-                if (renewal.Status == 0)
+                if (renewal.Status == ConsumerLeaseStatus.TakenByAnother)
                 {
-                    // Another instance holds the name now: this one moves to a free name.
+                    // Another instance holds the name now: this one moves to a free name, and what it read is that one's.
                     var previous = lease.Name;
                     lease.Name = TakeFreeName(lease.Holder).GetAwaiter().GetResult();
+                    Standing.Renewed(sentAt, LeaseTime, lapsedInRedis: true);
                     LogContext.Warning?.Log("The consumer name {ConsumerName} was taken by another instance; continuing as {NewConsumerName}", previous,
                         lease.Name);
                 }
-                else if (ranOut || renewal.Status == 2)
+                else if (Standing.Renewed(sentAt, LeaseTime, renewal.Status is ConsumerLeaseStatus.TakenAgain or ConsumerLeaseStatus.RenewedAfterLapse))
                 {
                     LogContext.Warning?.Log(
-                        "The consumer name lease of {ConsumerName} had run out or was lost, and was taken again; entries this instance held may have been claimed by others",
-                        lease.Name);
+                        "The consumer name lease of {ConsumerName} had run out or was lost, and was taken again; entries this instance held may have been "
+                        + "claimed by others, and are checked before they are started", lease.Name);
                 }
 
                 Report(renewal.Dead.Where(x => x != lease.Name).ToList());
@@ -237,12 +242,11 @@ sealed class ConsumerIdentity
 
         lock (_recentDeaths)
         {
-            var now = Stopwatch.GetTimestamp();
+            var now = _time.GetTimestamp();
             foreach (var name in dead)
                 _recentDeaths[name] = now;
 
-            var oldest = now - (long)(DeathMemory.TotalSeconds * Stopwatch.Frequency);
-            foreach (var name in _recentDeaths.Where(x => x.Value < oldest).Select(x => x.Key).ToList())
+            foreach (var name in _recentDeaths.Where(x => _time.GetElapsedTime(x.Value) > DeathMemory).Select(x => x.Key).ToList())
                 _recentDeaths.Remove(name);
         }
 

@@ -17,21 +17,19 @@ sealed class EndpointStreams
 {
     const string GroupStartBeginning = "0";
 
-    readonly RedisStreamsClient _client;
     readonly RedisStreamsReceiveEndpointContext _context;
-    readonly IReadOnlyList<string> _entityNames;
+    readonly IReadOnlyList<RedisKey> _eventStreams;
+    readonly RedisGateway _redis;
     readonly Action<RedisKey, WakeReason> _onWake;
-    readonly CancellationToken _stopped;
     readonly Dictionary<RedisKey, Action<RedisChannel, RedisValue>> _wakeSubscriptions;
     ReceiveStream[] _streams;
 
-    public EndpointStreams(RedisStreamsReceiveEndpointContext context, Action<RedisKey, WakeReason> onWake, CancellationToken stopped)
+    public EndpointStreams(RedisStreamsReceiveEndpointContext context, Action<RedisKey, WakeReason> onWake)
     {
         _context = context;
-        _client = context.BusContext.Client;
+        _redis = context.BusContext.Redis;
         _onWake = onWake;
-        _stopped = stopped;
-        _entityNames = context.GetSubscribedEntityNames();
+        _eventStreams = context.GetSubscribedEntityNames().Select(x => _redis.Keys.Events(x)).ToList();
         _wakeSubscriptions = new Dictionary<RedisKey, Action<RedisChannel, RedisValue>>();
         _streams = [];
     }
@@ -45,67 +43,75 @@ sealed class EndpointStreams
     /// group exists on each (creating a lost one again where the endpoint last read). Safe to repeat: after a failure, and
     /// whenever a publisher announces a new derived type. Called by the endpoint's read loop only, never concurrently.
     /// </summary>
+    /// <remarks>
+    /// What can go together does: the consumer name lease, the wake channel subscriptions and the groups on the streams known
+    /// up front in one round trip; the subscriber registrations in the next (they must follow the subscriptions, so that a
+    /// derived type announced after a registration read the sources is heard); the groups and subscriptions of newly found
+    /// derived types' streams in a third, only when there are any.
+    /// </remarks>
     public async Task Setup()
     {
-        await _context.BusContext.Identity.Acquire().ConfigureAwait(false);
-
-        var keys = new List<RedisKey> { _context.QueueKey };
-
-        // Listen on the queue's and the event streams' channels before registering: a derived type announced on an event
-        // stream's channel from then on is heard, and one announced before is among the sources the registration returns.
-        foreach (var key in _entityNames.Select(entityName => _client.Keys.Events(entityName)).Prepend(_context.QueueKey))
-        {
-            if (!_wakeSubscriptions.ContainsKey(key))
-                _wakeSubscriptions.Add(key, await _client.SubscribeWake(key, _onWake).ConfigureAwait(false));
-        }
-
         RedisValue startPosition = _context.StartPosition;
-
-        var subscriptions = await Task.WhenAll(_entityNames.Select(async entityName =>
-        {
-            var eventStream = _client.Keys.Events(entityName);
-            var sources = await _client.RegisterSubscriber(eventStream, Group, startPosition).ConfigureAwait(false);
-
-            return sources.Prepend(eventStream);
-        })).ConfigureAwait(false);
-
-        keys.AddRange(subscriptions.SelectMany(x => x));
-
         var current = Streams;
-        var streams = keys.Distinct().Select(key => current.FirstOrDefault(x => x.Key == key) ?? CreateStream(key)).ToArray();
+        var known = _eventStreams.Prepend(_context.QueueKey).Select(key => current.FirstOrDefault(x => x.Key == key) ?? CreateStream(key)).ToList();
 
-        await Task.WhenAll(streams.Select(stream => _client.CreateGroup(stream.Key, Group, GetGroupPosition(stream, startPosition))))
-            .ConfigureAwait(false);
+        var lease = _context.BusContext.Identity.Acquire();
+        await Task.WhenAll(Subscribe(known), CreateGroups(known, startPosition), lease).ConfigureAwait(false);
 
-        if (_context.Temporary)
-            await _client.Expire(_context.QueueKey, _context.BusContext.Settings.TemporaryStreamExpiry).ConfigureAwait(false);
+        var registrations = _eventStreams.Select(eventStream => _redis.Types.RegisterSubscriber(eventStream, Group, startPosition)).ToList();
+        var expiry = _context.Temporary ? RenewExpiry() : Task.CompletedTask;
+        await Task.WhenAll(Task.WhenAll(registrations), expiry).ConfigureAwait(false);
 
-        foreach (var stream in streams)
+        var streams = known;
+        foreach (var registration in registrations)
         {
-            if (!_wakeSubscriptions.ContainsKey(stream.Key))
-                _wakeSubscriptions.Add(stream.Key, await _client.SubscribeWake(stream.Key, _onWake).ConfigureAwait(false));
+            foreach (var source in await registration.ConfigureAwait(false))
+            {
+                if (streams.All(x => x.Key != source))
+                    streams.Add(current.FirstOrDefault(x => x.Key == source) ?? CreateStream(source));
+            }
         }
 
-        Volatile.Write(ref _streams, streams);
+        if (streams.Count > known.Count)
+        {
+            var sources = streams.Skip(known.Count).ToList();
+            await Task.WhenAll(Subscribe(sources), CreateGroups(sources, startPosition)).ConfigureAwait(false);
+        }
+
+        Volatile.Write(ref _streams, streams.ToArray());
     }
+
+    /// <summary>Subscribes to the wake channels of the streams not subscribed yet, all at once.</summary>
+    async Task Subscribe(IReadOnlyList<ReceiveStream> streams)
+    {
+        var subscribing = streams.Where(x => !_wakeSubscriptions.ContainsKey(x.Key))
+            .Select(async x => (x.Key, Subscription: await _redis.Wake.Subscribe(x.Key, _onWake).ConfigureAwait(false)))
+            .ToList();
+
+        foreach (var (key, subscription) in await Task.WhenAll(subscribing).ConfigureAwait(false))
+            _wakeSubscriptions[key] = subscription;
+    }
+
+    Task<bool[]> CreateGroups(IEnumerable<ReceiveStream> streams, RedisValue startPosition) =>
+        Task.WhenAll(streams.Select(stream => _redis.Groups.CreateGroup(stream.Key, Group, GetGroupPosition(stream, startPosition))));
 
     /// <summary>
     /// Where the wake channels the endpoint listens on are subscribed, or null when one has no live subscription on the
-    /// right server (see <see cref="RedisStreamsClient.GetWakeSubscriptions" />). Called by the read loop only.
+    /// right server (see <see cref="IWakeChannels.GetSubscriptions" />). Called by the read loop only.
     /// </summary>
-    public string? WakeSubscriptions => _client.GetWakeSubscriptions(_wakeSubscriptions.Keys);
+    public string? WakeSubscriptions => _redis.Wake.GetSubscriptions(_wakeSubscriptions.Keys);
 
     /// <summary>
     /// On a Redis Cluster, whether an append cleared a wake flag of the endpoint's streams without its wake-up arriving (see
-    /// <see cref="RedisStreamsClient.AnyWakeFlagCleared" />). Called by the read loop only.
+    /// <see cref="IWakeChannels.AnyFlagCleared" />). Called by the read loop only.
     /// </summary>
-    public Task<bool> AnyWakeFlagCleared() => _client.AnyWakeFlagCleared(Streams.Select(x => x.Key));
+    public Task<bool> AnyWakeFlagCleared() => _redis.Wake.AnyFlagCleared(Streams.Select(x => x.Key));
 
     /// <summary>Renews the expiry of a temporary endpoint's stream, which runs out once its process is gone.</summary>
-    public Task RenewExpiry()
-    {
-        return _client.Expire(_context.QueueKey, _context.BusContext.Settings.TemporaryStreamExpiry);
-    }
+    public Task RenewExpiry() => _redis.Admin.Expire(_context.QueueKey, _context.BusContext.Settings.TemporaryStreamExpiry);
+
+    /// <summary>Checks that Redis answers, for an endpoint that reads nothing yet but must notice an outage.</summary>
+    public Task Ping() => _redis.Admin.Ping();
 
     /// <summary>
     /// Deletes the group's other consumers that have been idle for the dead consumer timeout with nothing pending, in every
@@ -113,16 +119,17 @@ sealed class EndpointStreams
     /// </summary>
     public async Task RemoveDeadConsumers()
     {
-        var settings = _context.BusContext.Settings;
+        var timeout = _context.BusContext.Settings.DeadConsumerTimeout;
         var consumer = _context.BusContext.ConsumerName;
 
         foreach (var stream in Streams)
         {
-            var removed = await _client.RemoveIdleConsumers(stream.Key, Group, settings.DeadConsumerTimeout, null, consumer).ConfigureAwait(false);
-
+            var removed = await _redis.Pending.RemoveIdleConsumers(stream.Key, Group, timeout, null, consumer).ConfigureAwait(false);
             if (removed.Length > 0)
-                LogContext.Info?.Log("Removed consumers idle longer than {Timeout} with nothing pending from {Stream} {Group}: {Consumers}",
-                    settings.DeadConsumerTimeout, stream.Key, Group, string.Join(", ", removed));
+            {
+                LogContext.Info?.Log("Removed consumers idle longer than {Timeout} with nothing pending from {Stream} {Group}: {Consumers}", timeout,
+                    stream.Key, Group, string.Join(", ", removed));
+            }
         }
     }
 
@@ -133,7 +140,7 @@ sealed class EndpointStreams
     public async Task Teardown()
     {
         foreach (var subscription in _wakeSubscriptions)
-            await IgnoreFailure(_client.UnsubscribeWake(subscription.Key, subscription.Value)).ConfigureAwait(false);
+            await IgnoreFailure(_redis.Wake.Unsubscribe(subscription.Key, subscription.Value)).ConfigureAwait(false);
 
         _wakeSubscriptions.Clear();
 
@@ -145,25 +152,22 @@ sealed class EndpointStreams
             if (_context.BusContext.Identity.CurrentName is { } consumer)
             {
                 foreach (var stream in Streams)
-                    await IgnoreFailure(_client.RemoveIdleConsumers(stream.Key, Group, TimeSpan.Zero, consumer, "")).ConfigureAwait(false);
+                    await IgnoreFailure(_redis.Pending.RemoveIdleConsumers(stream.Key, Group, TimeSpan.Zero, consumer, "")).ConfigureAwait(false);
             }
 
             return;
         }
 
-        await IgnoreFailure(_client.DeleteStream(_context.QueueKey)).ConfigureAwait(false);
+        await IgnoreFailure(_redis.Admin.DeleteStream(_context.QueueKey)).ConfigureAwait(false);
 
-        foreach (var entityName in _entityNames)
-            await IgnoreFailure(_client.UnregisterSubscriber(_client.Keys.Events(entityName), Group)).ConfigureAwait(false);
+        foreach (var eventStream in _eventStreams)
+            await IgnoreFailure(_redis.Types.UnregisterSubscriber(eventStream, Group)).ConfigureAwait(false);
 
         foreach (var stream in Streams.Where(x => !x.IsQueue))
-            await IgnoreFailure(_client.DestroyGroup(stream.Key, Group)).ConfigureAwait(false);
+            await IgnoreFailure(_redis.Admin.DestroyGroup(stream.Key, Group)).ConfigureAwait(false);
     }
 
-    ReceiveStream CreateStream(RedisKey key)
-    {
-        return new ReceiveStream(key, key == _context.QueueKey, new AckBatcher(_client, key, Group, _stopped));
-    }
+    ReceiveStream CreateStream(RedisKey key) => new(key, key == _context.QueueKey);
 
     /// <summary>
     /// A queue stream's group starts at the beginning, so messages sent before the endpoint first ran are received; an event

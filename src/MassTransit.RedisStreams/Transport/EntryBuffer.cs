@@ -6,69 +6,72 @@ using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Channels;
 using System.Threading.Tasks;
+using Redis;
 using StackExchange.Redis;
+using Support;
 
 
 /// <summary>
-/// The entries one endpoint holds — read or claimed, and not yet handled and acknowledged — in the order they came, for the
-/// workers to take. It is the one owner of the prefetch bound: whoever reads or claims asks it for room first, and an entry
-/// counts against the bound until <see cref="Done" />.
+/// The one owner of the entries an endpoint holds — read or claimed, and not yet handled and acknowledged — and of the prefetch
+/// bound. An entry is held back while an older one may still be unread in another stream (<see cref="GroupReader" /> says
+/// until when), then queued for the workers; entries claimed from other consumers are queued ahead of those read new, as
+/// RabbitMQ puts a dead consumer's unacknowledged messages back at the head of its queue.
 /// </summary>
 sealed class EntryBuffer
 {
-    readonly AsyncSignal _capacity;
-    readonly TimeSpan _capacityPoll;
-    readonly ConcurrentDictionary<EntryKey, byte> _held;
+    readonly AsyncSignal _capacity = new();
+    readonly ConcurrentDictionary<EntryKey, byte> _held = new();
+    readonly PriorityQueue<Delivery, StreamEntryId> _heldBack = new();
+    readonly ConcurrentQueue<Delivery> _returned = new();
     readonly int _limit;
-    readonly Channel<Delivery> _queue;
+    readonly Channel<Delivery> _fresh = Channel.CreateUnbounded<Delivery>(new UnboundedChannelOptions { SingleWriter = false, SingleReader = false });
+    readonly Channel<Delivery> _claimed = Channel.CreateUnbounded<Delivery>(new UnboundedChannelOptions { SingleWriter = false, SingleReader = false });
+    int _claimsWaiting;
     int _count;
 
-    /// <param name="limit">PrefetchCount: the most entries held at once.</param>
-    /// <param name="capacityPoll">The longest <see cref="WaitForCapacity" /> waits before the caller looks again.</param>
-    public EntryBuffer(int limit, TimeSpan capacityPoll)
+    /// <param name="limit">The most entries held at once: the endpoint's PrefetchCount.</param>
+    public EntryBuffer(int limit)
     {
         _limit = limit;
-        _capacityPoll = capacityPoll;
-        _capacity = new AsyncSignal();
-        _held = new ConcurrentDictionary<EntryKey, byte>();
-        _queue = Channel.CreateUnbounded<Delivery>(new UnboundedChannelOptions { SingleWriter = false, SingleReader = false });
     }
 
-    /// <summary>How many more entries may be added before the buffer holds its limit.</summary>
+    /// <summary>How many more entries may be held before the buffer holds its limit.</summary>
     public int FreeCapacity => _limit - Volatile.Read(ref _count);
 
-    /// <summary>How many entries are held: queued, in the workers' hands, or held back by the reader.</summary>
+    /// <summary>
+    /// How many new entries may be read: none while claims of other consumers' entries wait for room, which they get first.
+    /// </summary>
+    public int FreeForReading => Volatile.Read(ref _claimsWaiting) > 0 ? 0 : FreeCapacity;
+
+    /// <summary>How many entries are held: queued, held back, or in the workers' hands.</summary>
     public int Count => Volatile.Read(ref _count);
 
-    /// <summary>Where the workers take entries from, in the order they were added.</summary>
-    public ChannelReader<Delivery> Deliveries => _queue.Reader;
+    /// <summary>The entries held back, waiting for an older one still unread in another stream.</summary>
+    public int HeldBackCount => _heldBack.Count;
 
-    /// <summary>Waits until an entry is done, or the poll interval passes.</summary>
-    public Task WaitForCapacity(CancellationToken cancellationToken) => _capacity.Wait(_capacityPoll, cancellationToken);
+    /// <summary>Waits until an entry is done, or <paramref name="poll" /> passes.</summary>
+    public Task WaitForCapacity(TimeSpan poll, TimeProvider time, CancellationToken cancellationToken) => _capacity.Wait(poll, time, cancellationToken);
 
     /// <summary>Wakes a caller waiting for room, to look again (the connection changed, say).</summary>
     public void SignalCapacity() => _capacity.Set();
 
     /// <summary>
-    /// Holds an entry and queues it for delivery; false, and nothing changes, when the entry is held already (read again by
-    /// a claim, say).
+    /// Claims of other consumers' entries wait for room: reading new entries stops until <see cref="EndClaims" />, so that the
+    /// room that frees up goes to the claims.
     /// </summary>
-    public bool Add(ReceiveStream stream, StreamEntry entry, int deliveryCount)
-    {
-        if (Hold(stream, entry, deliveryCount) is not { } delivery)
-            return false;
+    public void BeginClaims() => Interlocked.Increment(ref _claimsWaiting);
 
-        Enqueue(delivery);
-        return true;
+    /// <summary>The claims begun with <see cref="BeginClaims" /> are done: reading goes on.</summary>
+    public void EndClaims()
+    {
+        Interlocked.Decrement(ref _claimsWaiting);
+        _capacity.Set();
     }
 
-    /// <summary>
-    /// Holds an entry without queueing it yet, for a reader that hands it on later with <see cref="Enqueue" />; null when the
-    /// entry is held already.
-    /// </summary>
-    public Delivery? Hold(ReceiveStream stream, StreamEntry entry, int deliveryCount)
+    /// <summary>Holds an entry just read without queueing it; null when it is held already.</summary>
+    public Delivery? Hold(ReceiveStream stream, StreamEntry entry, int deliveryCount, int epoch)
     {
-        var delivery = new Delivery(stream, entry, deliveryCount);
+        var delivery = new Delivery(stream, entry, deliveryCount, epoch);
         if (!_held.TryAdd(delivery.Key, 0))
             return null;
 
@@ -76,29 +79,128 @@ sealed class EntryBuffer
         return delivery;
     }
 
-    /// <summary>Queues a held entry for the workers.</summary>
-    public void Enqueue(Delivery delivery) => _queue.Writer.TryWrite(delivery);
+    /// <summary>Queues a held entry for the workers, after those queued before it.</summary>
+    public void Queue(Delivery delivery) => _fresh.Writer.TryWrite(delivery);
+
+    /// <summary>Holds an entry claimed from another consumer (or read back as this one's own) and queues it ahead of new ones.</summary>
+    /// <returns>False when it was held already.</returns>
+    public bool AddClaimed(ReceiveStream stream, StreamEntry entry, int deliveryCount, int epoch)
+    {
+        if (Hold(stream, entry, deliveryCount, epoch) is not { } delivery)
+            return false;
+
+        _claimed.Writer.TryWrite(delivery);
+        return true;
+    }
+
+    /// <summary>Holds an entry back until an older one in another stream may no longer be unread. Read loop only.</summary>
+    public void HoldBack(Delivery delivery, StreamEntryId id) => _heldBack.Enqueue(delivery, id);
+
+    /// <summary>Queues every entry held back whose ID is at most <paramref name="frontier" />, oldest first. Read loop only.</summary>
+    public void ReleaseThrough(StreamEntryId frontier)
+    {
+        while (_heldBack.TryPeek(out var delivery, out var id) && id <= frontier)
+        {
+            _heldBack.Dequeue();
+            Queue(delivery);
+        }
+    }
+
+    /// <summary>Forgets the entries held back: after a failure the endpoint reads its own pending entries again, these among them.</summary>
+    public void ForgetHeldBack()
+    {
+        while (_heldBack.TryDequeue(out var delivery, out _))
+            Done(delivery);
+    }
+
+    /// <summary>
+    /// The next entry for a worker, claimed ones first; null once the buffer is complete and empty. An entry dropped
+    /// meanwhile (<see cref="Drop" />) is skipped.
+    /// </summary>
+    public async ValueTask<Delivery?> Take()
+    {
+        while (true)
+        {
+            if (_claimed.Reader.TryRead(out var delivery) || _fresh.Reader.TryRead(out delivery))
+            {
+                if (_held.ContainsKey(delivery.Key))
+                    return delivery;
+
+                continue;
+            }
+
+            var claimed = _claimed.Reader.WaitToReadAsync();
+            var fresh = _fresh.Reader.WaitToReadAsync();
+            if (claimed.IsCompleted || fresh.IsCompleted)
+            {
+                if (!await claimed.ConfigureAwait(false) && !await fresh.ConfigureAwait(false))
+                    return null;
+
+                continue;
+            }
+
+            await Task.WhenAny(claimed.AsTask(), fresh.AsTask()).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A worker took an entry but will not start it (the endpoint is stopping): it joins the unstarted ones.</summary>
+    public void Requeue(Delivery delivery) => _returned.Enqueue(delivery);
 
     /// <summary>The entry is handled and acknowledged, or released: it no longer counts against the limit.</summary>
-    public void Done(Delivery delivery)
+    public void Done(Delivery delivery) => Done(delivery.Key);
+
+    /// <summary>Entries that are no longer this consumer's (another claimed them while it stood still): not started, not counted.</summary>
+    public void Drop(IEnumerable<EntryKey> entries)
     {
-        if (_held.TryRemove(delivery.Key, out _))
+        foreach (var entry in entries)
+            Done(entry);
+    }
+
+    void Done(EntryKey key)
+    {
+        if (_held.TryRemove(key, out _))
         {
             Interlocked.Decrement(ref _count);
             _capacity.Set();
         }
     }
 
+    /// <summary>Whether the entry is still held (not done, not dropped).</summary>
+    public bool IsHeld(EntryKey key) => _held.ContainsKey(key);
+
     /// <summary>The entries held now.</summary>
     public IReadOnlyList<EntryKey> GetHeld() => [.._held.Keys];
 
-    /// <summary>No more entries come; the workers finish what is queued.</summary>
-    public void Complete() => _queue.Writer.TryComplete();
+    /// <summary>No more entries come; the workers finish what is queued, or leave it for <see cref="TakeUnstarted" />.</summary>
+    public void Complete()
+    {
+        _claimed.Writer.TryComplete();
+        _fresh.Writer.TryComplete();
+    }
+
+    /// <summary>Takes every entry still held that no worker started — queued or held back — for the endpoint to release.</summary>
+    public List<Delivery> TakeUnstarted()
+    {
+        var unstarted = new List<Delivery>();
+        while (_returned.TryDequeue(out var returned))
+            unstarted.Add(returned);
+
+        while (_claimed.Reader.TryRead(out var delivery) || _fresh.Reader.TryRead(out delivery))
+        {
+            if (_held.ContainsKey(delivery.Key))
+                unstarted.Add(delivery);
+        }
+
+        while (_heldBack.TryDequeue(out var delivery, out _))
+            unstarted.Add(delivery);
+
+        return unstarted;
+    }
 }
 
 
-/// <summary>An entry on its way to the receive pipe: where it was read, and how often it has been delivered.</summary>
-readonly record struct Delivery(ReceiveStream Stream, StreamEntry Entry, int DeliveryCount)
+/// <summary>An entry on its way to the receive pipe: where it was read, how often it has been delivered, in which lease epoch.</summary>
+readonly record struct Delivery(ReceiveStream Stream, StreamEntry Entry, int DeliveryCount, int Epoch)
 {
     public EntryKey Key => new(Stream.Key, Entry.Id);
 }

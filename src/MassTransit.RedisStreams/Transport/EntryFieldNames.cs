@@ -24,6 +24,12 @@ static class EntryFieldNames
     /// <summary>When a message with a time to live expires: the UTC time in round-trip format.</summary>
     public const string ExpirationTime = "MT-Expiration-Time";
 
+    /// <summary>
+    /// On an entry moved to <c>_error</c> or <c>_skipped</c>: when the message was to expire. It tells, as the envelope would;
+    /// the transport does not expire a message set aside.
+    /// </summary>
+    public const string SetAsideExpirationTime = "MT-Redis-Expiration-Time";
+
     /// <summary>The stream a moved entry was read from.</summary>
     public const string SourceStream = "MT-Redis-Source-Stream";
 

@@ -15,11 +15,12 @@ using StackExchange.Redis;
 /// <para>
 /// Entry IDs order appends across streams (the append script takes them from one clock), so the order to deliver in is
 /// simply ID order. What a reader cannot see is an older entry still unread in another stream. Each round reads every stream,
-/// at one instant or one after the other in stream order (<see cref="RedisStreamsClient.ReadNew" />), and after it the
+/// at one instant or one after the other in stream order (<see cref="IGroupReads.ReadNew" />), and after it the
 /// reader knows, for each stream, that every entry still unread is newer than <see cref="ReceiveStream.UnreadAfter" />: the
 /// last entry read, when the stream returned all it was asked for; or, when it returned less, the newest entry read from the
-/// streams read no later than it, since whatever is appended later gets a higher ID. An entry is handed on once its ID is at most the lowest of these bounds; a newer one is
-/// held back, still counted against the prefetch limit, until the streams before it have been read further.
+/// streams read no later than it, since whatever is appended later gets a higher ID. An entry is handed on once its ID is at
+/// most the lowest of these bounds; a newer one is held back in the <see cref="EntryBuffer" />, still counted against the
+/// prefetch limit, until the streams before it have been read further.
 /// </para>
 /// <para>
 /// Each round reads every stream, at least one entry of each (the read loop waits until there is that much room, or reads
@@ -36,24 +37,23 @@ using StackExchange.Redis;
 sealed class GroupReader
 {
     readonly EntryBuffer _buffer;
-    readonly RedisStreamsBusContext _bus;
-    readonly PriorityQueue<Delivery, StreamEntryId> _heldBack;
+    readonly IGroupReads _groups;
+    readonly LeaseStanding _standing;
     readonly EndpointStreams _streams;
+    readonly Func<string> _consumer;
     RedisKey[] _keys = [];
     ReceiveStream[] _keysOf = [];
     StreamEntryId _newestRead;
     int _rotation;
 
-    public GroupReader(RedisStreamsBusContext bus, EndpointStreams streams, EntryBuffer buffer)
+    public GroupReader(IGroupReads groups, EndpointStreams streams, EntryBuffer buffer, LeaseStanding standing, Func<string> consumer)
     {
-        _bus = bus;
+        _groups = groups;
         _streams = streams;
         _buffer = buffer;
-        _heldBack = new PriorityQueue<Delivery, StreamEntryId>();
+        _standing = standing;
+        _consumer = consumer;
     }
-
-    /// <summary>The entries read and held back, waiting for an older one still unread in another stream.</summary>
-    public int HeldBackCount => _heldBack.Count;
 
     /// <summary>
     /// Reads up to <paramref name="capacity" /> new entries and hands on those that are next in append order. With
@@ -69,8 +69,9 @@ sealed class GroupReader
         }
 
         var counts = Plan(streams, capacity, _rotation++ & int.MaxValue);
+        var epoch = _standing.Epoch;
 
-        var (results, atomic, ordered) = await _bus.Client.ReadNew(_keys, counts, _streams.Group, _bus.ConsumerName, armWake).ConfigureAwait(false);
+        var (results, atomic, ordered) = await _groups.ReadNew(_keys, counts, _streams.Group, _consumer(), armWake).ConfigureAwait(false);
 
         // Where each stream stands: every entry still unread in a stream that returned all it was asked for is newer than the
         // last one read from it. In a stream that returned less, it is newer than every entry read before that stream's read
@@ -86,8 +87,8 @@ sealed class GroupReader
                     _newestRead = id;
 
                 streams[i].LastReadId = entry.Id;
-                if (_buffer.Hold(streams[i], entry, 1) is { } delivery)
-                    _heldBack.Enqueue(delivery, id);
+                if (_buffer.Hold(streams[i], entry, 1, epoch) is { } delivery)
+                    _buffer.HoldBack(delivery, id);
 
                 read++;
             }
@@ -113,19 +114,18 @@ sealed class GroupReader
             drained &= stream.Drained;
         }
 
-        Release(streams);
+        _buffer.ReleaseThrough(Frontier(streams));
 
         return new ReadResult(read, drained);
     }
 
     /// <summary>
-    /// Forgets the entries held back, and what is known of the streams: after a failure the endpoint reads its own pending
+    /// Forgets what is known of the streams, and the entries held back: after a failure the endpoint reads its own pending
     /// entries again, these among them, in order.
     /// </summary>
     public void Reset()
     {
-        while (_heldBack.TryDequeue(out var delivery, out _))
-            _buffer.Done(delivery);
+        _buffer.ForgetHeldBack();
 
         foreach (var stream in _streams.Streams)
         {
@@ -134,18 +134,8 @@ sealed class GroupReader
         }
     }
 
-    /// <summary>Takes the entries held back, which were read but never started, for the endpoint to release when it stops.</summary>
-    public List<Delivery> TakeHeldBack()
-    {
-        var entries = new List<Delivery>(_heldBack.Count);
-        while (_heldBack.TryDequeue(out var delivery, out _))
-            entries.Add(delivery);
-
-        return entries;
-    }
-
-    /// <summary>Hands on every held entry that no unread entry of any stream can precede.</summary>
-    void Release(ReceiveStream[] streams)
+    /// <summary>The lowest bound of all streams: no unread entry of any stream can precede an entry at or below it.</summary>
+    static StreamEntryId Frontier(ReceiveStream[] streams)
     {
         var frontier = streams.Length == 0 ? StreamEntryId.Zero : streams[0].UnreadAfter;
         foreach (var stream in streams)
@@ -154,11 +144,7 @@ sealed class GroupReader
                 frontier = stream.UnreadAfter;
         }
 
-        while (_heldBack.TryPeek(out var delivery, out var id) && id <= frontier)
-        {
-            _heldBack.Dequeue();
-            _buffer.Enqueue(delivery);
-        }
+        return frontier;
     }
 
     /// <summary>How many entries to ask of each stream in a round; see the remarks on the class.</summary>

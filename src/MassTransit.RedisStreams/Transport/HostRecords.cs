@@ -14,15 +14,15 @@ sealed class HostRecords
 {
     const int MaxKnown = 10_000;
 
-    readonly RedisStreamsClient _client;
+    readonly IHostRecordStore _store;
     readonly ConcurrentDictionary<string, HostRecord> _known;
     readonly object _lock = new();
     readonly Lazy<HostRecord> _own;
     Task? _storing;
 
-    public HostRecords(RedisStreamsClient client, Func<Uri?> busAddress)
+    public HostRecords(IHostRecordStore store, Func<Uri?> busAddress)
     {
-        _client = client;
+        _store = store;
         _known = new ConcurrentDictionary<string, HostRecord>(StringComparer.Ordinal);
         _own = new Lazy<HostRecord>(() =>
         {
@@ -48,7 +48,7 @@ sealed class HostRecords
         lock (_lock)
         {
             if (_storing == null || _storing.IsFaulted || _storing.IsCanceled)
-                _storing = _client.StoreHost(Own.Id, Own.Json);
+                _storing = _store.Store(Own.Id, Own.Json);
 
             return _storing;
         }
@@ -63,7 +63,7 @@ sealed class HostRecords
         if (_known.TryGetValue(id, out var record))
             return record;
 
-        record = HostRecord.Parse(id, _client.GetHost(id));
+        record = HostRecord.Parse(id, _store.Get(id));
         if (record != null)
         {
             if (_known.Count >= MaxKnown)

@@ -11,8 +11,9 @@ using StackExchange.Redis;
 
 /// <summary>
 /// This instance's side of its endpoint's pending lists (entries read and not acknowledged), in every stream the endpoint
-/// reads: it reads back its own pending entries, claims those left idle by others, reads their delivery counts, keeps the
-/// entries it holds from being claimed, and hands back the ones it will not start.
+/// reads: it reads back its own pending entries, claims those of dead instances and those left idle, reads their delivery
+/// counts, keeps the entries it holds from being claimed, checks the ones it read before its lease may have lapsed, and hands
+/// back the ones it will not start.
 /// </summary>
 sealed class PendingEntries
 {
@@ -34,49 +35,73 @@ sealed class PendingEntries
     /// </summary>
     const int RedeliveryAtLeast = 2;
 
+    readonly Acknowledger _acknowledger;
     readonly EntryBuffer _buffer;
-    readonly RedisStreamsBusContext _bus;
     readonly Dictionary<RedisKey, RedisValue> _claimCursors;
+    readonly TimeSpan _claimTimeout;
+    readonly Func<string?> _consumer;
+    readonly IGroupReads _groups;
+    readonly IPendingLists _pending;
+    readonly LeaseStanding _standing;
     readonly EndpointStreams _streams;
+    readonly IWakeChannels _wake;
     long _goneEntries;
 
-    public PendingEntries(RedisStreamsBusContext bus, EndpointStreams streams, EntryBuffer buffer)
+    public PendingEntries(IGroupReads groups, IPendingLists pending, IWakeChannels wake, EndpointStreams streams, EntryBuffer buffer,
+        Acknowledger acknowledger, LeaseStanding standing, Func<string?> consumer, TimeSpan claimTimeout)
     {
-        _bus = bus;
+        _groups = groups;
+        _pending = pending;
+        _wake = wake;
         _streams = streams;
         _buffer = buffer;
+        _acknowledger = acknowledger;
+        _standing = standing;
+        _consumer = consumer;
+        _claimTimeout = claimTimeout;
         _claimCursors = new Dictionary<RedisKey, RedisValue>();
     }
 
     /// <summary>Pending entries found without a stream entry behind them, acknowledged and dropped.</summary>
     public long GoneEntries => Interlocked.Read(ref _goneEntries);
 
-    TimeSpan ClaimTimeout => _bus.Settings.ClaimTimeout;
+    string Consumer => _consumer() ?? throw new InvalidOperationException("The consumer name has not been acquired yet.");
 
     /// <summary>
-    /// Reads the entries this consumer was given earlier but never acknowledged (XREADGROUP with an ID) — after a restart under
-    /// the same consumer name, or after a connection drop swallowed an XREADGROUP reply — into the buffer, oldest first across
-    /// all streams, waiting for room as it goes. Pages of every stream are merged by entry ID, so they keep the order they were
-    /// appended in.
+    /// Reads the entries this consumer was given earlier but never acknowledged (XREADGROUP with an ID, all streams in one
+    /// command) — after a restart under the same consumer name, or after a connection drop swallowed an XREADGROUP reply — into
+    /// the buffer, ahead of new ones, oldest first across all streams, waiting for room as it goes.
     /// </summary>
-    public async Task ReadOwn(CancellationToken cancellationToken)
+    public async Task ReadOwn(TimeSpan capacityPoll, TimeProvider time, CancellationToken cancellationToken)
     {
         var streams = _streams.Streams;
-        var pages = new Queue<(StreamEntry Entry, int DeliveryCount)>[streams.Length];
+        var keys = Array.ConvertAll(streams, x => x.Key);
         var positions = new RedisValue[streams.Length];
+        Array.Fill(positions, "0");
+        var pages = new Queue<(StreamEntry Entry, int DeliveryCount)>[streams.Length];
         var exhausted = new bool[streams.Length];
         for (var i = 0; i < streams.Length; i++)
-        {
             pages[i] = new Queue<(StreamEntry, int)>();
-            positions[i] = "0";
-        }
 
         while (true)
         {
-            for (var i = 0; i < streams.Length; i++)
+            // A page of every stream whose last page is used up and that may have more, in one command.
+            var refill = Enumerable.Range(0, streams.Length).Where(i => pages[i].Count == 0 && !exhausted[i]).ToList();
+            if (refill.Count > 0)
             {
-                if (pages[i].Count == 0 && !exhausted[i])
-                    exhausted[i] = !await ReadOwnPage(streams[i], positions, i, pages[i]).ConfigureAwait(false);
+                var read = await _groups.ReadPending(refill.ConvertAll(i => keys[i]), refill.ConvertAll(i => positions[i]), _streams.Group, Consumer,
+                    PageSize).ConfigureAwait(false);
+
+                for (var r = 0; r < refill.Count; r++)
+                {
+                    var i = refill[r];
+                    exhausted[i] = read[r].Length < PageSize;
+                    if (read[r].Length > 0)
+                    {
+                        positions[i] = read[r][^1].Id;
+                        await Page(streams[i], read[r], pages[i]).ConfigureAwait(false);
+                    }
+                }
             }
 
             var next = -1;
@@ -88,25 +113,24 @@ sealed class PendingEntries
             }
 
             if (next < 0)
-                return;
+            {
+                if (exhausted.All(x => x))
+                    return;
+
+                continue;
+            }
 
             while (_buffer.FreeCapacity <= 0)
-                await _buffer.WaitForCapacity(cancellationToken).ConfigureAwait(false);
+                await _buffer.WaitForCapacity(capacityPoll, time, cancellationToken).ConfigureAwait(false);
 
             var (entry, deliveryCount) = pages[next].Dequeue();
-            _buffer.Add(streams[next], entry, deliveryCount);
+            _buffer.AddClaimed(streams[next], entry, deliveryCount, _standing.Epoch);
         }
     }
 
-    /// <summary>Reads the next page of own pending entries of one stream; false when there were none left.</summary>
-    async Task<bool> ReadOwnPage(ReceiveStream stream, RedisValue[] positions, int index, Queue<(StreamEntry, int)> page)
+    /// <summary>Turns a page of own pending entries into deliveries: their delivery counts, and those gone from the stream dropped.</summary>
+    async Task Page(ReceiveStream stream, StreamEntry[] entries, Queue<(StreamEntry, int)> page)
     {
-        var entries = await _bus.Client.ReadPending(stream.Key, _streams.Group, _bus.ConsumerName, positions[index], PageSize).ConfigureAwait(false);
-        if (entries.Length == 0)
-            return false;
-
-        positions[index] = entries[^1].Id;
-
         var gone = new List<RedisValue>();
         var present = new List<StreamEntry>(entries.Length);
         foreach (var entry in entries)
@@ -120,7 +144,7 @@ sealed class PendingEntries
 
         if (gone.Count > 0)
         {
-            await _bus.Client.Acknowledge(stream.Key, _streams.Group, gone.ToArray()).ConfigureAwait(false);
+            await _acknowledger.Acknowledge(stream.Key, gone.ToArray()).ConfigureAwait(false);
             CountGone(stream.Key, gone.Count);
         }
 
@@ -128,19 +152,17 @@ sealed class PendingEntries
         var counts = await GetDeliveryCounts(stream, present).ConfigureAwait(false);
         foreach (var entry in present)
             page.Enqueue((entry, counts.TryGetValue(entry.Id, out var count) ? count : RedeliveryAtLeast));
-
-        return true;
     }
 
     /// <summary>
-    /// Claims what has been idle longer than the claim timeout in every stream (XAUTOCLAIM) — the entries of a crashed
-    /// instance, and failed deliveries — as far as the buffer has room. The cursor is carried from pass to pass, so a pending
-    /// list of any length is walked to its end.
+    /// Claims what has been idle longer than the claim timeout in every stream (XAUTOCLAIM) — failed deliveries, the entries of
+    /// consumers without a lease, and what a claim from a dead instance missed — as far as the buffer has room. The cursor is
+    /// carried from pass to pass, so a pending list of any length is walked to its end.
     /// </summary>
     /// <returns>False when the pass stopped early (the buffer filled up, or a long pending list): continue soon.</returns>
     public async Task<bool> ClaimIdle()
     {
-        var consumer = _bus.ConsumerName;
+        var consumer = Consumer;
         var complete = true;
 
         foreach (var stream in _streams.Streams)
@@ -156,7 +178,7 @@ sealed class PendingEntries
                     break;
                 }
 
-                var result = await _bus.Client.ClaimIdle(stream.Key, _streams.Group, consumer, ClaimTimeout, cursor, Math.Min(capacity, ClaimBatch))
+                var result = await _pending.ClaimIdle(stream.Key, _streams.Group, consumer, _claimTimeout, cursor, Math.Min(capacity, ClaimBatch))
                     .ConfigureAwait(false);
 
                 CountGone(stream.Key, result.DeletedIds?.Length ?? 0);
@@ -166,9 +188,9 @@ sealed class PendingEntries
                 {
                     var counts = await GetDeliveryCounts(stream, claimed).ConfigureAwait(false);
                     foreach (var entry in claimed)
-                        _buffer.Add(stream, entry, counts.TryGetValue(entry.Id, out var count) ? count : RedeliveryAtLeast);
+                        _buffer.AddClaimed(stream, entry, counts.TryGetValue(entry.Id, out var count) ? count : RedeliveryAtLeast, _standing.Epoch);
 
-                    LogContext.Info?.Log("Claimed {Count} entries of {Stream} idle longer than {ClaimTimeout}", claimed.Count, stream.Key, ClaimTimeout);
+                    LogContext.Info?.Log("Claimed {Count} entries of {Stream} idle longer than {ClaimTimeout}", claimed.Count, stream.Key, _claimTimeout);
                 }
 
                 cursor = result.NextStartId;
@@ -191,29 +213,33 @@ sealed class PendingEntries
     /// <see cref="DeadEntryMinIdle" />, so an entry that another instance claimed meanwhile, or that an instance which took the
     /// name again has just read, is left alone; anything left over is claimed after the claim timeout as before.
     /// </summary>
-    /// <returns>False when the buffer filled up before everything was claimed: continue soon.</returns>
+    /// <returns>False when the buffer filled up before everything was claimed: continue once there is room.</returns>
     public async Task<bool> ClaimFromDead(string deadConsumer)
     {
-        var consumer = _bus.ConsumerName;
+        var consumer = Consumer;
         if (deadConsumer == consumer)
             return true;
 
         var claimedTotal = 0;
+        var complete = true;
         foreach (var stream in _streams.Streams)
         {
             for (var round = 0; round < MaxClaimRoundsPerPass; round++)
             {
                 var capacity = _buffer.FreeCapacity;
                 if (capacity <= 0)
-                    return false;
+                {
+                    complete = false;
+                    break;
+                }
 
                 var count = Math.Min(capacity, ClaimBatch);
-                var pending = await _bus.Client.GetIdlePending(stream.Key, _streams.Group, deadConsumer, DeadEntryMinIdle, count).ConfigureAwait(false);
+                var pending = await _pending.GetIdlePending(stream.Key, _streams.Group, deadConsumer, DeadEntryMinIdle, count).ConfigureAwait(false);
                 if (pending.Length == 0)
                     break;
 
                 var ids = Array.ConvertAll(pending, x => x.MessageId);
-                var entries = await _bus.Client.Claim(stream.Key, _streams.Group, consumer, DeadEntryMinIdle, ids).ConfigureAwait(false);
+                var entries = await _pending.Claim(stream.Key, _streams.Group, consumer, DeadEntryMinIdle, ids).ConfigureAwait(false);
 
                 // XCLAIM counted a delivery; XPENDING told how many there were before it.
                 var counts = pending.ToDictionary(x => x.MessageId, x => x.DeliveryCount + 1);
@@ -221,7 +247,7 @@ sealed class PendingEntries
                 {
                     if (!entry.IsNull && entry.Values is { Length: > 0 })
                     {
-                        _buffer.Add(stream, entry, counts.TryGetValue(entry.Id, out var deliveries) ? deliveries : RedeliveryAtLeast);
+                        _buffer.AddClaimed(stream, entry, counts.TryGetValue(entry.Id, out var deliveries) ? deliveries : RedeliveryAtLeast, _standing.Epoch);
                         claimedTotal++;
                     }
                 }
@@ -229,17 +255,21 @@ sealed class PendingEntries
                 if (pending.Length < count)
                     break;
             }
+
+            if (!complete)
+                break;
         }
 
         if (claimedTotal > 0)
             LogContext.Info?.Log("Claimed {Count} entries of {Group} from {DeadConsumer}, whose instance died", claimedTotal, _streams.Group, deadConsumer);
 
-        return true;
+        return complete;
     }
 
     /// <summary>
     /// Keeps the entries the buffer holds from being claimed by other instances, however long their handlers run: their idle
-    /// time is set back to zero (XCLAIM to this consumer, JUSTID, so the delivery count stays).
+    /// time is set back to zero (XCLAIM to this consumer, JUSTID, so the delivery count stays). Those that are no longer this
+    /// consumer's — claimed by another while this instance stood still — are dropped from the buffer, unstarted.
     /// </summary>
     public async Task KeepAlive()
     {
@@ -247,15 +277,29 @@ sealed class PendingEntries
         if (held.Count == 0)
             return;
 
-        var consumer = _bus.ConsumerName;
+        var consumer = Consumer;
         foreach (var byStream in held.GroupBy(x => x.Stream))
         {
             var ids = byStream.Select(x => x.Id).ToArray();
-            var lost = await _bus.Client.SetIdleTime(byStream.Key, _streams.Group, consumer, ids, TimeSpan.Zero).ConfigureAwait(false);
+            var lost = await _pending.SetIdleTime(byStream.Key, _streams.Group, consumer, ids, TimeSpan.Zero).ConfigureAwait(false);
+            if (lost.Length == 0)
+                continue;
 
-            if (lost.Length > 0)
-                LogContext.Debug?.Log("{Count} entries of {Stream} held by {Consumer} were acknowledged or claimed meanwhile", lost.Length, byStream.Key, consumer);
+            _buffer.Drop(lost.Select(x => new EntryKey(byStream.Key, x)));
+            LogContext.Debug?.Log("{Count} entries of {Stream} held by {Consumer} were acknowledged or claimed by another meanwhile", lost.Length,
+                byStream.Key, consumer);
         }
+    }
+
+    /// <summary>
+    /// Whether an entry read before the lease may have lapsed is still this consumer's; if it is, it stays so (its idle time is
+    /// set back to zero, so a claim that looks now passes it by). One that another instance claimed meanwhile is not started
+    /// again here.
+    /// </summary>
+    public async Task<bool> IsStillOwn(Delivery delivery)
+    {
+        var lost = await _pending.SetIdleTime(delivery.Stream.Key, _streams.Group, Consumer, [delivery.Entry.Id], TimeSpan.Zero).ConfigureAwait(false);
+        return lost.Length == 0;
     }
 
     /// <summary>
@@ -265,7 +309,7 @@ sealed class PendingEntries
     /// </summary>
     public async Task Release(IReadOnlyList<EntryKey> entries)
     {
-        if (entries.Count == 0 || _bus.Identity.CurrentName is not { } consumer)
+        if (entries.Count == 0 || _consumer() is not { } consumer)
             return;
 
         foreach (var byStream in entries.GroupBy(x => x.Stream))
@@ -273,8 +317,8 @@ sealed class PendingEntries
             var ids = byStream.Select(x => x.Id).ToArray();
             try
             {
-                await _bus.Client.SetIdleTime(byStream.Key, _streams.Group, consumer, ids, ClaimTimeout * 2).ConfigureAwait(false);
-                await _bus.Client.AnnounceReleased(byStream.Key).ConfigureAwait(false);
+                await _pending.SetIdleTime(byStream.Key, _streams.Group, consumer, ids, _claimTimeout * 2).ConfigureAwait(false);
+                await _wake.Announce(byStream.Key, WakeReason.Claim).ConfigureAwait(false);
 
                 LogContext.Debug?.Log("Released {Count} unstarted entries of {Stream} for other instances", ids.Length, byStream.Key);
             }
@@ -286,9 +330,7 @@ sealed class PendingEntries
         }
     }
 
-    /// <summary>
-    /// The delivery counts of entries this consumer just took from the pending list (XPENDING over their range).
-    /// </summary>
+    /// <summary>The delivery counts of entries this consumer just took from the pending list (XPENDING over their range).</summary>
     async Task<Dictionary<RedisValue, int>> GetDeliveryCounts(ReceiveStream stream, List<StreamEntry> entries)
     {
         var counts = new Dictionary<RedisValue, int>(entries.Count);
@@ -296,8 +338,8 @@ sealed class PendingEntries
             return counts;
 
         // Entries this consumer holds already may lie in the same range.
-        var pending = await _bus.Client.GetPending(stream.Key, _streams.Group, _bus.ConsumerName, entries[0].Id, entries[^1].Id,
-            entries.Count + _buffer.GetHeld().Count).ConfigureAwait(false);
+        var pending = await _pending.GetPending(stream.Key, _streams.Group, Consumer, entries[0].Id, entries[^1].Id,
+            entries.Count + _buffer.Count).ConfigureAwait(false);
 
         foreach (var info in pending)
             counts[info.MessageId] = info.DeliveryCount;

@@ -5,13 +5,15 @@ using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
 using Redis;
+using Support;
 
 
 /// <summary>
-/// Runs beside an endpoint's read loop and decides when its pending entries are looked after: the held ones are kept alive
-/// every third of the claim timeout, idle ones are claimed once per claim timeout (at once when another instance announces
-/// released entries, and again shortly when a pass stopped early), the entries of an instance whose name lease ran out are
-/// claimed as soon as the lease watch reports it, and dead consumers are removed every half of the dead consumer timeout,
+/// Runs beside an endpoint's read loop and decides when its pending entries are looked after: the entries of an instance whose
+/// name lease ran out are claimed as soon as the lease watch reports it, ahead of new entries (reading stops until they are in
+/// the buffer); the held ones are kept alive every third of the claim timeout, and checked at once when this instance's own
+/// lease may have lapsed; idle ones are claimed once per claim timeout (at once when another instance announces released
+/// entries, and again shortly when a pass stopped early); dead consumers are removed every half of the dead consumer timeout,
 /// at most every five minutes.
 /// </summary>
 sealed class PendingEntryKeeper
@@ -19,44 +21,150 @@ sealed class PendingEntryKeeper
     static readonly TimeSpan ClaimRetryDelay = TimeSpan.FromMilliseconds(200);
     static readonly TimeSpan FailureRetryDelay = TimeSpan.FromSeconds(1);
 
-    readonly RedisStreamsBusContext _bus;
-    readonly AsyncSignal _claimRequested;
+    readonly EntryBuffer _buffer;
+    readonly TimeSpan _claimTimeout;
+    readonly TimeSpan _cleanupInterval;
     readonly HashSet<string> _deadConsumers;
     readonly PendingEntries _pending;
+    readonly EndpointSignals _signals;
     readonly CancellationToken _stopping;
     readonly EndpointStreams _streams;
+    readonly TimeProvider _time;
+    bool _claimsBegun;
 
-    public PendingEntryKeeper(RedisStreamsBusContext bus, EndpointStreams streams, PendingEntries pending, CancellationToken stopping)
+    public PendingEntryKeeper(PendingEntries pending, EndpointStreams streams, EntryBuffer buffer, EndpointSignals signals, TimeSpan claimTimeout,
+        TimeSpan deadConsumerTimeout, TimeProvider time, CancellationToken stopping)
     {
-        _bus = bus;
-        _streams = streams;
         _pending = pending;
+        _streams = streams;
+        _buffer = buffer;
+        _signals = signals;
+        _claimTimeout = claimTimeout;
+        _cleanupInterval = TimeSpan.FromTicks(Math.Min(deadConsumerTimeout.Ticks / 2, TimeSpan.FromMinutes(5).Ticks));
+        _time = time;
         _stopping = stopping;
-        _claimRequested = new AsyncSignal();
         _deadConsumers = new HashSet<string>(StringComparer.Ordinal);
     }
 
-    /// <summary>Another instance released entries: claim now rather than at the next interval.</summary>
-    public void RequestClaim()
+    /// <summary>The name leases of these consumers ran out: claim their entries now, before reading more new ones.</summary>
+    public void OnConsumersDied(IReadOnlyList<string> consumers)
     {
-        Interlocked.Exchange(ref _releaseAnnounced, 1);
-        _claimRequested.Set();
-    }
+        if (consumers.Count == 0)
+            return;
 
-    int _releaseAnnounced;
-    int _deathsReported;
-
-    /// <summary>The name leases of these consumers ran out: claim their entries now.</summary>
-    void OnConsumersDied(IReadOnlyList<string> consumers)
-    {
         lock (_deadConsumers)
+        {
             _deadConsumers.UnionWith(consumers);
+            if (!_claimsBegun)
+            {
+                _claimsBegun = true;
+                _buffer.BeginClaims();
+            }
+        }
 
-        Interlocked.Exchange(ref _deathsReported, 1);
-        _claimRequested.Set();
+        _signals.RequestDeadClaim();
     }
 
-    /// <summary>Claims the entries of the dead consumers; false when some are left for the next round.</summary>
+    /// <summary>Runs until the endpoint stops; <paramref name="recentDeaths" /> were reported before the endpoint started reading.</summary>
+    public async Task Run(IReadOnlyList<string> recentDeaths)
+    {
+        OnConsumersDied(recentDeaths);
+        try
+        {
+            await Maintain().ConfigureAwait(false);
+        }
+        finally
+        {
+            lock (_deadConsumers)
+            {
+                if (_claimsBegun)
+                {
+                    _claimsBegun = false;
+                    _buffer.EndClaims();
+                }
+            }
+        }
+    }
+
+    async Task Maintain()
+    {
+        var keepAliveInterval = _claimTimeout / 3;
+
+        // Crashed instances of this transport are found by their lease; the idle claim is for consumers without one (another
+        // program in the group, an instance of an older version), so once per claim timeout is often enough.
+        var now = _time.GetUtcNow();
+        var nextKeepAlive = now + keepAliveInterval;
+        var nextClaim = now;
+        var nextCleanup = now + _cleanupInterval;
+        var nextDeadClaim = DateTimeOffset.MaxValue;
+
+        while (!_stopping.IsCancellationRequested)
+        {
+            var next = Min(Min(Min(nextKeepAlive, nextClaim), nextCleanup), nextDeadClaim);
+            try
+            {
+                await _signals.Keeper.Wait(next - _time.GetUtcNow(), _time, _stopping).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            now = _time.GetUtcNow();
+            var (deaths, released, lapsed) = _signals.TakeKeeperRequests();
+            if (deaths)
+                nextDeadClaim = now;
+            if (lapsed)
+                nextKeepAlive = now;
+
+            try
+            {
+                if (now >= nextDeadClaim)
+                {
+                    // One round per death; a round cut short because the endpoint was full goes on as soon as room frees up.
+                    nextDeadClaim = await ClaimFromDead().ConfigureAwait(false) ? DateTimeOffset.MaxValue : now + ClaimRetryDelay;
+                    if (nextDeadClaim != DateTimeOffset.MaxValue)
+                        _ = WakeWhenRoom();
+                }
+
+                if (now >= nextKeepAlive)
+                {
+                    await _pending.KeepAlive().ConfigureAwait(false);
+                    nextKeepAlive = now + keepAliveInterval;
+                }
+
+                if (released || now >= nextClaim)
+                {
+                    // A pass cut short because the endpoint was full is finished as soon as there is room, not an interval later:
+                    // released entries should not wait behind a busy stream.
+                    nextClaim = await _pending.ClaimIdle().ConfigureAwait(false) ? now + _claimTimeout : now + ClaimRetryDelay;
+                }
+
+                if (now >= nextCleanup)
+                {
+                    await _streams.RemoveDeadConsumers().ConfigureAwait(false);
+                    nextCleanup = now + _cleanupInterval;
+                }
+            }
+            catch (Exception exception) when (TransientFailures.IsRedisFailure(exception))
+            {
+                // The read loop reports outages; this tries again at the next interval, the claim from dead consumers and the
+                // check after a lapse soon.
+                LogContext.Debug?.Log(exception, "Pending entry maintenance failed, retrying: {Group}", _streams.Group);
+
+                lock (_deadConsumers)
+                {
+                    if (_deadConsumers.Count > 0)
+                        nextDeadClaim = Min(nextDeadClaim, now + FailureRetryDelay);
+                }
+
+                if (lapsed)
+                    nextKeepAlive = Min(nextKeepAlive, now + FailureRetryDelay);
+            }
+        }
+    }
+
+    /// <summary>Claims the entries of the dead consumers; false when some are left for when there is room.</summary>
     async Task<bool> ClaimFromDead()
     {
         string[] dead;
@@ -72,103 +180,30 @@ sealed class PendingEntryKeeper
                 _deadConsumers.Remove(consumer);
         }
 
+        lock (_deadConsumers)
+        {
+            if (_deadConsumers.Count > 0 || !_claimsBegun)
+                return _deadConsumers.Count == 0;
+
+            _claimsBegun = false;
+            _buffer.EndClaims();
+        }
+
         return true;
     }
 
-    public async Task Run()
+    /// <summary>Asks for the dead claim to go on as soon as a handled entry frees room, rather than at the next retry.</summary>
+    async Task WakeWhenRoom()
     {
-        var identity = _bus.Identity;
-        identity.ConsumersDied += OnConsumersDied;
         try
         {
-            // Deaths reported before this endpoint started reading.
-            OnConsumersDied(identity.RecentDeaths);
-
-            await Maintain().ConfigureAwait(false);
+            await _buffer.WaitForCapacity(ClaimRetryDelay, _time, _stopping).ConfigureAwait(false);
+            _signals.RequestDeadClaim();
         }
-        finally
+        catch (OperationCanceledException)
         {
-            identity.ConsumersDied -= OnConsumersDied;
         }
     }
 
-    async Task Maintain()
-    {
-        var claimTimeout = _bus.Settings.ClaimTimeout;
-        var keepAliveInterval = claimTimeout / 3;
-        // Crashed instances of this transport are found by their lease; the idle claim is for consumers without one (another
-        // program in the group, an instance of an older version), so once per claim timeout is often enough.
-        var claimInterval = claimTimeout;
-        var cleanupInterval = TimeSpan.FromTicks(Math.Min(_bus.Settings.DeadConsumerTimeout.Ticks / 2, TimeSpan.FromMinutes(5).Ticks));
-
-        var now = DateTime.UtcNow;
-        var nextKeepAlive = now + keepAliveInterval;
-        var nextClaim = now;
-        var nextCleanup = now + cleanupInterval;
-        var nextDeadClaim = DateTime.MaxValue;
-
-        while (!_stopping.IsCancellationRequested)
-        {
-            var next = Min(Min(Min(nextKeepAlive, nextClaim), nextCleanup), nextDeadClaim);
-            var wait = next - DateTime.UtcNow;
-
-            try
-            {
-                if (wait > TimeSpan.Zero)
-                    await _claimRequested.Wait(wait, _stopping).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-
-            now = DateTime.UtcNow;
-            var requested = Interlocked.Exchange(ref _releaseAnnounced, 0) == 1;
-            if (Interlocked.Exchange(ref _deathsReported, 0) == 1)
-                nextDeadClaim = now;
-
-            try
-            {
-                if (now >= nextDeadClaim)
-                {
-                    // One round per death and endpoint; a round cut short because the endpoint was full continues shortly.
-                    nextDeadClaim = DateTime.MaxValue;
-                    nextDeadClaim = await ClaimFromDead().ConfigureAwait(false) ? DateTime.MaxValue : now + ClaimRetryDelay;
-                }
-
-                if (now >= nextKeepAlive)
-                {
-                    await _pending.KeepAlive().ConfigureAwait(false);
-                    nextKeepAlive = now + keepAliveInterval;
-                }
-
-                if (requested || now >= nextClaim)
-                {
-                    // A pass cut short because the endpoint was full is finished as soon as there is room, not an interval later:
-                    // released entries and those of a crashed instance should not wait behind a busy stream.
-                    nextClaim = await _pending.ClaimIdle().ConfigureAwait(false) ? now + claimInterval : now + ClaimRetryDelay;
-                }
-
-                if (now >= nextCleanup)
-                {
-                    await _streams.RemoveDeadConsumers().ConfigureAwait(false);
-                    nextCleanup = now + cleanupInterval;
-                }
-            }
-            catch (Exception exception) when (TransientFailures.IsRedisFailure(exception))
-            {
-                // The read loop reports outages; this tries again at the next interval, and the claim from dead consumers soon.
-                LogContext.Debug?.Log(exception, "Pending entry maintenance failed, retrying: {Group}", _streams.Group);
-
-                bool deadLeft;
-                lock (_deadConsumers)
-                    deadLeft = _deadConsumers.Count > 0;
-
-                if (deadLeft)
-                    nextDeadClaim = Min(nextDeadClaim, now + FailureRetryDelay);
-            }
-        }
-    }
-
-    static DateTime Min(DateTime x, DateTime y) => x < y ? x : y;
+    static DateTimeOffset Min(DateTimeOffset x, DateTimeOffset y) => x < y ? x : y;
 }

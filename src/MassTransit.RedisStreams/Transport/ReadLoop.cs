@@ -3,7 +3,7 @@ namespace MassTransit.RedisStreams.Transport;
 using System;
 using System.Threading;
 using System.Threading.Tasks;
-using Redis;
+using Support;
 using Transports;
 
 
@@ -37,79 +37,56 @@ sealed class ReadLoop
     static readonly TimeSpan SubscriptionCheckInterval = TimeSpan.FromSeconds(1);
 
     readonly EntryBuffer _buffer;
-    readonly RedisStreamsBusContext _bus;
     readonly RedisStreamsReceiveEndpointContext _context;
     readonly TimeSpan _expiryRenewalInterval;
+    readonly TimeSpan _idlePollInterval;
     readonly PendingEntries _pending;
     readonly GroupReader _reader;
+    readonly EndpointSignals _signals;
     readonly CancellationToken _stopping;
     readonly EndpointStreams _streams;
-    readonly AsyncSignal _wake;
-    int _rearmWakeFlags;
-    int _topologyChanged;
+    readonly TimeProvider _time;
 
-    public ReadLoop(RedisStreamsReceiveEndpointContext context, EndpointStreams streams, EntryBuffer buffer, PendingEntries pending,
-        GroupReader reader, CancellationToken stopping)
+    public ReadLoop(RedisStreamsReceiveEndpointContext context, EndpointStreams streams, EntryBuffer buffer, PendingEntries pending, GroupReader reader,
+        EndpointSignals signals, TimeProvider time, CancellationToken stopping)
     {
         _context = context;
-        _bus = context.BusContext;
         _streams = streams;
         _buffer = buffer;
         _pending = pending;
-        _stopping = stopping;
         _reader = reader;
-        _wake = new AsyncSignal();
+        _signals = signals;
+        _time = time;
+        _stopping = stopping;
+
+        var settings = context.BusContext.Settings;
+        _idlePollInterval = settings.IdlePollInterval;
 
         // A temporary stream's expiry is renewed well before it runs out.
-        var expiry = _bus.Settings.TemporaryStreamExpiry;
+        var expiry = settings.TemporaryStreamExpiry;
         _expiryRenewalInterval = TimeSpan.FromTicks(Math.Min(expiry.Ticks / 3, MaxExpiryRenewalInterval.Ticks));
     }
-
-    TimeSpan IdlePollInterval => _bus.Settings.IdlePollInterval;
 
     /// <summary>
     /// How long an armed wake flag lives: a minute, or four polls if that is longer, so that an idle endpoint renews its flags
     /// rarely. A flag outliving its reader costs one needless PUBLISH at the next append, which clears it.
     /// </summary>
-    TimeSpan WakeFlagLifetime => IdlePollInterval * 4 > MinWakeFlagLifetime ? IdlePollInterval * 4 : MinWakeFlagLifetime;
+    TimeSpan WakeFlagLifetime => _idlePollInterval * 4 > MinWakeFlagLifetime ? _idlePollInterval * 4 : MinWakeFlagLifetime;
 
-    /// <summary>An append cleared a wake flag of one of the endpoint's streams and announced new entries.</summary>
-    public void OnEntriesAppended()
-    {
-        Interlocked.Exchange(ref _rearmWakeFlags, 1);
-        _wake.Set();
-    }
-
-    /// <summary>A publisher recorded a new type derived from one the endpoint consumes: its stream must be read too.</summary>
-    public void OnTopologyChanged()
-    {
-        Interlocked.Exchange(ref _topologyChanged, 1);
-        _wake.Set();
-    }
-
-    /// <summary>The connection failed or came back: a restarted server has lost the flags, and wake-ups may have been missed.</summary>
-    public void OnConnectionChanged()
-    {
-        Interlocked.Exchange(ref _rearmWakeFlags, 1);
-
-        // A derived type announced while the connection was down was missed.
-        Interlocked.Exchange(ref _topologyChanged, 1);
-        _wake.Set();
-    }
+    DateTimeOffset Now => _time.GetUtcNow();
 
     /// <param name="startedReading">Called once the endpoint has read its own pending entries and reads new ones.</param>
     public async Task Run(Action startedReading)
     {
         var failures = 0;
-        var backoff = new Backoff(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(5));
+        var delays = new RetryDelays();
         var healthy = false;
         var reading = false;
         var drained = false;
-        var emptyPartialRounds = 0;
-        var armedUntil = DateTime.MinValue;
+        var armedUntil = DateTimeOffset.MinValue;
         string? armedSubscriptions = null;
-        var nextSetup = DateTime.UtcNow + SetupInterval;
-        var nextExpiryRenewal = DateTime.UtcNow + _expiryRenewalInterval;
+        var nextSetup = Now + SetupInterval;
+        var nextExpiryRenewal = Now + _expiryRenewalInterval;
 
         while (!_stopping.IsCancellationRequested)
         {
@@ -121,23 +98,23 @@ sealed class ReadLoop
 
                     healthy = true;
                     failures = 0;
-                    backoff.Reset();
+                    delays.Reset();
                     reading = false;
 
                     if (!_context.ReceivePipe.Connected.IsCompleted)
                         await _context.TransportObservers.NotifyReady(_context.InputAddress, false).ConfigureAwait(false);
                 }
 
-                if (DateTime.UtcNow >= nextSetup)
+                if (Now >= nextSetup)
                 {
                     await SetupStreams().ConfigureAwait(false);
-                    nextSetup = DateTime.UtcNow + SetupInterval;
-                    nextExpiryRenewal = DateTime.UtcNow + _expiryRenewalInterval;
+                    nextSetup = Now + SetupInterval;
+                    nextExpiryRenewal = Now + _expiryRenewalInterval;
                 }
-                else if (_context.Temporary && DateTime.UtcNow >= nextExpiryRenewal)
+                else if (_context.Temporary && Now >= nextExpiryRenewal)
                 {
                     await _streams.RenewExpiry().ConfigureAwait(false);
-                    nextExpiryRenewal = DateTime.UtcNow + _expiryRenewalInterval;
+                    nextExpiryRenewal = Now + _expiryRenewalInterval;
                 }
 
                 if (!reading)
@@ -148,49 +125,43 @@ sealed class ReadLoop
                         continue;
                     }
 
-                    await _pending.ReadOwn(_stopping).ConfigureAwait(false);
+                    await _pending.ReadOwn(_idlePollInterval, _time, _stopping).ConfigureAwait(false);
                     reading = true;
 
                     await _context.TransportObservers.NotifyReady(_context.InputAddress).ConfigureAwait(false);
                     startedReading();
                 }
 
-                if (Interlocked.Exchange(ref _topologyChanged, 0) == 1)
+                if (_signals.TakeTopologyChanged())
                     await SetupStreams().ConfigureAwait(false);
 
-                // A round reads at least one entry of every stream, so that it knows where each stream stands; with less room
-                // than that, a partial round reads the streams that hold the others back first.
-                var capacity = _buffer.FreeCapacity;
+                // A round reads at least one entry of every stream, so that it knows where each stream stands, even with less room
+                // than that: the handler that waits for one more message (a batch consumer at its PrefetchCount) gets it. So an
+                // endpoint holds at most PrefetchCount + streams - 1 entries. With no room at all it waits, and while claims of a
+                // dead instance's entries wait for room, nothing new is read.
+                var capacity = _buffer.FreeForReading;
                 var streamCount = _streams.Streams.Length;
-                var handling = _buffer.Count > _reader.HeldBackCount;
-                var partial = false;
-                if (capacity < streamCount)
+                if (capacity <= 0)
                 {
-                    if (handling)
+                    var handling = _buffer.Count > _buffer.HeldBackCount;
+                    if (handling || _buffer.FreeCapacity > capacity)
                     {
-                        if (capacity <= 0)
-                        {
-                            await _buffer.WaitForCapacity(_stopping).ConfigureAwait(false);
-                            continue;
-                        }
+                        await _buffer.WaitForCapacity(_idlePollInterval, _time, _stopping).ConfigureAwait(false);
+                        continue;
+                    }
 
-                        partial = true;
-                    }
-                    else
-                    {
-                        // Nothing is being handled, so nothing would free room: the entries held are waiting for an older one
-                        // still unread, or the endpoint reads more streams than PrefetchCount. One of each beyond the limit
-                        // settles it.
-                        capacity = streamCount;
-                    }
+                    // Nothing is being handled, so nothing would free room: the entries held are waiting for an older one still
+                    // unread. One of each beyond the limit settles it.
                 }
 
+                capacity = Math.Max(capacity, streamCount);
+
                 // A wake-up that arrives from here on is for entries this read may miss, so it must end the wait below.
-                _wake.Reset();
+                _signals.Reader.Reset();
 
                 // Flags are armed together with a read, once the streams were found empty, so that no append falls between
                 // the read and the arming: an entry appended before is read, one appended after publishes a wake-up.
-                var arm = drained && !partial && (Interlocked.Exchange(ref _rearmWakeFlags, 0) == 1 || DateTime.UtcNow >= armedUntil);
+                var arm = drained && (_signals.TakeRearm() || Now >= armedUntil);
                 ReadResult result;
                 try
                 {
@@ -199,39 +170,24 @@ sealed class ReadLoop
                 catch
                 {
                     if (arm)
-                        Interlocked.Exchange(ref _rearmWakeFlags, 1);
+                        _signals.RequestRearm();
                     throw;
                 }
 
                 if (arm)
                 {
-                    armedUntil = DateTime.UtcNow + WakeFlagLifetime - IdlePollInterval - IdlePollInterval;
+                    armedUntil = Now + WakeFlagLifetime - _idlePollInterval - _idlePollInterval;
                     armedSubscriptions = _streams.WakeSubscriptions;
                 }
 
                 drained = result.Drained;
 
-                if (result.Read > 0)
-                    emptyPartialRounds = 0;
-
                 // While entries keep coming, reading again at once is cheaper than a wake-up for each one.
-                if (result.Read > 0 || !result.Drained && !partial)
+                if (result.Read > 0 || !result.Drained)
                     continue;
-
-                // A partial round found nothing: the next one takes the streams it left out, and once every stream was found
-                // empty in turn, the rest are read when a handled entry frees room.
-                if (partial)
-                {
-                    if (++emptyPartialRounds < streamCount)
-                        continue;
-
-                    emptyPartialRounds = 0;
-                    await _buffer.WaitForCapacity(_stopping).ConfigureAwait(false);
-                    continue;
-                }
 
                 // Empty, but the flags may be gone: the next round arms them.
-                if (Volatile.Read(ref _rearmWakeFlags) == 1 || DateTime.UtcNow >= armedUntil)
+                if (_signals.RearmRequested || Now >= armedUntil)
                     continue;
 
                 // A wake channel without a live subscription (its server failed and the client has not subscribed again yet; on
@@ -239,8 +195,8 @@ sealed class ReadLoop
                 var subscriptions = _streams.WakeSubscriptions;
                 if (subscriptions == null)
                 {
-                    Interlocked.Exchange(ref _rearmWakeFlags, 1);
-                    await _wake.Wait(IdlePollInterval < UnsubscribedPollInterval ? IdlePollInterval : UnsubscribedPollInterval, _stopping)
+                    _signals.RequestRearm();
+                    await _signals.Reader.Wait(_idlePollInterval < UnsubscribedPollInterval ? _idlePollInterval : UnsubscribedPollInterval, _time, _stopping)
                         .ConfigureAwait(false);
                     continue;
                 }
@@ -249,7 +205,7 @@ sealed class ReadLoop
                 // missed the wake-up of an append in between, which cleared its flag: read again, and arm again.
                 if (subscriptions != armedSubscriptions)
                 {
-                    Interlocked.Exchange(ref _rearmWakeFlags, 1);
+                    _signals.RequestRearm();
                     continue;
                 }
 
@@ -278,30 +234,37 @@ sealed class ReadLoop
                         .ConfigureAwait(false);
                 }
 
-                await backoff.Wait(_stopping).ConfigureAwait(false);
+                try
+                {
+                    await Task.Delay(delays.Next(exception), _time, _stopping).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                }
             }
         }
     }
 
     /// <summary>
-    /// Waits for a wake-up, at most <see cref="IdlePollInterval" />, and ends the wait early when a wake subscription moves
-    /// to another server or is lost meanwhile: a wake-up published during the move may not reach this process.
+    /// Waits for a wake-up, at most <see cref="RedisStreamsTransportOptions.IdlePollInterval" />, and ends the wait early when a
+    /// wake subscription moves to another server or is lost meanwhile: a wake-up published during the move may not reach this
+    /// process.
     /// </summary>
     async Task WaitForWakeUp(string subscriptions)
     {
-        var deadline = DateTime.UtcNow + IdlePollInterval;
+        var deadline = Now + _idlePollInterval;
         while (true)
         {
-            var left = deadline - DateTime.UtcNow;
+            var left = deadline - Now;
             if (left <= TimeSpan.Zero)
                 return;
 
-            if (await _wake.Wait(left < SubscriptionCheckInterval ? left : SubscriptionCheckInterval, _stopping).ConfigureAwait(false))
+            if (await _signals.Reader.Wait(left < SubscriptionCheckInterval ? left : SubscriptionCheckInterval, _time, _stopping).ConfigureAwait(false))
                 return;
 
             if (_streams.WakeSubscriptions != subscriptions)
             {
-                Interlocked.Exchange(ref _rearmWakeFlags, 1);
+                _signals.RequestRearm();
                 return;
             }
 
@@ -309,7 +272,7 @@ sealed class ReadLoop
             // node that owns it; the flag that append cleared says so.
             if (await _streams.AnyWakeFlagCleared().ConfigureAwait(false))
             {
-                Interlocked.Exchange(ref _rearmWakeFlags, 1);
+                _signals.RequestRearm();
                 return;
             }
         }
@@ -323,9 +286,9 @@ sealed class ReadLoop
     async Task WaitUntilConnected()
     {
         var connected = _context.ReceivePipe.Connected;
-        var woken = _wake.Wait(_expiryRenewalInterval, _stopping);
+        var woken = _signals.Reader.Wait(_expiryRenewalInterval, _time, _stopping);
         if (await Task.WhenAny(connected, woken).ConfigureAwait(false) == woken && !connected.IsCompleted)
-            await _bus.Client.Ping().ConfigureAwait(false);
+            await _streams.Ping().ConfigureAwait(false);
     }
 
     async Task SetupStreams()
@@ -333,6 +296,6 @@ sealed class ReadLoop
         await _streams.Setup().ConfigureAwait(false);
 
         // Streams may have been added, or Redis may have lost the flags with its data.
-        Interlocked.Exchange(ref _rearmWakeFlags, 1);
+        _signals.RequestRearm();
     }
 }

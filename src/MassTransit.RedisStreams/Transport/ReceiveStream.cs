@@ -2,6 +2,7 @@ namespace MassTransit.RedisStreams.Transport;
 
 using Redis;
 using StackExchange.Redis;
+using Support;
 
 
 /// <summary>
@@ -9,11 +10,10 @@ using StackExchange.Redis;
 /// </summary>
 sealed class ReceiveStream
 {
-    public ReceiveStream(RedisKey key, bool isQueue, AckBatcher acknowledgements)
+    public ReceiveStream(RedisKey key, bool isQueue)
     {
         Key = key;
         IsQueue = isQueue;
-        Acknowledgements = acknowledgements;
         LastReadId = RedisValue.Null;
     }
 
@@ -21,8 +21,6 @@ sealed class ReceiveStream
 
     /// <summary>The endpoint's own queue stream, as opposed to an event stream it subscribes to.</summary>
     public bool IsQueue { get; }
-
-    public AckBatcher Acknowledgements { get; }
 
     /// <summary>The highest entry ID read so far; a group lost with Redis data is created again from here.</summary>
     public RedisValue LastReadId { get; set; }
@@ -35,4 +33,7 @@ sealed class ReceiveStream
 
     /// <summary>The last read of this stream took everything there was.</summary>
     public bool Drained { get; set; }
+
+    /// <summary>The acknowledgements of this stream's entries, batched; made by the <see cref="Acknowledger" /> on first use.</summary>
+    internal Batcher<RedisValue>? Acknowledgements;
 }

@@ -10,6 +10,7 @@ using Redis;
 using Retention;
 using Scheduling;
 using StackExchange.Redis;
+using Support;
 using Topology;
 
 
@@ -30,23 +31,18 @@ sealed class RedisStreamsBusContext
         Connection = settings.CreateConnection();
         // The bus's error and dead-letter queue name formatters name every endpoint's _error and _skipped streams.
         var sendTopology = hostConfiguration.Topology.SendTopology;
-        Client = new RedisStreamsClient(Connection,
-            new StreamKeys(settings.KeyPrefix, sendTopology.ErrorQueueNameFormatter, sendTopology.DeadLetterQueueNameFormatter))
-        {
-            WaitForReplicas = settings.WaitForReplicas,
-            WaitForReplicasTimeout = settings.WaitForReplicasTimeout,
-            DuplicateDetectionWindow = settings.DuplicateDetectionWindow
-        };
+        Redis = new RedisGateway(Connection, new StreamKeys(settings.KeyPrefix, sendTopology.ErrorQueueNameFormatter, sendTopology.DeadLetterQueueNameFormatter),
+            new AppendOptions(settings.WaitForReplicas, settings.WaitForReplicasTimeout, settings.DuplicateDetectionWindow));
         HostAddress = settings.HostAddress;
-        Identity = new ConsumerIdentity(Client, settings.ConsumerName);
-        Hosts = new HostRecords(Client, () => hostConfiguration.BusEndpointAddress);
+        Identity = new ConsumerIdentity(Redis.Leases, settings.ConsumerName, Time);
+        Hosts = new HostRecords(Redis.Hosts, () => hostConfiguration.BusEndpointAddress);
 
         _publishTopologies = new ConcurrentDictionary<string, Lazy<Task>>();
         hostConfiguration.Retention.Apply(hostConfiguration.MessageTopology);
-        Trimmer = new StreamTrimmer(Client, hostConfiguration.Retention, settings.DeadConsumerTimeout);
+        Trimmer = new StreamTrimmer(Redis, hostConfiguration.Retention, settings.DeadConsumerTimeout);
 
         _history = new Lazy<RedisStreamsEventHistory>(() =>
-            new RedisStreamsEventHistory(Client, hostConfiguration.MessageTopology, hostConfiguration.CreateSerialization(), hostConfiguration.Upgrades));
+            new RedisStreamsEventHistory(Redis, hostConfiguration.MessageTopology, hostConfiguration.CreateSerialization(), hostConfiguration.Upgrades));
     }
 
     readonly Lazy<RedisStreamsEventHistory> _history;
@@ -94,8 +90,14 @@ sealed class RedisStreamsBusContext
     public RedisStreamsHostConfiguration HostConfiguration { get; }
     public RedisStreamsHostSettings Settings { get; }
     public RedisConnection Connection { get; }
-    public RedisStreamsClient Client { get; }
-    public StreamKeys Keys => Client.Keys;
+
+    /// <summary>Every Redis command the bus sends, by capability.</summary>
+    public RedisGateway Redis { get; }
+
+    public StreamKeys Keys => Redis.Keys;
+
+    /// <summary>The clock of every interval and timeout the transport keeps.</summary>
+    public TimeProvider Time { get; } = TimeProvider.System;
     public RedisStreamsHostAddress HostAddress { get; }
     public ConsumerIdentity Identity { get; }
 
@@ -133,12 +135,12 @@ sealed class RedisStreamsBusContext
 
         async Task Declare(string implementedEntityName)
         {
-            HashEntry[] subscribers = await Client.AddSource(Keys.Events(implementedEntityName), source).ConfigureAwait(false);
+            HashEntry[] subscribers = await Redis.Types.AddSource(Keys.Events(implementedEntityName), source).ConfigureAwait(false);
 
-            await Task.WhenAll(subscribers.Select(x => Client.CreateGroup(source, x.Name!, x.Value))).ConfigureAwait(false);
+            await Task.WhenAll(subscribers.Select(x => Redis.Groups.CreateGroup(source, x.Name!, x.Value))).ConfigureAwait(false);
         }
 
-        await SendRetry.Run(() => Task.WhenAll(topology.GetImplementedEntityNames().Select(Declare)), Settings.SendTimeout, source.ToString(),
+        await RedisRetry.Send(() => Task.WhenAll(topology.GetImplementedEntityNames().Select(Declare)), Settings.SendTimeout, source.ToString(),
             CancellationToken.None).ConfigureAwait(false);
     }
 }

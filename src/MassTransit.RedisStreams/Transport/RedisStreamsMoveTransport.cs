@@ -12,7 +12,9 @@ using Transports;
 
 /// <summary>
 /// Moves a received entry to another stream of the same endpoint (<c>_error</c>, <c>_skipped</c>): the entry's fields are
-/// copied as they are, with headers saying why added, except its expiration time: a message set aside does not expire. The caller acknowledges the original only after this returns.
+/// copied as they are, with headers saying why and where from added. Its expiration time moves to
+/// <c>MT-Redis-Expiration-Time</c>: the message still says when it was to expire, but a message set aside does not expire. The
+/// caller acknowledges the original only after this returns.
 /// </summary>
 abstract class RedisStreamsMoveTransport
 {
@@ -69,11 +71,13 @@ abstract class RedisStreamsMoveTransport
         {
             // A message set aside is kept until someone deals with it: it does not expire there.
             var name = (string?)field.Name ?? "";
-            if (!replaced.Contains(name) && name != EntryFieldNames.ExpirationTime)
+            if (name == EntryFieldNames.ExpirationTime)
+                entry.Add(EntryFieldNames.SetAsideExpirationTime, field.Value);
+            else if (!replaced.Contains(name))
                 entry.Add(field.Name, field.Value);
         }
 
-        await _bus.Client.Append(_destination, entry, onlyIfStreamExists: false).ConfigureAwait(false);
+        await _bus.Redis.Appends.Append(_destination, entry, onlyIfStreamExists: false).ConfigureAwait(false);
     }
 
     static KeyValuePair<string, object>[] CreateHostHeaders()

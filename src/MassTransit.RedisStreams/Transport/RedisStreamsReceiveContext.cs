@@ -18,6 +18,7 @@ sealed class RedisStreamsReceiveContext :
     ReceiveLockContext,
     RedisStreamsMessageContext
 {
+    readonly Acknowledger _acknowledger;
     readonly StreamEntry _entry;
     readonly RedisValue _bodyField;
     readonly ReceiveStream _stream;
@@ -26,10 +27,12 @@ sealed class RedisStreamsReceiveContext :
     Uri? _destinationAddress;
     IHeaderProvider? _headerProvider;
 
-    public RedisStreamsReceiveContext(StreamEntry entry, ReceiveStream stream, RedisStreamsReceiveEndpointContext context, int deliveryCount)
+    public RedisStreamsReceiveContext(StreamEntry entry, ReceiveStream stream, RedisStreamsReceiveEndpointContext context, Acknowledger acknowledger,
+        int deliveryCount)
         : base(deliveryCount > 1, context)
     {
         _entry = entry;
+        _acknowledger = acknowledger;
         _stream = stream;
         DeliveryCount = deliveryCount;
 
@@ -61,18 +64,12 @@ sealed class RedisStreamsReceiveContext :
     public StreamEntry Entry => _entry;
 
     /// <summary>
-    /// Where the message was sent: the endpoint's address for an entry of its queue, the topic address of the message type
-    /// for an entry of an event stream — what MassTransit's envelope records as the destination.
+    /// Where the message was sent, as MassTransit's envelope records it: the queue's endpoint address for an entry of a queue,
+    /// the topic address of the message type for an entry of an event stream — and, for an entry moved to <c>_error</c> or
+    /// <c>_skipped</c> or replayed, the address of the stream it was first sent to (see <see cref="EntryAddresses" />).
     /// </summary>
-    public Uri DestinationAddress => _destinationAddress ??= GetDestinationAddress();
-
-    Uri GetDestinationAddress()
-    {
-        var bus = _endpoint.BusContext;
-        return bus.Keys.EntityNameOf(_stream.Key) is { } entityName
-            ? new RedisStreamsEndpointAddress(bus.HostAddress, entityName, AddressKind.Topic)
-            : InputAddress;
-    }
+    public Uri DestinationAddress => _destinationAddress ??= EntryAddresses.DestinationOf(_entry, _stream.Key, _endpoint.BusContext, InputAddress)
+        ?? InputAddress;
 
     public string StreamKey => _stream.Key.ToString();
     public string EntryId => _entry.Id.ToString();
@@ -86,7 +83,7 @@ sealed class RedisStreamsReceiveContext :
 
     public Task Complete()
     {
-        return _stream.Acknowledgements.Acknowledge(_entry.Id);
+        return _acknowledger.Acknowledge(_stream, _entry.Id);
     }
 
     public Task Faulted(Exception exception)

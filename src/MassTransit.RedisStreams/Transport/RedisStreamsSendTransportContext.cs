@@ -7,7 +7,9 @@ using System.Threading;
 using System.Threading.Tasks;
 using Context;
 using Middleware;
+using Redis;
 using StackExchange.Redis;
+using Support;
 using Transports;
 
 
@@ -80,7 +82,7 @@ sealed class RedisStreamsSendTransportContext :
         // An entry in the transport's own format names this process's host record, which is stored before the first one.
         if (EntryWriter.NamesHost(context) && !_bus.Hosts.EnsureOwnStored().IsCompletedSuccessfully)
         {
-            await SendRetry.Run(() => _bus.Hosts.EnsureOwnStored(), _bus.Settings.SendTimeout, _bus.Keys.Hosts, context.CancellationToken)
+            await RedisRetry.Send(() => _bus.Hosts.EnsureOwnStored(), _bus.Settings.SendTimeout, _bus.Keys.Hosts, context.CancellationToken)
                 .ConfigureAwait(false);
         }
 
@@ -92,10 +94,11 @@ sealed class RedisStreamsSendTransportContext :
 
         // The stream remembers the message for the duplicate detection window: when a retry below (or an outbox, later) sends
         // it again after an attempt that was written but whose reply was lost, it is not appended twice.
-        if (_bus.Client.DuplicateDetectionWindow > TimeSpan.Zero && context.MessageId is { } messageId)
+        var appends = _bus.Redis.Appends;
+        if (appends.DuplicateDetectionWindow > TimeSpan.Zero && context.MessageId is { } messageId)
             entry.SetDuplicateKey(messageId);
 
-        var id = await SendRetry.Run(() => _bus.Client.Append(stream, entry, onlyIfStreamExists: _address.Temporary),
+        var id = await RedisRetry.Send(() => appends.Append(stream, entry, onlyIfStreamExists: _address.Temporary),
             _bus.Settings.SendTimeout, stream, context.CancellationToken).ConfigureAwait(false);
 
         if (id == null)
@@ -103,7 +106,7 @@ sealed class RedisStreamsSendTransportContext :
             // A temporary endpoint's stream is gone once its owner stopped or died; a reply to it has no one to read it.
             LogContext.Debug?.Log("Not sent, the temporary stream no longer exists: {Address} {MessageId}", _address, sendContext.MessageId);
         }
-        else if (id == Redis.RedisStreamsClient.Duplicate)
+        else if (id == StreamAppends.Duplicate)
         {
             LogContext.Debug?.Log("Not appended again, {Stream} has it from within the duplicate detection window: {MessageId}", stream,
                 sendContext.MessageId);
@@ -121,7 +124,7 @@ sealed class RedisStreamsSendTransportContext :
         var cancellable = context.ScheduledMessageId.HasValue;
         var token = (context.ScheduledMessageId ?? NewId.NextGuid()).ToString("D");
 
-        await SendRetry.Run(() => _bus.Client.Schedule(stream, entry, _address.Temporary, due, token, cancellable), _bus.Settings.SendTimeout,
+        await RedisRetry.Send(() => _bus.Redis.Delayed.Schedule(stream, entry, _address.Temporary, due, token, cancellable), _bus.Settings.SendTimeout,
             stream.ToString(), context.CancellationToken).ConfigureAwait(false);
 
         // This instance's pump learns of it at once, not only through the announcement.

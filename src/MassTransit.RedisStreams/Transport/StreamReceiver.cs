@@ -1,56 +1,67 @@
 namespace MassTransit.RedisStreams.Transport;
 
 using System;
-using System.Collections.Concurrent;
-using System.Collections.Generic;
+using System.Linq;
 using System.Threading.Tasks;
 using Internals;
 using Redis;
-using StackExchange.Redis;
+using Support;
 using Transports;
 
 
 /// <summary>
 /// Receives for one endpoint: the <see cref="ReadLoop" /> fills the <see cref="EntryBuffer" /> (at most PrefetchCount
-/// entries), ConcurrentMessageLimit workers take the entries in order and dispatch them through MassTransit's receive pipe,
-/// and each entry is acknowledged (batched XACK) when its dispatch completes. Beside the loop, the
-/// <see cref="PendingEntryKeeper" /> keeps held entries alive and claims those of crashed instances, and
-/// <see cref="UndeliverableEntries" /> keeps what is not a deliverable message away from MassTransit.
+/// entries), ConcurrentMessageLimit workers take the entries in order — claimed ones first — and dispatch them through
+/// MassTransit's receive pipe, and each entry is acknowledged through the <see cref="Acknowledger" /> when its dispatch
+/// completes. Beside the loop, the <see cref="PendingEntryKeeper" /> keeps held entries alive and claims those of crashed
+/// instances, and <see cref="UndeliverableEntries" /> keeps what is not a deliverable message away from MassTransit.
 /// </summary>
 sealed class StreamReceiver :
     ConsumerAgent<EntryKey>,
     ReceiveTransportHandle
 {
+    /// <summary>MassTransit's own handler concurrency when an endpoint sets no limit: what an application switched to this transport keeps.</summary>
+    static readonly int MassTransitDefaultConcurrency = Math.Max(Environment.ProcessorCount * 2, 16);
+
+    readonly Acknowledger _acknowledger;
     readonly EntryBuffer _buffer;
     readonly RedisStreamsBusContext _bus;
     readonly int _concurrency;
     readonly RedisStreamsReceiveEndpointContext _context;
     readonly PendingEntryKeeper _keeper;
-    readonly ReadLoop _readLoop;
-    readonly GroupReader _reader;
     readonly PendingEntries _pending;
+    readonly ReadLoop _readLoop;
+    readonly EndpointSignals _signals;
+    readonly LeaseStanding _standing;
     readonly EndpointStreams _streams;
     readonly UndeliverableEntries _undeliverable;
-    readonly ConcurrentQueue<Delivery> _unstarted;
 
     public StreamReceiver(RedisStreamsReceiveEndpointContext context)
         : base(context)
     {
         _context = context;
         _bus = context.BusContext;
+        var redis = _bus.Redis;
+        var settings = _bus.Settings;
+        var time = _bus.Time;
 
+        // PrefetchCount is how many entries the endpoint holds; the handlers that run at once are ConcurrentMessageLimit, or else
+        // MassTransit's default, never more than PrefetchCount. The transport reads further ahead than that by default (its
+        // bus-wide PrefetchCount), so that each read and acknowledgement carries more.
         var prefetch = Math.Max(1, context.PrefetchCount);
-        _concurrency = Math.Max(1, Math.Min(context.ConcurrentMessageLimit ?? prefetch, prefetch));
+        _concurrency = Math.Max(1, Math.Min(context.ConcurrentMessageLimit ?? MassTransitDefaultConcurrency, prefetch));
 
-        _buffer = new EntryBuffer(prefetch, _bus.Settings.IdlePollInterval);
-        _unstarted = new ConcurrentQueue<Delivery>();
-
-        _streams = new EndpointStreams(context, OnWake, Stopping);
-        _pending = new PendingEntries(_bus, _streams, _buffer);
-        _keeper = new PendingEntryKeeper(_bus, _streams, _pending, Stopping);
-        _reader = new GroupReader(_bus, _streams, _buffer);
-        _readLoop = new ReadLoop(context, _streams, _buffer, _pending, _reader, Stopping);
-        _undeliverable = new UndeliverableEntries(context);
+        _standing = _bus.Identity.Standing;
+        _signals = new EndpointSignals();
+        _buffer = new EntryBuffer(prefetch);
+        _streams = new EndpointStreams(context, _signals.OnWake);
+        _acknowledger = new Acknowledger(redis.Groups, context.QueueName, Stopping);
+        _pending = new PendingEntries(redis.Groups, redis.Pending, redis.Wake, _streams, _buffer, _acknowledger, _standing,
+            () => _bus.Identity.CurrentName, settings.ClaimTimeout);
+        _keeper = new PendingEntryKeeper(_pending, _streams, _buffer, _signals, settings.ClaimTimeout, settings.DeadConsumerTimeout, time, Stopping);
+        var reader = new GroupReader(redis.Groups, _streams, _buffer, _standing, () => _bus.ConsumerName);
+        _readLoop = new ReadLoop(context, _streams, _buffer, _pending, reader, _signals, time, Stopping);
+        _undeliverable = new UndeliverableEntries(context, _acknowledger);
 
         TrySetConsumeTask(Task.Run(Run));
     }
@@ -63,6 +74,8 @@ sealed class StreamReceiver :
     async Task Run()
     {
         _bus.Connection.ConnectionChanged += OnConnectionChanged;
+        _standing.Lapsed += _signals.OnLapsed;
+        _bus.Identity.ConsumersDied += _keeper.OnConsumersDied;
         try
         {
             await _context.DependenciesReady.OrCanceled(Stopping).ConfigureAwait(false);
@@ -76,7 +89,7 @@ sealed class StreamReceiver :
             {
                 await _readLoop.Run(() =>
                 {
-                    keeper ??= Task.Run(_keeper.Run);
+                    keeper ??= Task.Run(() => _keeper.Run(_bus.Identity.RecentDeaths));
                     SetReady();
                 }).ConfigureAwait(false);
             }
@@ -96,34 +109,31 @@ sealed class StreamReceiver :
         }
         finally
         {
+            _bus.Identity.ConsumersDied -= _keeper.OnConsumersDied;
+            _standing.Lapsed -= _signals.OnLapsed;
             _bus.Connection.ConnectionChanged -= OnConnectionChanged;
         }
     }
 
     async Task Work()
     {
-        var deliveries = _buffer.Deliveries;
-
-        while (await deliveries.WaitToReadAsync().ConfigureAwait(false))
+        while (!IsStopping && await _buffer.Take().ConfigureAwait(false) is { } delivery)
         {
-            while (deliveries.TryRead(out var delivery))
+            // Buffered but never started when the endpoint stops: handed back for other instances once the workers are done.
+            if (IsStopping)
             {
-                if (IsStopping)
-                {
-                    // Buffered but never started: handed back for other instances once the workers are done.
-                    _unstarted.Enqueue(delivery);
-                    continue;
-                }
+                _buffer.Requeue(delivery);
+                return;
+            }
 
-                try
-                {
-                    await Deliver(delivery).ConfigureAwait(false);
-                }
-                catch (Exception exception)
-                {
-                    // A worker never ends before the endpoint stops: the entry stays pending and is claimed and tried again.
-                    LogContext.Error?.Log(exception, "Delivering entry {EntryId} of {Stream} failed", delivery.Entry.Id, delivery.Stream.Key);
-                }
+            try
+            {
+                await Deliver(delivery).ConfigureAwait(false);
+            }
+            catch (Exception exception)
+            {
+                // A worker never ends before the endpoint stops: the entry stays pending and is claimed and tried again.
+                LogContext.Error?.Log(exception, "Delivering entry {EntryId} of {Stream} failed", delivery.Entry.Id, delivery.Stream.Key);
             }
         }
     }
@@ -132,12 +142,15 @@ sealed class StreamReceiver :
     {
         try
         {
+            if (!await IsStillOwn(delivery).ConfigureAwait(false))
+                return;
+
             if (await _undeliverable.TryDivert(delivery.Stream, delivery.Entry, delivery.DeliveryCount).ConfigureAwait(false))
                 return;
 
             LogContext.Current = _context.LogContext;
 
-            var context = new RedisStreamsReceiveContext(delivery.Entry, delivery.Stream, _context, delivery.DeliveryCount);
+            var context = new RedisStreamsReceiveContext(delivery.Entry, delivery.Stream, _context, _acknowledger, delivery.DeliveryCount);
             try
             {
                 await Dispatch(delivery.Key, context, context).ConfigureAwait(false);
@@ -158,45 +171,50 @@ sealed class StreamReceiver :
     }
 
     /// <summary>
+    /// An entry read before this instance's lease may have lapsed — it stood still, or could not reach Redis, for longer than a
+    /// lease — may have been claimed by another instance meanwhile: it is started only if it is still this consumer's, which
+    /// is asked of Redis (waiting as long as Redis cannot answer). Any other entry is started at once.
+    /// </summary>
+    async Task<bool> IsStillOwn(Delivery delivery)
+    {
+        if (delivery.Epoch == _standing.Epoch && _standing.IsStanding)
+            return true;
+
+        var delays = new RetryDelays();
+        while (true)
+        {
+            try
+            {
+                if (await _pending.IsStillOwn(delivery).ConfigureAwait(false))
+                    return true;
+
+                LogContext.Debug?.Log("Entry {EntryId} of {Stream} was claimed by another instance while this one stood still; not started here",
+                    delivery.Entry.Id, delivery.Stream.Key);
+                return false;
+            }
+            catch (Exception exception) when (TransientFailures.IsRedisFailure(exception) && !IsStopping)
+            {
+                await Task.Delay(delays.Next(exception), _bus.Time, Stopping).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
     /// Hands the entries read but never started — queued, or held back by the reader — to the other instances (see
     /// <see cref="PendingEntries.Release" />).
     /// </summary>
     async Task ReleaseUnstarted()
     {
-        var entries = new List<EntryKey>();
-        foreach (var delivery in _reader.TakeHeldBack())
-            _unstarted.Enqueue(delivery);
-
-        while (_unstarted.TryDequeue(out var delivery))
-        {
+        var unstarted = _buffer.TakeUnstarted();
+        foreach (var delivery in unstarted)
             _buffer.Done(delivery);
-            entries.Add(delivery.Key);
-        }
 
-        await _pending.Release(entries).ConfigureAwait(false);
-    }
-
-    void OnWake(RedisKey stream, WakeReason reason)
-    {
-        switch (reason)
-        {
-            case WakeReason.Entries:
-                _readLoop.OnEntriesAppended();
-                break;
-
-            case WakeReason.Topology:
-                _readLoop.OnTopologyChanged();
-                break;
-
-            case WakeReason.Claim:
-                _keeper.RequestClaim();
-                break;
-        }
+        await _pending.Release(unstarted.Select(x => x.Key).ToList()).ConfigureAwait(false);
     }
 
     void OnConnectionChanged(bool connected)
     {
-        _readLoop.OnConnectionChanged();
+        _signals.OnConnectionChanged(connected);
         _buffer.SignalCapacity();
     }
 

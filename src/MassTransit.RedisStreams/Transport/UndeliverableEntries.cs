@@ -16,12 +16,14 @@ using StackExchange.Redis;
 /// </summary>
 sealed class UndeliverableEntries
 {
+    readonly Acknowledger _acknowledger;
     readonly RedisStreamsReceiveEndpointContext _context;
     readonly string _defaultMediaType;
 
-    public UndeliverableEntries(RedisStreamsReceiveEndpointContext context)
+    public UndeliverableEntries(RedisStreamsReceiveEndpointContext context, Acknowledger acknowledger)
     {
         _context = context;
+        _acknowledger = acknowledger;
         _defaultMediaType = context.Serialization.GetMessageDeserializer().ContentType.MediaType;
     }
 
@@ -71,7 +73,7 @@ sealed class UndeliverableEntries
                 new KeyValuePair<string, object>(EntryFieldNames.SourceEntry, entry.Id.ToString())
             ]).ConfigureAwait(false);
 
-            await stream.Acknowledgements.Acknowledge(entry.Id).ConfigureAwait(false);
+            await _acknowledger.Acknowledge(stream, entry.Id).ConfigureAwait(false);
         }
         catch (Exception exception) when (TransientFailures.IsRedisFailure(exception))
         {
@@ -110,7 +112,7 @@ sealed class UndeliverableEntries
                 ]).ConfigureAwait(false);
             }
 
-            await stream.Acknowledgements.Acknowledge(entry.Id).ConfigureAwait(false);
+            await _acknowledger.Acknowledge(stream, entry.Id).ConfigureAwait(false);
 
             LogContext.Debug?.Log("Entry {EntryId} of {Stream} expired at {ExpiredAt:O}; {Action}", entry.Id, stream.Key, expiredAt,
                 _context.BusContext.Settings.MoveExpiredToSkipped ? "moved to the skipped stream" : "dropped");

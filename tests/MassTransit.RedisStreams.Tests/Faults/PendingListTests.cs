@@ -59,9 +59,9 @@ public class PendingListTests
         await db.StreamReadGroupAsync(stream, "keep", "idle", ">", 1);
         await db.StreamAcknowledgeAsync(stream, "keep", (await db.StreamPendingMessagesAsync(stream, "keep", 1, "idle")).Single().MessageId);
 
-        var client = new RedisStreams.Redis.RedisStreamsClient(new RedisStreams.Redis.RedisConnection(db.Multiplexer),
+        var client = new RedisStreams.Redis.RedisGateway(new RedisStreams.Redis.RedisConnection(db.Multiplexer),
             new RedisStreams.Redis.StreamKeys(redis.KeyPrefix));
-        var removed = await client.RemoveIdleConsumers(stream, "keep", TimeSpan.Zero, null, "nobody");
+        var removed = await client.Pending.RemoveIdleConsumers(stream, "keep", TimeSpan.Zero, null, "nobody");
 
         Assert.Equal(["idle"], removed);
         Assert.Equal(["busy"], (await db.StreamConsumerInfoAsync(stream, "keep")).Select(x => x.Name.ToString()).ToArray());

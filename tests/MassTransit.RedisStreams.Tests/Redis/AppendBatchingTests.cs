@@ -19,7 +19,7 @@ public class AppendBatchingTests
     {
         var redis = await RedisTestContext.Create();
         var db = await redis.Database();
-        var client = new RedisStreamsClient(new RedisConnection(db.Multiplexer, observe: false), new StreamKeys(redis.KeyPrefix));
+        var client = new RedisGateway(new RedisConnection(db.Multiplexer, observe: false), new StreamKeys(redis.KeyPrefix));
         var stream = redis.Key("queue:batched");
 
         const int count = 2_000;
@@ -28,7 +28,7 @@ public class AppendBatchingTests
             var entry = new NewEntry();
             entry.Add("body", $"{{\"n\":{i}}}");
             entry.Add("n", i);
-            return client.Append(stream, entry, onlyIfStreamExists: false);
+            return client.Appends.Append(stream, entry, onlyIfStreamExists: false);
         }).ToArray();
 
         var ids = await Task.WhenAll(appends);
@@ -43,7 +43,7 @@ public class AppendBatchingTests
         var other = redis.Key("queue:other");
         var next = new NewEntry();
         next.Add("body", "{}");
-        var nextId = StreamEntryId.Parse((await client.Append(other, next, onlyIfStreamExists: false))!);
+        var nextId = StreamEntryId.Parse((await client.Appends.Append(other, next, onlyIfStreamExists: false))!);
         Assert.True(nextId > StreamEntryId.Parse(ids[^1]!));
     }
 
@@ -52,14 +52,14 @@ public class AppendBatchingTests
     {
         var redis = await RedisTestContext.Create();
         var db = await redis.Database();
-        var client = new RedisStreamsClient(new RedisConnection(db.Multiplexer, observe: false), new StreamKeys(redis.KeyPrefix));
+        var client = new RedisGateway(new RedisConnection(db.Multiplexer, observe: false), new StreamKeys(redis.KeyPrefix));
         var missing = redis.Key("queue:gone");
 
         var results = await Task.WhenAll(Enumerable.Range(0, 50).Select(i =>
         {
             var entry = new NewEntry();
             entry.Add("body", "{}");
-            return client.Append(missing, entry, onlyIfStreamExists: true);
+            return client.Appends.Append(missing, entry, onlyIfStreamExists: true);
         }));
 
         Assert.All(results, Assert.Null);
@@ -71,7 +71,7 @@ public class AppendBatchingTests
     {
         var redis = await RedisTestContext.Create();
         var db = await redis.Database();
-        var client = new RedisStreamsClient(new RedisConnection(db.Multiplexer, observe: false), new StreamKeys(redis.KeyPrefix));
+        var client = new RedisGateway(new RedisConnection(db.Multiplexer, observe: false), new StreamKeys(redis.KeyPrefix));
         var stream = redis.Key("queue:mixed");
 
         // Entry 10 has no fields, which XADD refuses; it goes in the same call as the entries around it.
@@ -84,7 +84,7 @@ public class AppendBatchingTests
                 entry.Add("n", i);
             }
 
-            return client.Append(stream, entry, onlyIfStreamExists: false);
+            return client.Appends.Append(stream, entry, onlyIfStreamExists: false);
         }).ToList();
 
         var refused = await Assert.ThrowsAsync<RedisServerException>(() => appends[10]);

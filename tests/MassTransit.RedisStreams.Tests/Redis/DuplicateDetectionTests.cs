@@ -29,10 +29,8 @@ public class DuplicateDetectionTests
     {
         var redis = await RedisTestContext.Create();
         var db = await redis.Database();
-        var client = new RedisStreamsClient(new RedisConnection(db.Multiplexer, observe: false), new StreamKeys(redis.KeyPrefix))
-        {
-            DuplicateDetectionWindow = TimeSpan.FromMinutes(1)
-        };
+        var client = new RedisGateway(new RedisConnection(db.Multiplexer, observe: false), new StreamKeys(redis.KeyPrefix),
+            new AppendOptions(0, TimeSpan.Zero, TimeSpan.FromMinutes(1))).Appends;
         var stream = redis.Key("queue:ledger");
         var entry = new NewEntry();
         entry.Add("body", "{\"lot\":1}");
@@ -42,19 +40,19 @@ public class DuplicateDetectionTests
         var first = await client.Append(stream, entry, onlyIfStreamExists: false);
         var again = await Task.WhenAll(Enumerable.Range(0, 5).Select(_ => client.Append(stream, entry, onlyIfStreamExists: false)));
 
-        Assert.NotEqual(RedisStreamsClient.Duplicate, first);
-        Assert.All(again, x => Assert.Equal(RedisStreamsClient.Duplicate, x));
+        Assert.NotEqual(StreamAppends.Duplicate, first);
+        Assert.All(again, x => Assert.Equal(StreamAppends.Duplicate, x));
         Assert.Equal(first, Assert.Single(await db.StreamRangeAsync(stream)).Id.ToString());
 
         // An entry that was not appended (its stream had to exist and did not) is not remembered: sent again, it is appended.
         var reply = redis.Key("queue:reply");
         Assert.Null(await client.Append(reply, entry, onlyIfStreamExists: true));
         await db.StreamAddAsync(reply, "body", "{}");
-        Assert.NotEqual(RedisStreamsClient.Duplicate, await client.Append(reply, entry, onlyIfStreamExists: true));
+        Assert.NotEqual(StreamAppends.Duplicate, await client.Append(reply, entry, onlyIfStreamExists: true));
         Assert.Equal(2, await db.StreamLengthAsync(reply));
 
         // Without a window the same entry is appended each time.
-        var plain = new RedisStreamsClient(client.Connection, client.Keys);
+        var plain = new RedisGateway(new RedisConnection(db.Multiplexer, observe: false), new StreamKeys(redis.KeyPrefix)).Appends;
         await plain.Append(stream, entry, onlyIfStreamExists: false);
         Assert.Equal(2, await db.StreamLengthAsync(stream));
     }

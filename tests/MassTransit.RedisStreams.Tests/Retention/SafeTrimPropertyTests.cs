@@ -34,7 +34,7 @@ public class SafeTrimPropertyTests
 
         var redis = await RedisTestContext.Create();
         var db = await redis.Database();
-        var client = new RedisStreamsClient(new RedisConnection(db.Multiplexer, observe: false), new StreamKeys(redis.KeyPrefix));
+        var client = new RedisGateway(new RedisConnection(db.Multiplexer, observe: false), new StreamKeys(redis.KeyPrefix));
 
         for (var round = 0; round < 60; round++)
         {
@@ -75,7 +75,7 @@ public class SafeTrimPropertyTests
             var time = (RedisValue[])(await db.ExecuteAsync("TIME"))!;
             var serverNow = (ulong)((long)time[0] * 1000 + (long)time[1] / 1000);
 
-            var (removed, keptFor, _) = await client.Trim(key, maxEntries, maxAge, 1000);
+            var (removed, keptFor, _) = await client.Trimming.Trim(key, maxEntries, maxAge, 1000);
 
             var remaining = (await db.StreamRangeAsync(key)).Select(x => (string)x.Id!).ToList();
             var description = $"round {round}: {length} entries, {groupCount} groups, max entries {maxEntries}, max age {maxAge}; "

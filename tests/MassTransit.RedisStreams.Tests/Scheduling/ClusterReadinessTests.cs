@@ -21,7 +21,7 @@ public class ClusterReadinessTests
     {
         using var cluster = await RedisClusterProcess.Start();
         await using var multiplexer = await ConnectionMultiplexer.ConnectAsync(cluster.ConnectionString);
-        var client = new RedisStreamsClient(new RedisConnection(multiplexer, observe: false), new StreamKeys("shop"));
+        var client = new RedisGateway(new RedisConnection(multiplexer, observe: false), new StreamKeys("shop"));
         var database = multiplexer.GetDatabase();
 
         RedisKey[] streams = [client.Keys.Queue("orders"), client.Keys.Queue("billing"), client.Keys.Events("OrderPlaced")];
@@ -30,34 +30,34 @@ public class ClusterReadinessTests
         foreach (var stream in streams)
         {
             var due = NewEntry("due");
-            await client.Schedule(stream, due, onlyIfStreamExists: false, DateTimeOffset.UtcNow.AddMilliseconds(-1), "token-due-" + stream.ToString(), cancellable: true);
-            await client.Schedule(stream, NewEntry("cancelled"), onlyIfStreamExists: false, DateTimeOffset.UtcNow.AddHours(1), "token-cancelled-" + stream.ToString(),
+            await client.Delayed.Schedule(stream, due, onlyIfStreamExists: false, DateTimeOffset.UtcNow.AddMilliseconds(-1), "token-due-" + stream.ToString(), cancellable: true);
+            await client.Delayed.Schedule(stream, NewEntry("cancelled"), onlyIfStreamExists: false, DateTimeOffset.UtcNow.AddHours(1), "token-cancelled-" + stream.ToString(),
                 cancellable: true);
-            await client.Schedule(stream, NewEntry("later"), onlyIfStreamExists: false, DateTimeOffset.UtcNow.AddHours(2), "token-later-" + stream.ToString(),
+            await client.Delayed.Schedule(stream, NewEntry("later"), onlyIfStreamExists: false, DateTimeOffset.UtcNow.AddHours(2), "token-later-" + stream.ToString(),
                 cancellable: false);
 
-            Assert.Equal(3, (await client.GetScheduledSummary(stream)).Count);
-            Assert.Equal(["due", "cancelled", "later"], (await client.GetScheduled(stream, 10)).Select(x => (string?)x.Fields.Single(f => f.Name == "Lot").Value));
+            Assert.Equal(3, (await client.Delayed.GetSummary(stream)).Count);
+            Assert.Equal(["due", "cancelled", "later"], (await client.Delayed.GetHeld(stream, 10)).Select(x => (string?)x.Fields.Single(f => f.Name == "Lot").Value));
 
-            var (moved, nextDue, tokens) = await client.MoveDue(stream, 100);
+            var (moved, nextDue, tokens) = await client.Delayed.MoveDue(stream, 100);
             Assert.Equal(1, moved);
             Assert.NotNull(nextDue);
-            await client.ForgetScheduledTokens(tokens);
+            await client.Delayed.ForgetTokens(tokens);
 
-            Assert.Equal(stream, await client.GetScheduledStream("token-cancelled-" + stream.ToString()));
-            Assert.True(await client.CancelScheduled(stream, "token-cancelled-" + stream.ToString()));
-            Assert.Null(await client.GetScheduledStream("token-cancelled-" + stream.ToString()));
+            Assert.Equal(stream, await client.Delayed.GetStreamOf("token-cancelled-" + stream.ToString()));
+            Assert.True(await client.Delayed.Cancel(stream, "token-cancelled-" + stream.ToString()));
+            Assert.Null(await client.Delayed.GetStreamOf("token-cancelled-" + stream.ToString()));
 
             // A plain append next to the moved one: both took their IDs from the stream's own clock.
-            Assert.NotNull(await client.Append(stream, NewEntry("appended"), onlyIfStreamExists: false));
+            Assert.NotNull(await client.Appends.Append(stream, NewEntry("appended"), onlyIfStreamExists: false));
 
             var entries = await database.StreamRangeAsync(stream);
             Assert.Equal(["due", "appended"], entries.Select(x => (string?)x["Lot"]));
             Assert.Equal(entries[1].Id.ToString(), (string?)await database.StringGetAsync("shop:{" + stream.ToString() + "}:clock"));
-            Assert.Equal(1, (await client.GetScheduledSummary(stream)).Count);
+            Assert.Equal(1, (await client.Delayed.GetSummary(stream)).Count);
         }
 
-        Assert.Equal(streams.Length, (await client.GetDelayedStreams()).Length);
+        Assert.Equal(streams.Length, (await client.Delayed.GetStreams()).Length);
     }
 
     static NewEntry NewEntry(string lot)

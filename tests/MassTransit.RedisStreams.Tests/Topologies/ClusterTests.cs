@@ -462,7 +462,7 @@ public class ClusterTests :
         var names = Enumerable.Range(0, 12).Select(i => "events:Type" + i).ToArray();
         var prefix = await ClusterSupport.SpreadPrefix(Cluster, 3, names);
         await using var multiplexer = await ConnectionMultiplexer.ConnectAsync(Cluster.ConnectionString);
-        var client = new RedisStreamsClient(new RedisConnection(multiplexer, observe: false), new StreamKeys(prefix));
+        var client = new RedisGateway(new RedisConnection(multiplexer, observe: false), new StreamKeys(prefix));
         foreach (var name in names)
             await multiplexer.GetDatabase().StreamAddAsync(prefix + ":" + name, "body", "{}");
 
@@ -472,14 +472,14 @@ public class ClusterTests :
         var pages = 0;
         do
         {
-            (cursor, var keys) = await client.ScanStreams(cursor, client.Keys.EventsPattern, 2);
+            (cursor, var keys) = await client.Admin.ScanStreams(cursor, client.Keys.EventsPattern, 2);
             found.AddRange(keys.Select(x => x.ToString()));
             pages++;
         }
         while (cursor != "0" && pages < 1000);
 
         Assert.Equal(names.Select(x => prefix + ":" + x).Order(), found.Order());
-        Assert.Equal(names.Length, (await client.ScanAllStreams(client.Keys.EventsPattern)).Count);
+        Assert.Equal(names.Length, (await client.Admin.ScanAllStreams(client.Keys.EventsPattern)).Count);
     }
 }
 

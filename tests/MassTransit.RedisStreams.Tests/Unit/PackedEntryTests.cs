@@ -25,12 +25,12 @@ public class PackedEntryTests
         entry.Add("MessageId", Guid.NewGuid().ToString("D"));
         entry.Add("Empty", "");
 
-        var fields = PackedEntry.Unpack(PackedEntry.Pack(entry.GetArguments(), RedisStreamsClient.AppendReservedArguments, onlyIfStreamExists: true, mapped: false));
+        var fields = PackedEntry.Unpack(PackedEntry.Pack(entry.Fields, onlyIfStreamExists: true, mapped: false));
 
         Assert.Equal(3, fields.Length);
         Assert.Equal("body", (string?)fields[0].Name);
         Assert.Equal(body, (byte[]?)fields[0].Value);
-        Assert.Equal((string?)entry.GetArguments()[RedisStreamsClient.AppendReservedArguments + 3], (string?)fields[1].Value);
+        Assert.Equal((string?)entry.Fields[3], (string?)fields[1].Value);
         Assert.Equal("", (string?)fields[2].Value);
     }
 
@@ -41,7 +41,7 @@ public class PackedEntryTests
         for (var i = 0; i < 40; i++)
             entry.Add("h" + i, "v" + i);
 
-        var fields = PackedEntry.Unpack(PackedEntry.Pack(entry.GetArguments(), RedisStreamsClient.AppendReservedArguments, onlyIfStreamExists: false, mapped: true));
+        var fields = PackedEntry.Unpack(PackedEntry.Pack(entry.Fields, onlyIfStreamExists: false, mapped: true));
 
         Assert.Equal(Enumerable.Range(0, 40).Select(i => "v" + i), fields.Select(x => (string?)x.Value));
     }

@@ -2,7 +2,6 @@ namespace MassTransit.RedisStreams.Tests.Unit;
 
 using System;
 using System.Linq;
-using System.Threading;
 using RedisStreams.Redis;
 using StackExchange.Redis;
 using Transport;
@@ -12,8 +11,6 @@ using Xunit;
 /// <summary>How a read round shares the free capacity between an endpoint's streams.</summary>
 public class ReadPlanTests
 {
-    static readonly RedisStreamsClient Client = new(new RedisConnection(ConfigurationOptions.Parse("localhost:1"), false), new StreamKeys(null));
-
     [Fact]
     public void Streams_that_were_all_empty_get_the_same_count_so_that_the_read_is_one_command()
     {
@@ -72,7 +69,7 @@ public class ReadPlanTests
         return states.Select((state, i) =>
         {
             RedisKey key = "s" + i;
-            return new ReceiveStream(key, false, new AckBatcher(Client, key, "g", CancellationToken.None))
+            return new ReceiveStream(key, false)
             {
                 UnreadAfter = new StreamEntryId(state.UnreadAfter, 0),
                 Drained = state.Drained

@@ -1,4 +1,4 @@
-namespace MassTransit.RedisStreams.Transport;
+namespace MassTransit.RedisStreams.Support;
 
 using System;
 using System.Threading;
@@ -27,17 +27,21 @@ sealed class AsyncSignal
     }
 
     /// <summary>
-    /// Waits until the signal is set, the timeout passes, or the token is canceled (which throws).
+    /// Waits until the signal is set, <paramref name="timeout" /> passes by <paramref name="time" />'s clock, or the token is
+    /// canceled (which throws).
     /// </summary>
     /// <returns>True when the signal was set, false on timeout.</returns>
-    public async Task<bool> Wait(TimeSpan timeout, CancellationToken cancellationToken)
+    public async Task<bool> Wait(TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
     {
         var source = Volatile.Read(ref _source);
         if (!source.Task.IsCompleted)
         {
+            if (timeout <= TimeSpan.Zero)
+                return false;
+
             try
             {
-                await source.Task.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+                await source.Task.WaitAsync(timeout, time, cancellationToken).ConfigureAwait(false);
             }
             catch (TimeoutException)
             {

@@ -1,0 +1,48 @@
+namespace MassTransit.RedisStreams.Transport;
+
+using System;
+using StackExchange.Redis;
+
+
+/// <summary>
+/// The addresses an entry implies rather than carries, the same wherever it is read: its own queue, <c>_error</c>,
+/// <c>_skipped</c>, the history, a replay or a requeue.
+/// </summary>
+static class EntryAddresses
+{
+    /// <summary>
+    /// Where a message was sent, as MassTransit's envelope records it (<see cref="MessageContext.DestinationAddress" />): the
+    /// stream it was first appended to — the one a move to <c>_error</c> or <c>_skipped</c> records in
+    /// <c>MT-Redis-Source-Stream</c>, the one a replay records in <c>MT-Redis-Replay-Stream</c>, or else the one it is read
+    /// from — as an endpoint address for a queue and a topic address for an event stream.
+    /// </summary>
+    /// <param name="entry">The entry.</param>
+    /// <param name="stream">The stream it is read from.</param>
+    /// <param name="bus">The bus that reads it.</param>
+    /// <param name="inputAddress">
+    /// The address of the endpoint that reads it, when <paramref name="stream" /> is that endpoint's queue: what an entry sent
+    /// there was sent to, query and all (a temporary endpoint's <c>?temporary=true</c>).
+    /// </param>
+    public static Uri? DestinationOf(StreamEntry entry, RedisKey stream, RedisStreamsBusContext bus, Uri? inputAddress = null)
+    {
+        var first = entry[EntryFieldNames.SourceStream];
+        if (first.IsNullOrEmpty)
+            first = entry[EntryFieldNames.ReplayedStream];
+
+        if (first.IsNullOrEmpty)
+            return bus.Keys.QueueNameOf(stream) != null && inputAddress != null ? inputAddress : AddressOf(stream, bus);
+
+        return AddressOf((string)first!, bus) ?? AddressOf(stream, bus);
+    }
+
+    /// <summary>The address of a stream of the bus: topic for an event stream, endpoint for a queue; null for another key.</summary>
+    static Uri? AddressOf(RedisKey stream, RedisStreamsBusContext bus)
+    {
+        if (bus.Keys.EntityNameOf(stream) is { } entityName)
+            return new RedisStreamsEndpointAddress(bus.HostAddress, entityName, AddressKind.Topic);
+
+        return bus.Keys.QueueNameOf(stream) is { } queueName
+            ? new RedisStreamsEndpointAddress(bus.HostAddress, queueName)
+            : null;
+    }
+}
