@@ -38,17 +38,25 @@ public sealed class RedisStreamsEventHistory :
     /// <param name="keyPrefix">The bus's <see cref="RedisStreamsTransportOptions.KeyPrefix" />, if it has one.</param>
     public RedisStreamsEventHistory(IConnectionMultiplexer multiplexer, string? keyPrefix = null)
         : this(new RedisGateway(new RedisConnection(multiplexer, observe: false), new StreamKeys(keyPrefix)),
-            new MessageTopology(RedisStreamsTopologyConfiguration.EntityNameFormatter), null, new EventUpgrades())
+            new MessageTopology(RedisStreamsTopologyConfiguration.EntityNameFormatter), null, new EventUpgrades(),
+            RedisStreamsHostAddress.FromConfiguration(ConfigurationOptions.Parse(multiplexer.Configuration), StreamKeys.NormalizePrefix(keyPrefix)))
     {
     }
 
-    internal RedisStreamsEventHistory(RedisGateway redis, IMessageTopology topology, ISerialization? serialization, EventUpgrades upgrades)
+    /// <param name="redis">The gateway.</param>
+    /// <param name="topology">Names the event stream of each message type.</param>
+    /// <param name="serialization">The bus's deserializers; null for MassTransit's JSON ones and the transport's own format.</param>
+    /// <param name="upgrades">The registered upgrades of older contracts.</param>
+    /// <param name="host">The bus's host address, from which the destination addresses of stored events are made.</param>
+    internal RedisStreamsEventHistory(RedisGateway redis, IMessageTopology topology, ISerialization? serialization, EventUpgrades upgrades,
+        RedisStreamsHostAddress host)
     {
         _redis = redis;
         _topology = topology;
         _upgrades = upgrades;
         _reader = new EventLogReader(redis.Admin);
-        _decoder = new EventDecoder(serialization, upgrades, new HostRecords(redis.Hosts, () => null));
+        _decoder = new EventDecoder(serialization, upgrades, new HostRecords(redis.Hosts, () => null),
+            (stream, entry) => EntryAddresses.DestinationOf(entry, stream, redis.Keys, host));
         _inspector = new StreamInspector(redis);
         _replayer = new EventReplayer(redis.Appends, redis.Keys, _reader, _decoder);
     }

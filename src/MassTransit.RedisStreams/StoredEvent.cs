@@ -12,7 +12,7 @@ public sealed class StoredEvent<T>
     where T : class
 {
     internal StoredEvent(string streamKey, string entryId, DateTimeOffset timestamp, T? message, Exception? error, Headers headers,
-        MessageContext? messageContext, bool upgraded, bool declared, bool isReplay)
+        MessageContext? messageContext, Uri? destinationAddress, bool upgraded, bool declared, bool isReplay)
     {
         Declared = declared;
         StreamKey = streamKey;
@@ -30,6 +30,10 @@ public sealed class StoredEvent<T>
         InitiatorId = messageContext?.InitiatorId ?? ReadGuid(headers, MassTransit.MessageHeaders.InitiatorId);
         SentTime = messageContext?.SentTime;
         SourceAddress = messageContext?.SourceAddress;
+        DestinationAddress = destinationAddress;
+        ResponseAddress = messageContext?.ResponseAddress;
+        FaultAddress = messageContext?.FaultAddress;
+        ExpirationTime = messageContext?.ExpirationTime;
     }
 
     /// <summary>The message; null when the entry does not read as <typeparamref name="T" /> (see <see cref="Error" />).</summary>
@@ -70,6 +74,21 @@ public sealed class StoredEvent<T>
 
     /// <summary>Where the message was sent from.</summary>
     public Uri? SourceAddress { get; }
+
+    /// <summary>
+    /// Where the message was sent, as a consumer of it saw it: the topic address of its type for a publish, the endpoint's
+    /// address for a send; for a replayed copy, where the original went.
+    /// </summary>
+    public Uri? DestinationAddress { get; }
+
+    /// <summary>Where responses to the message were to go, if it asked for any.</summary>
+    public Uri? ResponseAddress { get; }
+
+    /// <summary>Where faults of the message were to go, if it named an address for them.</summary>
+    public Uri? FaultAddress { get; }
+
+    /// <summary>When the message was to expire, if it had a time to live.</summary>
+    public DateTime? ExpirationTime { get; }
 
     /// <summary>True when the entry was stored under an older contract and read through a registered upgrade.</summary>
     public bool Upgraded { get; }

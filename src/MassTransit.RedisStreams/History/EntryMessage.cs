@@ -113,7 +113,7 @@ sealed class EntryMessage
             // Without a Content-Type: the transport's own format, which also reads plain JSON and envelopes other programs wrote.
             var contentType = contentTypeHeader != null ? new ContentType(contentTypeHeader) : EntryJsonSerializer.EntryJsonContentType;
             _isEnvelope = contentType.MediaType.Equals(SystemTextJsonMessageSerializer.JsonContentType.MediaType, StringComparison.OrdinalIgnoreCase)
-                || (contentTypeHeader == null && !Headers.TryGetHeader(MessageHeaders.MessageType, out _) && LooksLikeEnvelope(_body.Span));
+                || (contentTypeHeader == null && !Headers.TryGetHeader(MessageHeaders.MessageType, out _) && EnvelopeSniffer.LooksLikeEnvelope(_body.Span));
 
             IMessageDeserializer? deserializer = null;
             if (serialization?.TryGetMessageDeserializer(contentType, out deserializer) != true)
@@ -146,30 +146,6 @@ sealed class EntryMessage
             return message.Clone();
 
         return root.Clone();
-    }
-
-    /// <summary>A JSON object with a top-level <c>message</c> property: MassTransit's envelope.</summary>
-    static bool LooksLikeEnvelope(ReadOnlySpan<byte> body)
-    {
-        try
-        {
-            var reader = new Utf8JsonReader(body);
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-                return false;
-
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                if (reader.ValueTextEquals("message"u8) || reader.ValueTextEquals("Message"u8))
-                    return true;
-
-                reader.Skip();
-            }
-        }
-        catch (JsonException)
-        {
-        }
-
-        return false;
     }
 
 

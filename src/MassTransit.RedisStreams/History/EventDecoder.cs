@@ -15,17 +15,20 @@ sealed class EventDecoder
     readonly ISerialization? _serialization;
     readonly EventUpgrades _upgrades;
     readonly HostRecords? _hosts;
+    readonly Func<RedisKey, StreamEntry, Uri?>? _destinationOf;
 
     /// <param name="serialization">
     /// The bus's deserializers; without them, the transport's own format, MassTransit's JSON envelope and raw JSON are read.
     /// </param>
     /// <param name="upgrades">The registered upgrades.</param>
     /// <param name="hosts">The host records, for the host and implied source address of entries that name one; null for none.</param>
-    public EventDecoder(ISerialization? serialization, EventUpgrades upgrades, HostRecords? hosts)
+    /// <param name="destinationOf">Where an entry was sent, when its format does not say (see <see cref="EntryAddresses" />); null for not known.</param>
+    public EventDecoder(ISerialization? serialization, EventUpgrades upgrades, HostRecords? hosts, Func<RedisKey, StreamEntry, Uri?>? destinationOf = null)
     {
         _serialization = serialization;
         _upgrades = upgrades;
         _hosts = hosts;
+        _destinationOf = destinationOf;
     }
 
     /// <summary>
@@ -71,7 +74,9 @@ sealed class EventDecoder
         var id = StreamEntryId.Parse(entry.Id);
         var isReplay = !entry[EntryFieldNames.ReplayId].IsNull;
 
+        var destination = message.Context?.DestinationAddress ?? _destinationOf?.Invoke(stream, entry);
+
         return new StoredEvent<T>(stream.ToString(), id.ToString(), id.Timestamp, result, result == null ? error : null,
-            message.GetAllHeaders(), message.Context, upgraded, declared, isReplay);
+            message.GetAllHeaders(), message.Context, destination, upgraded, declared, isReplay);
     }
 }

@@ -53,7 +53,7 @@ sealed class NewEntry
     /// send one message (ConversationId when the application sends it again, the writer's host record, trace context).
     /// </summary>
     static readonly RedisValue[] DistinguishingFields =
-        ["body", MessageHeaders.MessageType, MessageHeaders.RedeliveryCount, MessageHeaders.Quartz.Scheduled];
+        [Transport.EntryFieldNames.Body, MessageHeaders.MessageType, MessageHeaders.RedeliveryCount, MessageHeaders.Quartz.Scheduled];
 
     /// <summary>
     /// Sets <see cref="DuplicateKey" /> from <paramref name="messageId" /> and the fields added so far (call it after the last):

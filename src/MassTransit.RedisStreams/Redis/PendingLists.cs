@@ -14,19 +14,19 @@ interface IPendingLists
 {
     /// <summary>
     /// Claims entries of a group idle at least <paramref name="minIdle" /> (XAUTOCLAIM), from <paramref name="cursor" /> on. The
-    /// result carries the cursor to continue from ("0-0" after a full pass) and the IDs of pending entries whose stream entry no
-    /// longer exists, which Redis has removed from the pending list.
+    /// result carries the cursor to continue from ("0-0" after a full pass) and how many pending entries had no stream entry
+    /// behind them any more, which Redis has removed from the pending list.
     /// </summary>
     /// <seealso href="https://redis.io/commands/xautoclaim" />
-    Task<StreamAutoClaimResult> ClaimIdle(RedisKey stream, string group, string consumer, TimeSpan minIdle, RedisValue cursor, int count);
+    Task<IdleClaim> ClaimIdle(RedisKey stream, string group, string consumer, TimeSpan minIdle, RedisValue cursor, int count);
 
     /// <summary>The delivery counts of a consumer's pending entries between two IDs (XPENDING with a range and a consumer).</summary>
     /// <seealso href="https://redis.io/commands/xpending" />
-    Task<StreamPendingMessageInfo[]> GetPending(RedisKey stream, string group, string consumer, RedisValue first, RedisValue last, int count);
+    Task<PendingEntry[]> GetPending(RedisKey stream, string group, string consumer, RedisValue first, RedisValue last, int count);
 
     /// <summary>A consumer's pending entries idle at least <paramref name="minIdle" />, oldest first (XPENDING with IDLE).</summary>
     /// <seealso href="https://redis.io/commands/xpending" />
-    Task<StreamPendingMessageInfo[]> GetIdlePending(RedisKey stream, string group, string consumer, TimeSpan minIdle, int count);
+    Task<PendingEntry[]> GetIdlePending(RedisKey stream, string group, string consumer, TimeSpan minIdle, int count);
 
     /// <summary>
     /// Claims the given entries for <paramref name="consumer" /> (XCLAIM), each only if it is still idle at least
@@ -53,6 +53,17 @@ interface IPendingLists
 }
 
 
+/// <summary>What a claim of idle entries took.</summary>
+/// <param name="NextStart">Where the next claim goes on; "0-0" after a full pass.</param>
+/// <param name="Claimed">The entries claimed, with their fields.</param>
+/// <param name="Deleted">How many pending entries had no stream entry behind them any more.</param>
+readonly record struct IdleClaim(RedisValue NextStart, StreamEntry[] Claimed, int Deleted);
+
+
+/// <summary>An entry of a pending list: its ID and how often it has been delivered.</summary>
+readonly record struct PendingEntry(RedisValue Id, int DeliveryCount);
+
+
 /// <inheritdoc />
 sealed class PendingLists :
     IPendingLists
@@ -64,25 +75,28 @@ sealed class PendingLists :
         _connection = connection;
     }
 
-    public async Task<StreamAutoClaimResult> ClaimIdle(RedisKey stream, string group, string consumer, TimeSpan minIdle, RedisValue cursor, int count)
+    public async Task<IdleClaim> ClaimIdle(RedisKey stream, string group, string consumer, TimeSpan minIdle, RedisValue cursor, int count)
     {
         var database = await _connection.GetDatabase().ConfigureAwait(false);
+        var result = await database.StreamAutoClaimAsync(stream, group, consumer, Ms(minIdle), cursor, count).ConfigureAwait(false);
 
-        return await database.StreamAutoClaimAsync(stream, group, consumer, Ms(minIdle), cursor, count).ConfigureAwait(false);
+        return new IdleClaim(result.NextStartId, result.ClaimedEntries ?? [], result.DeletedIds?.Length ?? 0);
     }
 
-    public async Task<StreamPendingMessageInfo[]> GetPending(RedisKey stream, string group, string consumer, RedisValue first, RedisValue last, int count)
+    public async Task<PendingEntry[]> GetPending(RedisKey stream, string group, string consumer, RedisValue first, RedisValue last, int count)
     {
         var database = await _connection.GetDatabase().ConfigureAwait(false);
+        var pending = await database.StreamPendingMessagesAsync(stream, group, count, consumer, first, last).ConfigureAwait(false);
 
-        return await database.StreamPendingMessagesAsync(stream, group, count, consumer, first, last).ConfigureAwait(false);
+        return Array.ConvertAll(pending, x => new PendingEntry(x.MessageId, x.DeliveryCount));
     }
 
-    public async Task<StreamPendingMessageInfo[]> GetIdlePending(RedisKey stream, string group, string consumer, TimeSpan minIdle, int count)
+    public async Task<PendingEntry[]> GetIdlePending(RedisKey stream, string group, string consumer, TimeSpan minIdle, int count)
     {
         var database = await _connection.GetDatabase().ConfigureAwait(false);
+        var pending = await database.StreamPendingMessagesAsync(stream, group, count, consumer, "-", "+", Ms(minIdle)).ConfigureAwait(false);
 
-        return await database.StreamPendingMessagesAsync(stream, group, count, consumer, "-", "+", Ms(minIdle)).ConfigureAwait(false);
+        return Array.ConvertAll(pending, x => new PendingEntry(x.MessageId, x.DeliveryCount));
     }
 
     public async Task<StreamEntry[]> Claim(RedisKey stream, string group, string consumer, TimeSpan minIdle, RedisValue[] ids)

@@ -37,9 +37,11 @@ sealed class RetentionAgent :
         var leaseTime = Settings.Interval * 3;
         var holding = false;
 
+        using var timer = new PeriodicTimer(Settings.Interval, _bus.Time);
         while (true)
         {
-            if (await Task.WhenAny(Task.Delay(Settings.Interval), _stop.Task).ConfigureAwait(false) == _stop.Task)
+            var tick = timer.WaitForNextTickAsync().AsTask();
+            if (await Task.WhenAny(tick, _stop.Task).ConfigureAwait(false) == _stop.Task)
                 break;
 
             try

@@ -68,7 +68,7 @@ sealed class EntryJsonSerializer :
             var messageTypes = headers.GetMessageTypes();
 
             // An entry another program wrote without a type may still be a MassTransit envelope.
-            if (messageTypes.Length == 0 && LooksLikeEnvelope(body))
+            if (messageTypes.Length == 0 && EnvelopeSniffer.LooksLikeEnvelope(body.GetBytes()))
                 return SystemTextJsonMessageSerializer.Instance.Deserialize(body, headers, destinationAddress);
 
             JsonElement message;
@@ -104,36 +104,5 @@ sealed class EntryJsonSerializer :
     {
         using var document = JsonDocument.Parse("{}");
         return document.RootElement.Clone();
-    }
-
-    /// <summary>A JSON object with top-level <c>message</c> and <c>messageType</c> properties: MassTransit's envelope.</summary>
-    static bool LooksLikeEnvelope(MessageBody body)
-    {
-        var bytes = body.GetBytes();
-        try
-        {
-            var reader = new Utf8JsonReader(bytes);
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-                return false;
-
-            var hasMessage = false;
-            var hasMessageType = false;
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                if (reader.ValueTextEquals("message"u8) || reader.ValueTextEquals("Message"u8))
-                    hasMessage = true;
-                else if (reader.ValueTextEquals("messageType"u8) || reader.ValueTextEquals("MessageType"u8))
-                    hasMessageType = true;
-
-                reader.Read();
-                reader.Skip();
-            }
-
-            return hasMessage && hasMessageType;
-        }
-        catch (JsonException)
-        {
-            return false;
-        }
     }
 }

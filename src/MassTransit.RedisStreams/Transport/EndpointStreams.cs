@@ -9,11 +9,41 @@ using Redis;
 using StackExchange.Redis;
 
 
+/// <summary>The streams one receive endpoint reads, as its read loop, its reader and its keeper see them.</summary>
+interface IEndpointStreams
+{
+    /// <summary>The streams, queue first; the array is replaced, never changed, when the set changes.</summary>
+    ReceiveStream[] Streams { get; }
+
+    /// <summary>The endpoint's consumer group on every stream.</summary>
+    string Group { get; }
+
+    /// <summary>Sets the streams up: the subscriptions, the groups, the subscriber registrations; finds derived types' streams.</summary>
+    Task Setup();
+
+    /// <summary>Where the wake channels are subscribed; null when one has no live subscription.</summary>
+    string? WakeSubscriptions { get; }
+
+    /// <summary>On a Redis Cluster, whether an append cleared a wake flag whose wake-up did not arrive.</summary>
+    Task<bool> AnyWakeFlagCleared();
+
+    /// <summary>Renews the expiry of a temporary endpoint's queue stream.</summary>
+    Task RenewExpiry();
+
+    /// <summary>Checks that Redis answers.</summary>
+    Task Ping();
+
+    /// <summary>Removes the group's consumers idle for the dead consumer timeout with nothing pending.</summary>
+    Task RemoveDeadConsumers();
+}
+
+
 /// <summary>
 /// The streams one receive endpoint reads: its queue stream, the event stream of each type it consumes and the streams of the
 /// types derived from those. Sets up the endpoint's consumer group on each of them and subscribes to their wake channels.
 /// </summary>
-sealed class EndpointStreams
+sealed class EndpointStreams :
+    IEndpointStreams
 {
     const string GroupStartBeginning = "0";
 

@@ -1,6 +1,7 @@
 namespace MassTransit.RedisStreams.Transport;
 
 using System;
+using Redis;
 using StackExchange.Redis;
 
 
@@ -18,31 +19,30 @@ static class EntryAddresses
     /// </summary>
     /// <param name="entry">The entry.</param>
     /// <param name="stream">The stream it is read from.</param>
-    /// <param name="bus">The bus that reads it.</param>
+    /// <param name="keys">The key layout of the bus that reads it.</param>
+    /// <param name="host">The host address of the bus that reads it.</param>
     /// <param name="inputAddress">
     /// The address of the endpoint that reads it, when <paramref name="stream" /> is that endpoint's queue: what an entry sent
     /// there was sent to, query and all (a temporary endpoint's <c>?temporary=true</c>).
     /// </param>
-    public static Uri? DestinationOf(StreamEntry entry, RedisKey stream, RedisStreamsBusContext bus, Uri? inputAddress = null)
+    public static Uri? DestinationOf(StreamEntry entry, RedisKey stream, StreamKeys keys, RedisStreamsHostAddress host, Uri? inputAddress = null)
     {
         var first = entry[EntryFieldNames.SourceStream];
         if (first.IsNullOrEmpty)
             first = entry[EntryFieldNames.ReplayedStream];
 
         if (first.IsNullOrEmpty)
-            return bus.Keys.QueueNameOf(stream) != null && inputAddress != null ? inputAddress : AddressOf(stream, bus);
+            return keys.QueueNameOf(stream) != null && inputAddress != null ? inputAddress : AddressOf(stream, keys, host);
 
-        return AddressOf((string)first!, bus) ?? AddressOf(stream, bus);
+        return AddressOf((string)first!, keys, host) ?? AddressOf(stream, keys, host);
     }
 
     /// <summary>The address of a stream of the bus: topic for an event stream, endpoint for a queue; null for another key.</summary>
-    static Uri? AddressOf(RedisKey stream, RedisStreamsBusContext bus)
+    static Uri? AddressOf(RedisKey stream, StreamKeys keys, RedisStreamsHostAddress host)
     {
-        if (bus.Keys.EntityNameOf(stream) is { } entityName)
-            return new RedisStreamsEndpointAddress(bus.HostAddress, entityName, AddressKind.Topic);
+        if (keys.EntityNameOf(stream) is { } entityName)
+            return new RedisStreamsEndpointAddress(host, entityName, AddressKind.Topic);
 
-        return bus.Keys.QueueNameOf(stream) is { } queueName
-            ? new RedisStreamsEndpointAddress(bus.HostAddress, queueName)
-            : null;
+        return keys.QueueNameOf(stream) is { } queueName ? new RedisStreamsEndpointAddress(host, queueName) : null;
     }
 }

@@ -24,8 +24,11 @@ sealed class EntryBuffer
     readonly PriorityQueue<Delivery, StreamEntryId> _heldBack = new();
     readonly ConcurrentQueue<Delivery> _returned = new();
     readonly int _limit;
-    readonly Channel<Delivery> _fresh = Channel.CreateUnbounded<Delivery>(new UnboundedChannelOptions { SingleWriter = false, SingleReader = false });
-    readonly Channel<Delivery> _claimed = Channel.CreateUnbounded<Delivery>(new UnboundedChannelOptions { SingleWriter = false, SingleReader = false });
+    readonly ConcurrentQueue<Delivery> _fresh = new();
+    readonly ConcurrentQueue<Delivery> _claimed = new();
+
+    /// <summary>One ticket per entry queued in either lane: a worker that gets one finds an entry, claimed ones first.</summary>
+    readonly Channel<bool> _tickets = Channel.CreateUnbounded<bool>(new UnboundedChannelOptions { SingleWriter = false, SingleReader = false });
     int _claimsWaiting;
     int _count;
 
@@ -80,7 +83,11 @@ sealed class EntryBuffer
     }
 
     /// <summary>Queues a held entry for the workers, after those queued before it.</summary>
-    public void Queue(Delivery delivery) => _fresh.Writer.TryWrite(delivery);
+    public void Queue(Delivery delivery)
+    {
+        _fresh.Enqueue(delivery);
+        _tickets.Writer.TryWrite(true);
+    }
 
     /// <summary>Holds an entry claimed from another consumer (or read back as this one's own) and queues it ahead of new ones.</summary>
     /// <returns>False when it was held already.</returns>
@@ -89,7 +96,8 @@ sealed class EntryBuffer
         if (Hold(stream, entry, deliveryCount, epoch) is not { } delivery)
             return false;
 
-        _claimed.Writer.TryWrite(delivery);
+        _claimed.Enqueue(delivery);
+        _tickets.Writer.TryWrite(true);
         return true;
     }
 
@@ -119,27 +127,17 @@ sealed class EntryBuffer
     /// </summary>
     public async ValueTask<Delivery?> Take()
     {
+        var tickets = _tickets.Reader;
         while (true)
         {
-            if (_claimed.Reader.TryRead(out var delivery) || _fresh.Reader.TryRead(out delivery))
+            while (tickets.TryRead(out _))
             {
-                if (_held.ContainsKey(delivery.Key))
+                if ((_claimed.TryDequeue(out var delivery) || _fresh.TryDequeue(out delivery)) && _held.ContainsKey(delivery.Key))
                     return delivery;
-
-                continue;
             }
 
-            var claimed = _claimed.Reader.WaitToReadAsync();
-            var fresh = _fresh.Reader.WaitToReadAsync();
-            if (claimed.IsCompleted || fresh.IsCompleted)
-            {
-                if (!await claimed.ConfigureAwait(false) && !await fresh.ConfigureAwait(false))
-                    return null;
-
-                continue;
-            }
-
-            await Task.WhenAny(claimed.AsTask(), fresh.AsTask()).ConfigureAwait(false);
+            if (!await tickets.WaitToReadAsync().ConfigureAwait(false))
+                return null;
         }
     }
 
@@ -172,11 +170,7 @@ sealed class EntryBuffer
     public IReadOnlyList<EntryKey> GetHeld() => [.._held.Keys];
 
     /// <summary>No more entries come; the workers finish what is queued, or leave it for <see cref="TakeUnstarted" />.</summary>
-    public void Complete()
-    {
-        _claimed.Writer.TryComplete();
-        _fresh.Writer.TryComplete();
-    }
+    public void Complete() => _tickets.Writer.TryComplete();
 
     /// <summary>Takes every entry still held that no worker started — queued or held back — for the endpoint to release.</summary>
     public List<Delivery> TakeUnstarted()
@@ -185,7 +179,7 @@ sealed class EntryBuffer
         while (_returned.TryDequeue(out var returned))
             unstarted.Add(returned);
 
-        while (_claimed.Reader.TryRead(out var delivery) || _fresh.Reader.TryRead(out delivery))
+        while (_claimed.TryDequeue(out var delivery) || _fresh.TryDequeue(out delivery))
         {
             if (_held.ContainsKey(delivery.Key))
                 unstarted.Add(delivery);

@@ -12,8 +12,14 @@ static class EntryFieldNames
     /// <summary>The serialized message.</summary>
     public const string Body = "body";
 
+    /// <summary><see cref="Body" /> as the bytes Redis returns, for comparing without decoding.</summary>
+    public static ReadOnlySpan<byte> BodyBytes => "body"u8;
+
     /// <summary>The body field name the Python event broker and other writers use; read when <c>body</c> is missing.</summary>
     public const string AlternateBody = "data";
+
+    /// <summary><see cref="AlternateBody" /> as bytes.</summary>
+    public static ReadOnlySpan<byte> AlternateBodyBytes => "data"u8;
 
     /// <summary>
     /// The ID of the host record (see <see cref="HostRecord" />) of the process that wrote the entry: its host information and,
@@ -55,13 +61,14 @@ static class EntryFieldNames
     public const string InvalidEntryReason = "invalid-entry";
 
     /// <summary>
-    /// True for a field that moving an entry to <c>_error</c> or <c>_skipped</c> adds: <c>MT-Reason</c>, <c>MT-Fault-*</c>,
-    /// <c>MT-Host-*</c> and <c>MT-Redis-Source-*</c>. A requeued entry goes back without them, as it was sent.
+    /// True for a field that moving an entry to <c>_error</c> or <c>_skipped</c> adds: <c>MT-Reason</c>, <c>MT-Fault-*</c> (but
+    /// not <c>MT-Fault-Address</c>, the message's own), <c>MT-Host-*</c> and <c>MT-Redis-Source-*</c>. A requeued entry goes back
+    /// without them, as it was sent.
     /// </summary>
     public static bool IsAddedByMove(string name)
     {
         return name == MessageHeaders.Reason
-            || name.StartsWith("MT-Fault-", StringComparison.Ordinal)
+            || name.StartsWith("MT-Fault-", StringComparison.Ordinal) && name != MessageHeaders.FaultAddress
             || name.StartsWith("MT-Host-", StringComparison.Ordinal)
             || name.StartsWith("MT-Redis-Source-", StringComparison.Ordinal);
     }

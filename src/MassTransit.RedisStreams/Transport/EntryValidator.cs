@@ -53,9 +53,9 @@ static class EntryValidator
             size += field.Name.Length() + field.Value.Length();
 
             var name = ((ReadOnlyMemory<byte>)field.Name).Span;
-            if (name.SequenceEqual("body"u8))
+            if (name.SequenceEqual(EntryFieldNames.BodyBytes))
                 body = field.Value;
-            else if (name.SequenceEqual("data"u8))
+            else if (name.SequenceEqual(EntryFieldNames.AlternateBodyBytes))
                 data = field.Value;
             else if (name.SequenceEqual("Content-Type"u8))
                 contentType = field.Value;

@@ -39,14 +39,14 @@ sealed class GroupReader
     readonly EntryBuffer _buffer;
     readonly IGroupReads _groups;
     readonly LeaseStanding _standing;
-    readonly EndpointStreams _streams;
+    readonly IEndpointStreams _streams;
     readonly Func<string> _consumer;
     RedisKey[] _keys = [];
     ReceiveStream[] _keysOf = [];
     StreamEntryId _newestRead;
     int _rotation;
 
-    public GroupReader(IGroupReads groups, EndpointStreams streams, EntryBuffer buffer, LeaseStanding standing, Func<string> consumer)
+    public GroupReader(IGroupReads groups, IEndpointStreams streams, EntryBuffer buffer, LeaseStanding standing, Func<string> consumer)
     {
         _groups = groups;
         _streams = streams;

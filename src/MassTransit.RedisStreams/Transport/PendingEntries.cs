@@ -43,11 +43,11 @@ sealed class PendingEntries
     readonly IGroupReads _groups;
     readonly IPendingLists _pending;
     readonly LeaseStanding _standing;
-    readonly EndpointStreams _streams;
+    readonly IEndpointStreams _streams;
     readonly IWakeChannels _wake;
     long _goneEntries;
 
-    public PendingEntries(IGroupReads groups, IPendingLists pending, IWakeChannels wake, EndpointStreams streams, EntryBuffer buffer,
+    public PendingEntries(IGroupReads groups, IPendingLists pending, IWakeChannels wake, IEndpointStreams streams, EntryBuffer buffer,
         Acknowledger acknowledger, LeaseStanding standing, Func<string?> consumer, TimeSpan claimTimeout)
     {
         _groups = groups;
@@ -181,9 +181,9 @@ sealed class PendingEntries
                 var result = await _pending.ClaimIdle(stream.Key, _streams.Group, consumer, _claimTimeout, cursor, Math.Min(capacity, ClaimBatch))
                     .ConfigureAwait(false);
 
-                CountGone(stream.Key, result.DeletedIds?.Length ?? 0);
+                CountGone(stream.Key, result.Deleted);
 
-                var claimed = (result.ClaimedEntries ?? []).Where(x => !x.IsNull && x.Values is { Length: > 0 }).ToList();
+                var claimed = result.Claimed.Where(x => !x.IsNull && x.Values is { Length: > 0 }).ToList();
                 if (claimed.Count > 0)
                 {
                     var counts = await GetDeliveryCounts(stream, claimed).ConfigureAwait(false);
@@ -193,7 +193,7 @@ sealed class PendingEntries
                     LogContext.Info?.Log("Claimed {Count} entries of {Stream} idle longer than {ClaimTimeout}", claimed.Count, stream.Key, _claimTimeout);
                 }
 
-                cursor = result.NextStartId;
+                cursor = result.NextStart;
                 if (cursor.IsNullOrEmpty || cursor == StartOfPendingList)
                 {
                     cursor = StartOfPendingList;
@@ -238,11 +238,11 @@ sealed class PendingEntries
                 if (pending.Length == 0)
                     break;
 
-                var ids = Array.ConvertAll(pending, x => x.MessageId);
+                var ids = Array.ConvertAll(pending, x => x.Id);
                 var entries = await _pending.Claim(stream.Key, _streams.Group, consumer, DeadEntryMinIdle, ids).ConfigureAwait(false);
 
                 // XCLAIM counted a delivery; XPENDING told how many there were before it.
-                var counts = pending.ToDictionary(x => x.MessageId, x => x.DeliveryCount + 1);
+                var counts = pending.ToDictionary(x => x.Id, x => x.DeliveryCount + 1);
                 foreach (var entry in entries)
                 {
                     if (!entry.IsNull && entry.Values is { Length: > 0 })
@@ -342,7 +342,7 @@ sealed class PendingEntries
             entries.Count + _buffer.Count).ConfigureAwait(false);
 
         foreach (var info in pending)
-            counts[info.MessageId] = info.DeliveryCount;
+            counts[info.Id] = info.DeliveryCount;
 
         return counts;
     }

@@ -28,11 +28,11 @@ sealed class PendingEntryKeeper
     readonly PendingEntries _pending;
     readonly EndpointSignals _signals;
     readonly CancellationToken _stopping;
-    readonly EndpointStreams _streams;
+    readonly IEndpointStreams _streams;
     readonly TimeProvider _time;
     bool _claimsBegun;
 
-    public PendingEntryKeeper(PendingEntries pending, EndpointStreams streams, EntryBuffer buffer, EndpointSignals signals, TimeSpan claimTimeout,
+    public PendingEntryKeeper(PendingEntries pending, IEndpointStreams streams, EntryBuffer buffer, EndpointSignals signals, TimeSpan claimTimeout,
         TimeSpan deadConsumerTimeout, TimeProvider time, CancellationToken stopping)
     {
         _pending = pending;

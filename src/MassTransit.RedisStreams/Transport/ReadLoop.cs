@@ -37,20 +37,21 @@ sealed class ReadLoop
     static readonly TimeSpan SubscriptionCheckInterval = TimeSpan.FromSeconds(1);
 
     readonly EntryBuffer _buffer;
-    readonly RedisStreamsReceiveEndpointContext _context;
+    readonly IEndpointStatus _endpoint;
     readonly TimeSpan _expiryRenewalInterval;
     readonly TimeSpan _idlePollInterval;
+    readonly bool _temporary;
     readonly PendingEntries _pending;
     readonly GroupReader _reader;
     readonly EndpointSignals _signals;
     readonly CancellationToken _stopping;
-    readonly EndpointStreams _streams;
+    readonly IEndpointStreams _streams;
     readonly TimeProvider _time;
 
-    public ReadLoop(RedisStreamsReceiveEndpointContext context, EndpointStreams streams, EntryBuffer buffer, PendingEntries pending, GroupReader reader,
-        EndpointSignals signals, TimeProvider time, CancellationToken stopping)
+    public ReadLoop(IEndpointStatus endpoint, ReadLoopSettings settings, IEndpointStreams streams, EntryBuffer buffer, PendingEntries pending,
+        GroupReader reader, EndpointSignals signals, TimeProvider time, CancellationToken stopping)
     {
-        _context = context;
+        _endpoint = endpoint;
         _streams = streams;
         _buffer = buffer;
         _pending = pending;
@@ -59,8 +60,8 @@ sealed class ReadLoop
         _time = time;
         _stopping = stopping;
 
-        var settings = context.BusContext.Settings;
         _idlePollInterval = settings.IdlePollInterval;
+        _temporary = settings.Temporary;
 
         // A temporary stream's expiry is renewed well before it runs out.
         var expiry = settings.TemporaryStreamExpiry;
@@ -101,8 +102,8 @@ sealed class ReadLoop
                     delays.Reset();
                     reading = false;
 
-                    if (!_context.ReceivePipe.Connected.IsCompleted)
-                        await _context.TransportObservers.NotifyReady(_context.InputAddress, false).ConfigureAwait(false);
+                    if (!_endpoint.Connected.IsCompleted)
+                        await _endpoint.NotifyReady(false).ConfigureAwait(false);
                 }
 
                 if (Now >= nextSetup)
@@ -111,7 +112,7 @@ sealed class ReadLoop
                     nextSetup = Now + SetupInterval;
                     nextExpiryRenewal = Now + _expiryRenewalInterval;
                 }
-                else if (_context.Temporary && Now >= nextExpiryRenewal)
+                else if (_temporary && Now >= nextExpiryRenewal)
                 {
                     await _streams.RenewExpiry().ConfigureAwait(false);
                     nextExpiryRenewal = Now + _expiryRenewalInterval;
@@ -119,7 +120,7 @@ sealed class ReadLoop
 
                 if (!reading)
                 {
-                    if (!_context.ReceivePipe.Connected.IsCompleted)
+                    if (!_endpoint.Connected.IsCompleted)
                     {
                         await WaitUntilConnected().ConfigureAwait(false);
                         continue;
@@ -128,7 +129,7 @@ sealed class ReadLoop
                     await _pending.ReadOwn(_idlePollInterval, _time, _stopping).ConfigureAwait(false);
                     reading = true;
 
-                    await _context.TransportObservers.NotifyReady(_context.InputAddress).ConfigureAwait(false);
+                    await _endpoint.NotifyReady(true).ConfigureAwait(false);
                     startedReading();
                 }
 
@@ -228,10 +229,9 @@ sealed class ReadLoop
 
                 if (failures == 1)
                 {
-                    LogContext.Warning?.Log(exception, "Receive from Redis failed, retrying: {InputAddress}", _context.InputAddress);
+                    LogContext.Warning?.Log(exception, "Receive from Redis failed, retrying: {InputAddress}", _endpoint.InputAddress);
 
-                    await _context.TransportObservers.NotifyFaulted(_context.InputAddress, _context.ConvertException(exception, "Redis receive failed: "))
-                        .ConfigureAwait(false);
+                    await _endpoint.NotifyFaulted(exception).ConfigureAwait(false);
                 }
 
                 try
@@ -285,7 +285,7 @@ sealed class ReadLoop
     /// </summary>
     async Task WaitUntilConnected()
     {
-        var connected = _context.ReceivePipe.Connected;
+        var connected = _endpoint.Connected;
         var woken = _signals.Reader.Wait(_expiryRenewalInterval, _time, _stopping);
         if (await Task.WhenAny(connected, woken).ConfigureAwait(false) == woken && !connected.IsCompleted)
             await _streams.Ping().ConfigureAwait(false);

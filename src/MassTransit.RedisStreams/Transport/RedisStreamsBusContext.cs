@@ -42,7 +42,8 @@ sealed class RedisStreamsBusContext
         Trimmer = new StreamTrimmer(Redis, hostConfiguration.Retention, settings.DeadConsumerTimeout);
 
         _history = new Lazy<RedisStreamsEventHistory>(() =>
-            new RedisStreamsEventHistory(Redis, hostConfiguration.MessageTopology, hostConfiguration.CreateSerialization(), hostConfiguration.Upgrades));
+            new RedisStreamsEventHistory(Redis, hostConfiguration.MessageTopology, hostConfiguration.CreateSerialization(), hostConfiguration.Upgrades,
+                HostAddress));
     }
 
     readonly Lazy<RedisStreamsEventHistory> _history;

@@ -68,7 +68,8 @@ sealed class RedisStreamsReceiveContext :
     /// the topic address of the message type for an entry of an event stream — and, for an entry moved to <c>_error</c> or
     /// <c>_skipped</c> or replayed, the address of the stream it was first sent to (see <see cref="EntryAddresses" />).
     /// </summary>
-    public Uri DestinationAddress => _destinationAddress ??= EntryAddresses.DestinationOf(_entry, _stream.Key, _endpoint.BusContext, InputAddress)
+    public Uri DestinationAddress => _destinationAddress ??= EntryAddresses.DestinationOf(_entry, _stream.Key, _endpoint.BusContext.Keys,
+        _endpoint.BusContext.HostAddress, InputAddress)
         ?? InputAddress;
 
     public string StreamKey => _stream.Key.ToString();

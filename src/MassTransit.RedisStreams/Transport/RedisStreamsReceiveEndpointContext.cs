@@ -3,6 +3,7 @@ namespace MassTransit.RedisStreams.Transport;
 using System;
 using System.Collections.Generic;
 using System.Threading;
+using System.Threading.Tasks;
 using Configuration;
 using Redis;
 using StackExchange.Redis;
@@ -11,7 +12,8 @@ using Transports;
 
 
 sealed class RedisStreamsReceiveEndpointContext :
-    BaseReceiveEndpointContext
+    BaseReceiveEndpointContext,
+    IEndpointStatus
 {
     readonly RedisStreamsReceiveEndpointConfiguration _configuration;
     readonly RedisStreamsHostConfiguration _hostConfiguration;
@@ -70,6 +72,13 @@ sealed class RedisStreamsReceiveEndpointContext :
 
     /// <summary>The entity names of the message types whose event streams this endpoint reads.</summary>
     public IReadOnlyList<string> GetSubscribedEntityNames() => _configuration.TopologyConfiguration.Consume.GetSubscribedEntityNames();
+
+    Task IEndpointStatus.Connected => ReceivePipe.Connected;
+
+    Task IEndpointStatus.NotifyReady(bool reading) => TransportObservers.NotifyReady(InputAddress, reading);
+
+    Task IEndpointStatus.NotifyFaulted(Exception exception) =>
+        TransportObservers.NotifyFaulted(InputAddress, ConvertException(exception, "Redis receive failed: "));
 
     public override void AddSendAgent(IAgent agent)
     {

@@ -60,7 +60,8 @@ sealed class StreamReceiver :
             () => _bus.Identity.CurrentName, settings.ClaimTimeout);
         _keeper = new PendingEntryKeeper(_pending, _streams, _buffer, _signals, settings.ClaimTimeout, settings.DeadConsumerTimeout, time, Stopping);
         var reader = new GroupReader(redis.Groups, _streams, _buffer, _standing, () => _bus.ConsumerName);
-        _readLoop = new ReadLoop(context, _streams, _buffer, _pending, reader, _signals, time, Stopping);
+        _readLoop = new ReadLoop(context, new ReadLoopSettings(settings.IdlePollInterval, context.Temporary, settings.TemporaryStreamExpiry), _streams,
+            _buffer, _pending, reader, _signals, time, Stopping);
         _undeliverable = new UndeliverableEntries(context, _acknowledger);
 
         TrySetConsumeTask(Task.Run(Run));
