@@ -13,8 +13,8 @@ public interface IRedisStreamsAdmin
 {
     /// <summary>
     /// Sends the entries of an endpoint's error (<c>queue:{name}_error</c>) or skipped (<c>queue:{name}_skipped</c>) stream
-    /// back to its queue stream, oldest first, each without the headers the move added (<c>MT-Reason</c>, <c>MT-Fault-*</c>,
-    /// <c>MT-Host-*</c>, <c>MT-Redis-Source-*</c>), and removes each from where
+    /// back to its queue stream, oldest first, each without the headers the move added (<c>MT-Reason</c>, <c>MT-Fault-*</c>
+    /// but the message's own <c>MT-Fault-Address</c>, <c>MT-Host-*</c>, <c>MT-Redis-Source-*</c>), and removes each from where
     /// it was once it is back in the queue. An interrupted call may leave an entry in both streams, never in neither.
     /// </summary>
     /// <param name="queueName">The receive endpoint's name, e.g. <c>submit-order</c>.</param>

@@ -1,13 +1,15 @@
 namespace MassTransit.RedisStreams.Transport;
 
 using System;
+using System.Threading;
 using System.Threading.Tasks;
 using Configuration;
 
 
 /// <summary>
-/// Starts what a bus runs in the background once it has started — the delayed message pump, and the retention pass when
-/// it is on; the host stops them with the bus.
+/// Begins connecting to Redis as soon as the bus starts, while MassTransit starts its receive endpoints; starts what a bus runs
+/// in the background once it has started — the delayed message pump, and the retention pass when it is on. The host stops
+/// them with the bus.
 /// </summary>
 sealed class BackgroundAgentsStarter :
     IBusObserver
@@ -33,7 +35,13 @@ sealed class BackgroundAgentsStarter :
     {
     }
 
-    public Task PreStart(IBus bus) => Task.CompletedTask;
+    public Task PreStart(IBus bus)
+    {
+        // The first connection of a process costs StackExchange.Redis most of a start's time; the endpoints wait for this one.
+        var connecting = _hostConfiguration.BusContext.Connection.GetMultiplexer();
+        connecting.ContinueWith(static x => _ = x.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        return Task.CompletedTask;
+    }
 
     public Task StartFaulted(IBus bus, Exception exception) => Task.CompletedTask;
 

@@ -23,11 +23,12 @@ public sealed class StartupWorkload :
 
     public override string Settings(ComparisonOptions options) =>
         $"{Processes(options)} fresh processes, each building a bus of three consumers with ConfigureEndpoints and timing StartAsync, "
-        + "then stopping it and timing StartAsync again; medians.";
+        + "then one publish until its consumer has it, then a stop and StartAsync again; medians.";
 
     public override IReadOnlyList<Metric> Metrics(ComparisonOptions options) =>
     [
         new("first", "first start in a fresh process", "ms", false),
+        new("message", "then the first message, publish to consumer", "ms", false),
         new("again", "start again in the same process", "ms", false)
     ];
 
@@ -46,26 +47,30 @@ public sealed class StartupWorkload :
 
         var first = new List<double>();
         var again = new List<double>();
+        var message = new List<double>();
         for (var i = 0; i < Processes(environment.Options); i++)
         {
-            var (firstMs, againMs) = await Probe(arguments);
+            var (firstMs, againMs, messageMs) = await Probe(arguments);
             first.Add(firstMs);
             again.Add(againMs);
+            message.Add(messageMs);
         }
 
         first.Sort();
         again.Sort();
+        message.Sort();
         return new Outcome
         {
             Values =
             {
                 ["first"] = Load.Percentile(first, 0.5),
+                ["message"] = Load.Percentile(message, 0.5),
                 ["again"] = Load.Percentile(again, 0.5)
             }
         };
     }
 
-    static async Task<(double First, double Again)> Probe(IEnumerable<string> arguments)
+    static async Task<(double First, double Again, double Message)> Probe(IEnumerable<string> arguments)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -86,6 +91,7 @@ public sealed class StartupWorkload :
         var line = (await output).Split('\n').FirstOrDefault(x => x.StartsWith("startup ", StringComparison.Ordinal))
             ?? throw new InvalidOperationException($"The start-up probe failed (exit code {process.ExitCode}): {await errors}");
         var parts = line.Trim().Split(' ');
-        return (double.Parse(parts[1], CultureInfo.InvariantCulture), double.Parse(parts[2], CultureInfo.InvariantCulture));
+        return (double.Parse(parts[1], CultureInfo.InvariantCulture), double.Parse(parts[2], CultureInfo.InvariantCulture),
+            double.Parse(parts[3], CultureInfo.InvariantCulture));
     }
 }
