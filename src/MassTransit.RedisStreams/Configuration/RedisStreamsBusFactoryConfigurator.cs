@@ -11,7 +11,10 @@ sealed class RedisStreamsBusFactoryConfigurator :
     IRedisStreamsBusFactoryConfigurator,
     IBusFactory
 {
-    /// <summary>The PrefetchCount of an endpoint that sets none (MassTransit's own default is 16).</summary>
+    /// <summary>
+    /// The PrefetchCount of an endpoint that sets none: how far it reads ahead (MassTransit's own default is
+    /// <c>max(2 × processors, 16)</c>). Its handlers still default to MassTransit's concurrency (see <c>StreamReceiver</c>).
+    /// </summary>
     public const int DefaultPrefetchCount = 64;
 
     readonly RedisStreamsBusConfiguration _busConfiguration;
@@ -23,8 +26,9 @@ sealed class RedisStreamsBusFactoryConfigurator :
         _busConfiguration = busConfiguration;
         _hostConfiguration = busConfiguration.HostConfiguration;
 
-        // Reading 64 entries ahead rather than MassTransit's usual 16 lets each XREADGROUP and XACK carry more: about 1.5 times the
-        // throughput at the same CPU. Set on the bus or an endpoint, PrefetchCount and ConcurrentMessageLimit replace it.
+        // Reading 64 entries ahead rather than MassTransit's usual 16 lets each XREADGROUP and XACK carry more. Set on the bus or
+        // an endpoint, PrefetchCount replaces it; the number of handlers that run at once stays MassTransit's default unless
+        // ConcurrentMessageLimit (or an endpoint's own PrefetchCount) says otherwise.
         busConfiguration.Transport.Configurator.PrefetchCount = DefaultPrefetchCount;
 
         // The transport's own format is the default; UseJsonSerializer() and the like, called after, replace it for sending.

@@ -52,7 +52,7 @@ readonly record struct ConsumerLeaseTimes(TimeSpan Lease, TimeSpan Quarantine, T
 /// <summary>What a consumer name lease renewal found.</summary>
 /// <param name="Since">Where the next renewal's report of deaths starts: a server time in Unix ms.</param>
 /// <param name="Status">What happened to the lease.</param>
-/// <param name="Dead">The names whose leases ran out since the previous renewal.</param>
+/// <param name="Dead">The names whose leases ran out since the previous renewal; the renewed name itself when its own had.</param>
 /// <param name="Now">The server's time, Unix ms.</param>
 readonly record struct ConsumerLeaseRenewal(long Since, ConsumerLeaseStatus Status, string[] Dead, long Now);
 
@@ -67,10 +67,7 @@ enum ConsumerLeaseStatus
     Renewed = 1,
 
     /// <summary>Taken again: Redis had lost it, or another instance had given it up.</summary>
-    TakenAgain = 2,
-
-    /// <summary>Renewed after it had run out: others may have taken this instance for dead and claimed its entries meanwhile.</summary>
-    RenewedAfterLapse = 3
+    TakenAgain = 2
 }
 
 

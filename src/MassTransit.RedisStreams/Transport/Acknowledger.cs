@@ -1,5 +1,6 @@
 namespace MassTransit.RedisStreams.Transport;
 
+using System;
 using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
@@ -15,54 +16,124 @@ using Support;
 /// IDs. A failed XACK is retried (<see cref="RedisRetry.UntilStopped" />) until it succeeds or the endpoint stops: a message
 /// handled successfully must not be handled again because one XACK met a dropped connection.
 /// </summary>
+/// <remarks>
+/// A handled message's worker does not wait for its XACK, as RabbitMQ's does not wait for its BasicAck: the entry stays held —
+/// its prefetch slot taken — until the XACK has succeeded, and is then released (<see cref="AcknowledgeThenRelease" />).
+/// </remarks>
 sealed class Acknowledger
 {
     /// <summary>The most IDs in one XACK.</summary>
     const int MaxBatchCount = 1000;
 
+    readonly EntryBuffer? _buffer;
     readonly IGroupReads _groups;
     readonly string _group;
+    readonly object _lock = new();
     readonly CancellationToken _stopped;
+    TaskCompletionSource? _idle;
+    int _outstanding;
 
-    public Acknowledger(IGroupReads groups, string group, CancellationToken stopped)
+    /// <param name="groups">Where XACK goes.</param>
+    /// <param name="group">The endpoint's consumer group.</param>
+    /// <param name="buffer">The buffer whose entries are released once acknowledged.</param>
+    /// <param name="stopped">Ends the retries of a failed XACK.</param>
+    public Acknowledger(IGroupReads groups, string group, EntryBuffer? buffer, CancellationToken stopped)
     {
         _groups = groups;
         _group = group;
+        _buffer = buffer;
         _stopped = stopped;
     }
 
     /// <summary>Acknowledges an entry; the task completes once an XACK that includes it has succeeded.</summary>
-    public Task Acknowledge(ReceiveStream stream, RedisValue id)
+    public Task Acknowledge(ReceiveStream stream, RedisValue id) => Add(stream, new Acknowledgement(id, null));
+
+    /// <summary>
+    /// Acknowledges a delivered entry without waiting: once an XACK that includes it has succeeded (or the endpoint stopped
+    /// trying), the buffer releases it.
+    /// </summary>
+    public void AcknowledgeThenRelease(Delivery delivery) => _ = Add(delivery.Stream, new Acknowledgement(delivery.Entry.Id, delivery));
+
+    /// <summary>Acknowledges several entries of one stream in one XACK.</summary>
+    public Task Acknowledge(RedisKey stream, RedisValue[] ids) => Send(stream, ids);
+
+    /// <summary>Completes once no acknowledgement is on its way: before the endpoint gives up its consumer and its lease.</summary>
+    public Task WhenIdle()
+    {
+        lock (_lock)
+        {
+            if (_outstanding == 0)
+                return Task.CompletedTask;
+
+            _idle ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _idle.Task;
+        }
+    }
+
+    Task Add(ReceiveStream stream, Acknowledgement acknowledgement)
     {
         var batcher = stream.Acknowledgements;
         if (batcher == null)
         {
             var key = stream.Key;
-            Interlocked.CompareExchange(ref stream.Acknowledgements, new Batcher<RedisValue>(ids => Send(key, ids), MaxBatchCount), null);
+            Interlocked.CompareExchange(ref stream.Acknowledgements, new Batcher<Acknowledgement>(batch => SendBatch(key, batch), MaxBatchCount), null);
             batcher = stream.Acknowledgements;
         }
 
-        return batcher!.Add(id);
+        lock (_lock)
+            _outstanding++;
+
+        return batcher!.Add(acknowledgement);
     }
 
-    /// <summary>Acknowledges several entries of one stream in one XACK.</summary>
-    public Task Acknowledge(RedisKey stream, RedisValue[] ids) => Send(stream, ids);
-
-    Task Send(RedisKey stream, IReadOnlyList<RedisValue> ids)
+    async Task SendBatch(RedisKey stream, IReadOnlyList<Acknowledgement> batch)
     {
-        var batch = ids as RedisValue[] ?? [..ids];
+        var ids = new RedisValue[batch.Count];
+        for (var i = 0; i < ids.Length; i++)
+            ids[i] = batch[i].Id;
 
+        try
+        {
+            await Send(stream, ids).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Acknowledged, or the endpoint stopped trying: either way the entries are no longer this endpoint's to hold.
+            foreach (var acknowledgement in batch)
+            {
+                if (acknowledgement.Release is { } delivery)
+                    _buffer?.Done(delivery);
+            }
+
+            lock (_lock)
+            {
+                _outstanding -= batch.Count;
+                if (_outstanding == 0 && _idle != null)
+                {
+                    _idle.TrySetResult();
+                    _idle = null;
+                }
+            }
+        }
+    }
+
+    Task Send(RedisKey stream, RedisValue[] ids)
+    {
         return RedisRetry.UntilStopped(async () =>
         {
             try
             {
-                await _groups.Acknowledge(stream, _group, batch).ConfigureAwait(false);
+                await _groups.Acknowledge(stream, _group, ids).ConfigureAwait(false);
             }
-            catch (System.Exception exception) when (TransientFailures.IsRedisFailure(exception))
+            catch (Exception exception) when (TransientFailures.IsRedisFailure(exception))
             {
-                LogContext.Warning?.Log(exception, "XACK failed, retrying: {Stream} {Group} ({Count} entries)", stream, _group, batch.Length);
+                LogContext.Warning?.Log(exception, "XACK failed, retrying: {Stream} {Group} ({Count} entries)", stream, _group, ids.Length);
                 throw;
             }
         }, _stopped);
     }
+
+
+    /// <summary>An entry to acknowledge, and the delivery to release once it is.</summary>
+    internal readonly record struct Acknowledgement(RedisValue Id, Delivery? Release);
 }

@@ -213,7 +213,7 @@ sealed class ConsumerIdentity
                     LogContext.Warning?.Log("The consumer name {ConsumerName} was taken by another instance; continuing as {NewConsumerName}", previous,
                         lease.Name);
                 }
-                else if (Standing.Renewed(sentAt, LeaseTime, renewal.Status is ConsumerLeaseStatus.TakenAgain or ConsumerLeaseStatus.RenewedAfterLapse))
+                else if (Standing.Renewed(sentAt, LeaseTime, renewal.Status == ConsumerLeaseStatus.TakenAgain || renewal.Dead.Contains(lease.Name)))
                 {
                     LogContext.Warning?.Log(
                         "The consumer name lease of {ConsumerName} had run out or was lost, and was taken again; entries this instance held may have been "

@@ -35,5 +35,5 @@ sealed class ReceiveStream
     public bool Drained { get; set; }
 
     /// <summary>The acknowledgements of this stream's entries, batched; made by the <see cref="Acknowledger" /> on first use.</summary>
-    internal Batcher<RedisValue>? Acknowledgements;
+    internal Batcher<Acknowledger.Acknowledgement>? Acknowledgements;
 }

@@ -18,7 +18,6 @@ sealed class RedisStreamsReceiveContext :
     ReceiveLockContext,
     RedisStreamsMessageContext
 {
-    readonly Acknowledger _acknowledger;
     readonly StreamEntry _entry;
     readonly RedisValue _bodyField;
     readonly ReceiveStream _stream;
@@ -27,12 +26,10 @@ sealed class RedisStreamsReceiveContext :
     Uri? _destinationAddress;
     IHeaderProvider? _headerProvider;
 
-    public RedisStreamsReceiveContext(StreamEntry entry, ReceiveStream stream, RedisStreamsReceiveEndpointContext context, Acknowledger acknowledger,
-        int deliveryCount)
+    public RedisStreamsReceiveContext(StreamEntry entry, ReceiveStream stream, RedisStreamsReceiveEndpointContext context, int deliveryCount)
         : base(deliveryCount > 1, context)
     {
         _entry = entry;
-        _acknowledger = acknowledger;
         _stream = stream;
         DeliveryCount = deliveryCount;
 
@@ -82,10 +79,18 @@ sealed class RedisStreamsReceiveContext :
     public string? ReplayedEntryId => IsReplay ? (string?)_entry[EntryFieldNames.ReplayedEntry] : null;
     public string? ReplayedStreamKey => IsReplay ? (string?)_entry[EntryFieldNames.ReplayedStream] : null;
 
+    /// <summary>
+    /// The receive pipe is done with the entry: it is acknowledged, and released from the buffer once that has succeeded. The
+    /// worker goes on at once, as RabbitMQ's does after its BasicAck.
+    /// </summary>
     public Task Complete()
     {
-        return _acknowledger.Acknowledge(_stream, _entry.Id);
+        Completed = true;
+        return Task.CompletedTask;
     }
+
+    /// <summary>Whether the receive pipe completed the entry (so it is to be acknowledged), rather than leaving it pending.</summary>
+    public bool Completed { get; private set; }
 
     public Task Faulted(Exception exception)
     {

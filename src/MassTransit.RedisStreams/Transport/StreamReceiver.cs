@@ -3,6 +3,7 @@ namespace MassTransit.RedisStreams.Transport;
 using System;
 using System.Linq;
 using System.Threading.Tasks;
+using Configuration;
 using Internals;
 using Redis;
 using Support;
@@ -45,17 +46,20 @@ sealed class StreamReceiver :
         var settings = _bus.Settings;
         var time = _bus.Time;
 
-        // PrefetchCount is how many entries the endpoint holds; the handlers that run at once are ConcurrentMessageLimit, or else
-        // MassTransit's default, never more than PrefetchCount. The transport reads further ahead than that by default (its
-        // bus-wide PrefetchCount), so that each read and acknowledgement carries more.
+        // PrefetchCount is how many entries the endpoint holds; the handlers that run at once are ConcurrentMessageLimit, or else,
+        // as MassTransit has it, the PrefetchCount the application set, never more than PrefetchCount. The transport's own
+        // default PrefetchCount reads further ahead than MassTransit's, so that each read and acknowledgement carries more; with
+        // it, the handlers stay at MassTransit's default number.
         var prefetch = Math.Max(1, context.PrefetchCount);
-        _concurrency = Math.Max(1, Math.Min(context.ConcurrentMessageLimit ?? MassTransitDefaultConcurrency, prefetch));
+        var handlers = context.ConcurrentMessageLimit
+            ?? (prefetch == RedisStreamsBusFactoryConfigurator.DefaultPrefetchCount ? MassTransitDefaultConcurrency : prefetch);
+        _concurrency = Math.Max(1, Math.Min(handlers, prefetch));
 
         _standing = _bus.Identity.Standing;
         _signals = new EndpointSignals();
         _buffer = new EntryBuffer(prefetch);
         _streams = new EndpointStreams(context, _signals.OnWake);
-        _acknowledger = new Acknowledger(redis.Groups, context.QueueName, Stopping);
+        _acknowledger = new Acknowledger(redis.Groups, context.QueueName, _buffer, Stopping);
         _pending = new PendingEntries(redis.Groups, redis.Pending, redis.Wake, _streams, _buffer, _acknowledger, _standing,
             () => _bus.Identity.CurrentName, settings.ClaimTimeout);
         _keeper = new PendingEntryKeeper(_pending, _streams, _buffer, _signals, settings.ClaimTimeout, settings.DeadConsumerTimeout, time, Stopping);
@@ -102,6 +106,8 @@ sealed class StreamReceiver :
                 if (keeper != null)
                     await keeper.ConfigureAwait(false);
 
+                await _acknowledger.WhenIdle().ConfigureAwait(false);
+
                 await ReleaseUnstarted().ConfigureAwait(false);
             }
         }
@@ -141,6 +147,7 @@ sealed class StreamReceiver :
 
     async Task Deliver(Delivery delivery)
     {
+        var completed = false;
         try
         {
             if (!await IsStillOwn(delivery).ConfigureAwait(false))
@@ -151,7 +158,7 @@ sealed class StreamReceiver :
 
             LogContext.Current = _context.LogContext;
 
-            var context = new RedisStreamsReceiveContext(delivery.Entry, delivery.Stream, _context, _acknowledger, delivery.DeliveryCount);
+            var context = new RedisStreamsReceiveContext(delivery.Entry, delivery.Stream, _context, delivery.DeliveryCount);
             try
             {
                 await Dispatch(delivery.Key, context, context).ConfigureAwait(false);
@@ -162,12 +169,17 @@ sealed class StreamReceiver :
             }
             finally
             {
+                completed = context.Completed;
                 context.Dispose();
             }
         }
         finally
         {
-            _buffer.Done(delivery);
+            // A completed entry stays held until its XACK has succeeded; any other is done now (it stays pending in Redis).
+            if (completed)
+                _acknowledger.AcknowledgeThenRelease(delivery);
+            else
+                _buffer.Done(delivery);
         }
     }
 

@@ -47,6 +47,18 @@ public abstract class ConcurrencyContract<TBinding>
     }
 
     [Fact]
+    public async Task An_endpoint_that_sets_only_its_prefetch_count_runs_that_many_handlers_at_once()
+    {
+        // As MassTransit has it: without a ConcurrentMessageLimit, the PrefetchCount the application set is the limit.
+        const int prefetch = 24;
+
+        var (max, consumed) = await Run(null, prefetch, messages: prefetch * 3, workTime: TimeSpan.FromMilliseconds(150));
+
+        Assert.Equal(prefetch * 3, consumed);
+        Assert.InRange(max, prefetch * 3 / 4, prefetch);
+    }
+
+    [Fact]
     public async Task A_batch_consumer_gets_as_many_messages_as_the_prefetch_count_when_the_time_limit_ends_the_batch()
     {
         // MassTransit's Batching.When_a_batch_timeout_is_reached_due_to_prefetch: ten sends, one after the other, to a batch

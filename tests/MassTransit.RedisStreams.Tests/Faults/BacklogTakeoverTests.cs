@@ -65,9 +65,10 @@ public class BacklogTakeoverTests
         if (frozenFor > TimeSpan.Zero)
             await Task.Delay(frozenFor);
         await run.Victim.Thaw();
+        var thawedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
         await run.AssertAllHandled();
-        await run.AssertComebackHarmless(orphaned);
+        await run.AssertComebackHarmless(orphaned, thawedAt);
     }
 
     [NetworkNamespaceFact]
@@ -99,8 +100,9 @@ public class BacklogTakeoverTests
             network.Restore();
         }
 
+        var restoredAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         await run.AssertAllHandled();
-        await run.AssertComebackHarmless(orphaned);
+        await run.AssertComebackHarmless(orphaned, restoredAt);
     }
 
 
@@ -111,6 +113,7 @@ public class BacklogTakeoverTests
         readonly ITestOutputHelper _output;
         readonly Proof _proof;
         readonly RedisTestContext _redis;
+        long _cutAt;
 
         Run(RedisTestContext redis, IDatabase db, ITestOutputHelper output, ConsumerHostProcess victim, ConsumerHostProcess survivor)
         {
@@ -162,6 +165,7 @@ public class BacklogTakeoverTests
             Assert.NotEmpty(orphaned);
 
             var cutAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            _cutAt = cutAt;
             await disrupt();
 
             _output.WriteLine($"disrupted the victim with {orphaned.Count} entries pending and {lag} unread");
@@ -193,17 +197,24 @@ public class BacklogTakeoverTests
 
         /// <summary>
         /// Back again, the victim finishes what its handlers had begun, and starts none of the entries it had read but not
-        /// begun: those were the survivor's by then.
+        /// begun: those were the survivor's by then. An entry it handled just before the disruption, whose acknowledgement did
+        /// not reach Redis, is handled by the survivor too: delivery is at least once.
         /// </summary>
-        public async Task AssertComebackHarmless(HashSet<string> orphaned)
+        public async Task AssertComebackHarmless(HashSet<string> orphaned, long backAt)
         {
             var handlings = await Handlings();
-            var twice = handlings.Where(x => orphaned.Contains(x.EntryId)).GroupBy(x => x.EntryId).Count(x => x.Count() > 1);
             var counts = await _proof.Count(Sent);
-            _output.WriteLine($"{counts}; {twice} of the victim's entries were handled twice");
+            var byEntry = handlings.Where(x => orphaned.Contains(x.EntryId)).GroupBy(x => x.EntryId).ToList();
+            var twice = byEntry.Where(x => x.Count() > 1).ToList();
+            var againAfterComeback = twice.Count(x => x.Any(h => h.Consumer == "survivor") && x.Any(h => h.Consumer == "victim" && h.At >= backAt));
+
+            _output.WriteLine($"{counts}; {twice.Count} of the victim's entries were handled twice, {againAfterComeback} of them by the victim after it came back");
+            foreach (var entry in twice)
+                _output.WriteLine($"  {entry.Key}: " + string.Join(", ", entry.Select(x => $"{x.Consumer} at +{x.At - _cutAt} ms")));
 
             Assert.Equal(0, counts.Lost);
-            Assert.True(twice <= Concurrency, $"at most the {Concurrency} entries in the victim's handlers were handled twice (were {twice})");
+            Assert.True(againAfterComeback <= Concurrency,
+                $"after it came back, the victim finished at most the {Concurrency} entries its handlers had begun (finished {againAfterComeback})");
         }
 
         async Task<List<(string EntryId, long At, string Consumer)>> Handlings()

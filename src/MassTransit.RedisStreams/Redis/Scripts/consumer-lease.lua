@@ -12,8 +12,8 @@
 -- after 'since'. ARGV[4]: the lease time; ARGV[5]: the quarantine; ARGV[6]: the gap limit; ARGV[7]: since (Unix ms; negative:
 -- that many ms before now, for a first renewal); ARGV[8]: how long a lease that ran out is remembered (0: leave the old ones
 -- for a later renewal to forget); all in ms. Returns where the next report starts, the status (1 renewed; 2 taken again,
--- because Redis had lost it or it was free; 0 another holder has it; 3 renewed after it had run out), the names whose leases
--- ran out, and the server's time. A renewal more than the gap limit after the previous one means this instance could not
+-- because Redis had lost it or it was free; 0 another holder has it), the names whose leases ran out — this holder's own
+-- among them when it had run out before this renewal — and the server's time. A renewal more than the gap limit after the previous one means this instance could not
 -- reach Redis, or stood still, for longer than a live lease can go unrenewed; so may the others, if Redis itself was down.
 -- It reports nothing then, and nothing that runs out within a lease time after: the others get a full lease time to renew
 -- before anyone takes them for dead.
@@ -67,13 +67,9 @@ if redis.call('HGET', holders, name) ~= holder then
   else
     status = 0
   end
-elseif (tonumber(redis.call('ZSCORE', leases, name)) or now) < now then
-  status = 3
-end
-if status ~= 0 then
-  redis.call('ZADD', leases, string.format('%d', now + ttl), name)
 end
 
+-- The deaths are read before this holder's own lease is renewed, so that it learns when its own had run out.
 local since = tonumber(ARGV[7])
 local dead = {}
 if since < 0 then
@@ -84,6 +80,9 @@ end
 if since < now then
   dead = redis.call('ZRANGEBYSCORE', leases, string.format('(%d', since), string.format('%d', now))
   since = now
+end
+if status ~= 0 then
+  redis.call('ZADD', leases, string.format('%d', now + ttl), name)
 end
 
 local remembered = tonumber(ARGV[8])

@@ -54,7 +54,7 @@ public class LeaseScriptTests :
     }
 
     [Fact]
-    public async Task A_renewal_says_whether_it_renewed_took_the_name_again_lost_it_or_renewed_after_a_lapse()
+    public async Task A_renewal_says_whether_it_renewed_took_the_name_again_or_lost_it_and_whether_its_own_lease_had_run_out()
     {
         await Start();
         var now = await ServerMs();
@@ -62,9 +62,12 @@ public class LeaseScriptTests :
 
         Assert.Equal(1, await Status("pod", "a"));
 
-        // Ran out in Redis: renewed, and told so.
+        // Ran out in Redis since the previous renewal: renewed, and the name is among those that ran out.
         await Db.SortedSetAddAsync(NameKeys[0], "pod", now - 500);
-        Assert.Equal(3, await Status("pod", "a"));
+        var lapsed = await Renew("pod", "a", since: now - 1000);
+        Assert.Equal(1, lapsed.Status);
+        Assert.Equal(["pod"], lapsed.Dead);
+        Assert.Empty((await Renew("pod", "a", since: lapsed.Since)).Dead);
 
         // Redis lost it: taken again.
         await Db.HashDeleteAsync(NameKeys[1], "pod");

@@ -39,7 +39,7 @@ sealed class ReceiveRig :
         Standing = new LeaseStanding(Time, TimeSpan.FromSeconds(2));
         Standing.Renewed(Time.GetTimestamp(), TimeSpan.FromSeconds(3), lapsedInRedis: false);
 
-        var acknowledger = new Acknowledger(Redis, Group, _stopping.Token);
+        var acknowledger = new Acknowledger(Redis, Group, Buffer, _stopping.Token);
         Pending = new PendingEntries(Redis, Redis, Redis, this, Buffer, acknowledger, Standing, () => Consumer, ClaimTimeout);
         Keeper = new PendingEntryKeeper(Pending, this, Buffer, Signals, ClaimTimeout, TimeSpan.FromHours(1), Time, _stopping.Token);
         var reader = new GroupReader(Redis, this, Buffer, Standing, () => Consumer);
