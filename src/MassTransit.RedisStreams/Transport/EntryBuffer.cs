@@ -31,6 +31,7 @@ sealed class EntryBuffer
     readonly Channel<bool> _tickets = Channel.CreateUnbounded<bool>(new UnboundedChannelOptions { SingleWriter = false, SingleReader = false });
     int _claimsWaiting;
     int _count;
+    int _dropped;
 
     /// <param name="limit">The most entries held at once: the endpoint's PrefetchCount.</param>
     public EntryBuffer(int limit)
@@ -132,7 +133,9 @@ sealed class EntryBuffer
         {
             while (tickets.TryRead(out _))
             {
-                if ((_claimed.TryDequeue(out var delivery) || _fresh.TryDequeue(out delivery)) && _held.ContainsKey(delivery.Key))
+                // Only an entry dropped meanwhile is no longer held; until one has been, none needs looking up.
+                if ((_claimed.TryDequeue(out var delivery) || _fresh.TryDequeue(out delivery))
+                    && (Volatile.Read(ref _dropped) == 0 || _held.ContainsKey(delivery.Key)))
                     return delivery;
             }
 
@@ -150,6 +153,7 @@ sealed class EntryBuffer
     /// <summary>Entries that are no longer this consumer's (another claimed them while it stood still): not started, not counted.</summary>
     public void Drop(IEnumerable<EntryKey> entries)
     {
+        Interlocked.Exchange(ref _dropped, 1);
         foreach (var entry in entries)
             Done(entry);
     }
