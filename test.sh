@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the solution; the one command a fresh machine needs. The tests start private redis-server processes
-# of their own, so this script only makes sure redis-server (and openssl, for the TLS tests) is installed, with apt-get
-# when it is missing.
+# of their own, so this script only makes sure redis-server (and openssl, for the TLS tests, and iproute2, for the test
+# that cuts a consumer off in a network namespace) is installed, with apt-get when it is missing.
 # Extra arguments go to `dotnet test`, e.g. ./test.sh --filter "FullyQualifiedName~Smoke".
 # Results: console output, plus TestResults/results.trx for CI.
 set -euo pipefail
@@ -12,6 +12,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 packages=()
 command -v redis-server >/dev/null 2>&1 || packages+=(redis-server)
 command -v openssl >/dev/null 2>&1 || packages+=(openssl)
+command -v ip >/dev/null 2>&1 || [[ -x /usr/sbin/ip || -x /sbin/ip ]] || packages+=(iproute2)
 
 if [[ ${#packages[@]} -gt 0 ]]; then
     sudo=()

@@ -86,7 +86,7 @@ sealed class StreamAppends :
         }
 
         var pending = new PendingAppend(entry);
-        _ = batcher.Add(pending);
+        batcher.Add(pending);
         return pending.Task;
     }
 

@@ -12,7 +12,11 @@ using System.Threading.Tasks;
 /// one call per batch rather than one per item. The transport's appends to a stream and its acknowledgements of a stream's
 /// entries go through one each.
 /// </summary>
-/// <typeparam name="TItem">What is sent; an item that has a result of its own carries it (an append's entry ID).</typeparam>
+/// <remarks>
+/// A batch object is used again once it is sent, and a batch has a task to wait on only when a caller asked for one
+/// (<see cref="AddAndWait" />): items that carry their own outcome (an append's entry ID) or need none cost no allocation here.
+/// </remarks>
+/// <typeparam name="TItem">What is sent; an item that has a result of its own carries it.</typeparam>
 sealed class Batcher<TItem>
 {
     readonly object _lock = new();
@@ -20,11 +24,15 @@ sealed class Batcher<TItem>
     readonly long _maxBytes;
     readonly Func<IReadOnlyList<TItem>, Task> _send;
     readonly Func<TItem, long>? _size;
+    readonly Stack<Batch> _spare = new();
     readonly Queue<Batch> _waiting = new();
     Batch? _open;
     bool _sending;
 
-    /// <param name="send">Sends one batch; a failure fails every item of the batch, and only that batch.</param>
+    /// <param name="send">
+    /// Sends one batch; a failure fails every item of the batch, and only that batch. The list is the batcher's: it is not to
+    /// be kept after the task completes.
+    /// </param>
     /// <param name="maxCount">The most items in one batch.</param>
     /// <param name="maxBytes">The most bytes in one batch, by <paramref name="size" />.</param>
     /// <param name="size">The size of an item; null when only the count limits a batch.</param>
@@ -38,25 +46,33 @@ sealed class Batcher<TItem>
         _size = size;
     }
 
+    /// <summary>Adds an item, to be sent with the next batch; nobody waits for it here.</summary>
+    public void Add(TItem item) => Enqueue(item, false);
+
     /// <summary>Adds an item; the task completes once the batch that carries it has been sent, or fails with it.</summary>
-    public Task Add(TItem item)
+    public Task AddAndWait(TItem item) => Enqueue(item, true)!;
+
+    Task? Enqueue(TItem item, bool wait)
     {
         var size = _size?.Invoke(item) ?? 0;
-        Batch batch;
+        Task? completion;
         bool start;
 
         lock (_lock)
         {
-            batch = _open!;
+            var batch = _open;
             if (batch == null || batch.Items.Count >= _maxCount || batch.Items.Count > 0 && batch.Bytes + size > _maxBytes)
             {
-                batch = new Batch();
+                batch = _spare.Count > 0 ? _spare.Pop() : new Batch();
                 _waiting.Enqueue(batch);
                 _open = batch;
             }
 
             batch.Items.Add(item);
             batch.Bytes += size;
+            if (wait)
+                batch.Completion ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            completion = batch.Completion?.Task;
 
             start = !_sending;
             _sending = true;
@@ -65,7 +81,7 @@ sealed class Batcher<TItem>
         if (start)
             _ = Send();
 
-        return batch.Completion.Task;
+        return completion;
     }
 
     async Task Send()
@@ -89,12 +105,18 @@ sealed class Batcher<TItem>
             try
             {
                 await _send(batch.Items).ConfigureAwait(false);
-                batch.Completion.TrySetResult();
+                batch.Completion?.TrySetResult();
             }
             catch (Exception exception)
             {
-                batch.Completion.TrySetException(exception);
+                batch.Completion?.TrySetException(exception);
             }
+
+            batch.Items.Clear();
+            batch.Bytes = 0;
+            batch.Completion = null;
+            lock (_lock)
+                _spare.Push(batch);
         }
     }
 
@@ -102,7 +124,7 @@ sealed class Batcher<TItem>
     sealed class Batch
     {
         public readonly List<TItem> Items = new(1);
-        public readonly TaskCompletionSource Completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public long Bytes;
+        public TaskCompletionSource? Completion;
     }
 }

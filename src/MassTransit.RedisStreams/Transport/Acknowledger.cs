@@ -46,13 +46,13 @@ sealed class Acknowledger
     }
 
     /// <summary>Acknowledges an entry; the task completes once an XACK that includes it has succeeded.</summary>
-    public Task Acknowledge(ReceiveStream stream, RedisValue id) => Add(stream, new Acknowledgement(id, null));
+    public Task Acknowledge(ReceiveStream stream, RedisValue id) => Add(stream, new Acknowledgement(id, null), wait: true)!;
 
     /// <summary>
     /// Acknowledges a delivered entry without waiting: once an XACK that includes it has succeeded (or the endpoint stopped
     /// trying), the buffer releases it.
     /// </summary>
-    public void AcknowledgeThenRelease(Delivery delivery) => _ = Add(delivery.Stream, new Acknowledgement(delivery.Entry.Id, delivery));
+    public void AcknowledgeThenRelease(Delivery delivery) => Add(delivery.Stream, new Acknowledgement(delivery.Entry.Id, delivery), wait: false);
 
     /// <summary>Acknowledges several entries of one stream in one XACK.</summary>
     public Task Acknowledge(RedisKey stream, RedisValue[] ids) => Send(stream, ids);
@@ -70,7 +70,7 @@ sealed class Acknowledger
         }
     }
 
-    Task Add(ReceiveStream stream, Acknowledgement acknowledgement)
+    Task? Add(ReceiveStream stream, Acknowledgement acknowledgement, bool wait)
     {
         var batcher = stream.Acknowledgements;
         if (batcher == null)
@@ -83,7 +83,11 @@ sealed class Acknowledger
         lock (_lock)
             _outstanding++;
 
-        return batcher!.Add(acknowledgement);
+        if (wait)
+            return batcher!.AddAndWait(acknowledgement);
+
+        batcher!.Add(acknowledgement);
+        return null;
     }
 
     async Task SendBatch(RedisKey stream, IReadOnlyList<Acknowledgement> batch)
