@@ -29,6 +29,7 @@ public static class RedisStreamsConfigurationExtensions
         ArgumentNullException.ThrowIfNull(configurator);
 
         configurator.SetBusFactory(new RedisStreamsRegistrationBusFactory(configure ?? ((context, cfg) => cfg.ConfigureEndpoints(context))));
+        configurator.TryAddSingleton<OpenedConnections>();
 
         configurator.TryAddSingleton<IRedisStreamsAdmin>(provider =>
         {
@@ -53,6 +54,7 @@ public static class RedisStreamsConfigurationExtensions
         ArgumentNullException.ThrowIfNull(configurator);
 
         configurator.SetBusFactory(new RedisStreamsRegistrationBusFactory(configure ?? ((context, cfg) => cfg.ConfigureEndpoints(context))));
+        configurator.TryAddSingleton<OpenedConnections>();
 
         configurator.TryAddSingleton<IEventHistory<TBus>>(provider => new EventHistory<TBus>(GetBusContext<TBus>(provider).History));
     }

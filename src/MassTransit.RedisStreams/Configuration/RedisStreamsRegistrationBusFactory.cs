@@ -2,6 +2,9 @@ namespace MassTransit.RedisStreams.Configuration;
 
 using System;
 using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
 using MassTransit.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -35,6 +38,27 @@ sealed class RedisStreamsRegistrationBusFactory :
         if (options != null)
             configurator.Apply(options);
 
-        return CreateBus(configurator, context, _configure, specifications);
+        return CreateBus(configurator, context, (IBusRegistrationContext busContext, IRedisStreamsBusFactoryConfigurator cfg) =>
+        {
+            _configure?.Invoke(busContext, cfg);
+            BeginConnecting(context.GetService<OpenedConnections>());
+        }, specifications);
+    }
+
+    /// <summary>
+    /// Begins opening the connection as soon as the application's configuration is known, while MassTransit builds the bus:
+    /// the first connection of a process costs StackExchange.Redis most of a start's time, and this way it overlaps the
+    /// building. Settings that do not validate are left for the bus's validation to report.
+    /// </summary>
+    void BeginConnecting(OpenedConnections? opened)
+    {
+        var hostConfiguration = _busConfiguration.HostConfiguration;
+        if (opened == null || hostConfiguration.Settings.Validate().Any(x => x.Disposition == ValidationResultDisposition.Failure))
+            return;
+
+        var connection = hostConfiguration.BusContext.Connection;
+        opened.Add(connection);
+        connection.GetMultiplexer().ContinueWith(static x => _ = x.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted,
+            TaskScheduler.Default);
     }
 }

@@ -2,8 +2,13 @@ namespace MassTransit.RedisStreams.Tests.Redis;
 
 using System;
 using System.Diagnostics;
+using System.Linq;
+using System.Net;
+using System.Net.Sockets;
 using System.Threading.Tasks;
 using Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using StackExchange.Redis;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -73,4 +78,62 @@ public class StartupTests
         await bus.StopAsync();
         return elapsed;
     }
+
+    [Fact]
+    public async Task A_bus_built_by_the_container_connects_while_it_is_built_and_closes_with_the_container_when_never_started()
+    {
+        var redis = await RedisTestContext.Create();
+        var name = "early-" + Guid.NewGuid().ToString("N");
+
+        var services = new ServiceCollection();
+        services.AddMassTransit(x =>
+        {
+            x.AddHandler<StartupOrderPlaced>((ConsumeContext<StartupOrderPlaced> _) => Task.CompletedTask).Endpoint(e => e.Name = "startup-early");
+            x.UsingRedisStreams((context, cfg) =>
+            {
+                cfg.Host(redis.ConnectionString + ",name=" + name, h => h.KeyPrefix = redis.KeyPrefix);
+                cfg.ConfigureEndpoints(context);
+            });
+        });
+
+        await using var admin = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString + ",allowAdmin=true");
+        var server = admin.GetServers()[0];
+
+        var provider = services.BuildServiceProvider();
+        var bus = provider.GetRequiredService<IBusControl>();
+
+        Assert.True(await Eventually.True(async () => await Clients(server, name) > 0, TimeSpan.FromSeconds(10)),
+            "the connection opened while the bus was built, before it was started");
+
+        await provider.DisposeAsync();
+
+        Assert.True(await Eventually.True(async () => await Clients(server, name) == 0, TimeSpan.FromSeconds(10)),
+            "disposing the container closed the connection of the bus that never started");
+        GC.KeepAlive(bus);
+    }
+
+    [Fact]
+    public async Task A_bus_built_by_the_container_against_an_unreachable_Redis_is_built_and_disposed_without_an_error()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+
+        var services = new ServiceCollection();
+        services.AddMassTransit(x => x.UsingRedisStreams((context, cfg) =>
+        {
+            cfg.Host($"127.0.0.1:{port},connectTimeout=500");
+            cfg.ConfigureEndpoints(context);
+        }));
+
+        var provider = services.BuildServiceProvider();
+        Assert.NotNull(provider.GetRequiredService<IBusControl>());
+
+        var disposing = Stopwatch.StartNew();
+        await provider.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(15));
+        _output.WriteLine($"disposed in {disposing.ElapsedMilliseconds} ms");
+    }
+
+    static async Task<int> Clients(IServer server, string name) => (await server.ClientListAsync()).Count(x => x.Name == name);
 }
