@@ -13,7 +13,7 @@ using Results;
 /// <summary>
 /// How long a bus of three endpoints takes to start: in a fresh process each time (see <see cref="StartupProbe" />), the
 /// first start — with the code still to compile, as an application or a test run meets it —, the way from building the bus
-/// to the end of that start, and a second start of the same bus. The median of several processes.
+/// to the end of that start, from the bus's creation to the end of that start, and a second start of the same bus. The median of several processes.
 /// </summary>
 public sealed class StartupWorkload :
     Workload
@@ -29,6 +29,7 @@ public sealed class StartupWorkload :
     [
         new("first", "first start in a fresh process", "ms", false),
         new("ready", "bus built and started, in a fresh process", "ms", false),
+        new("created", "bus created to started (what a test harness's inactivity timer sees)", "ms", false),
         new("message", "then the first message, publish to consumer", "ms", false),
         new("again", "start again in the same process", "ms", false)
     ];
@@ -50,32 +51,36 @@ public sealed class StartupWorkload :
         var again = new List<double>();
         var message = new List<double>();
         var ready = new List<double>();
+        var created = new List<double>();
         for (var i = 0; i < Processes(environment.Options); i++)
         {
-            var (firstMs, againMs, messageMs, readyMs) = await Probe(arguments);
+            var (firstMs, againMs, messageMs, readyMs, createdMs) = await Probe(arguments);
             first.Add(firstMs);
             again.Add(againMs);
             message.Add(messageMs);
             ready.Add(readyMs);
+            created.Add(createdMs);
         }
 
         first.Sort();
         again.Sort();
         message.Sort();
         ready.Sort();
+        created.Sort();
         return new Outcome
         {
             Values =
             {
                 ["first"] = Load.Percentile(first, 0.5),
                 ["ready"] = Load.Percentile(ready, 0.5),
+                ["created"] = Load.Percentile(created, 0.5),
                 ["message"] = Load.Percentile(message, 0.5),
                 ["again"] = Load.Percentile(again, 0.5)
             }
         };
     }
 
-    static async Task<(double First, double Again, double Message, double Ready)> Probe(IEnumerable<string> arguments)
+    static async Task<(double First, double Again, double Message, double Ready, double Created)> Probe(IEnumerable<string> arguments)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -97,6 +102,7 @@ public sealed class StartupWorkload :
             ?? throw new InvalidOperationException($"The start-up probe failed (exit code {process.ExitCode}): {await errors}");
         var parts = line.Trim().Split(' ');
         return (double.Parse(parts[1], CultureInfo.InvariantCulture), double.Parse(parts[2], CultureInfo.InvariantCulture),
-            double.Parse(parts[3], CultureInfo.InvariantCulture), double.Parse(parts[4], CultureInfo.InvariantCulture));
+            double.Parse(parts[3], CultureInfo.InvariantCulture), double.Parse(parts[4], CultureInfo.InvariantCulture),
+            double.Parse(parts[5], CultureInfo.InvariantCulture));
     }
 }
