@@ -38,8 +38,14 @@ sealed class BackgroundAgentsStarter :
     public Task PreStart(IBus bus)
     {
         // The first connection of a process costs StackExchange.Redis most of a start's time; the endpoints wait for this one.
-        var connecting = _hostConfiguration.BusContext.Connection.GetMultiplexer();
+        var context = _hostConfiguration.BusContext;
+        var connecting = context.Connection.GetMultiplexer();
         connecting.ContinueWith(static x => _ = x.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+
+        // Every endpoint's set-up waits for the consumer name; taking it here, on another thread, overlaps MassTransit
+        // starting the endpoints. A failure here is met again, and retried, by the set-up.
+        Task.Run(context.Identity.Acquire).ContinueWith(static x => _ = x.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted,
+            TaskScheduler.Default);
         return Task.CompletedTask;
     }
 
