@@ -126,10 +126,12 @@ sealed class ReadLoop
                         continue;
                     }
 
+                    // Ready once the groups exist and the wake-ups are subscribed: what is published from now on is kept for the
+                    // endpoint. Its own pending entries are read first all the same, before any new one.
+                    await _endpoint.NotifyReady(true).ConfigureAwait(false);
+
                     await _pending.ReadOwn(_idlePollInterval, _time, _stopping).ConfigureAwait(false);
                     reading = true;
-
-                    await _endpoint.NotifyReady(true).ConfigureAwait(false);
                     startedReading();
                 }
 
