@@ -3,8 +3,6 @@ namespace MassTransit.RedisStreams.Configuration;
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using System.Threading;
-using System.Threading.Tasks;
 using MassTransit.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -58,7 +56,6 @@ sealed class RedisStreamsRegistrationBusFactory :
 
         var connection = hostConfiguration.BusContext.Connection;
         opened.Add(connection);
-        connection.GetMultiplexer().ContinueWith(static x => _ = x.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted,
-            TaskScheduler.Default);
+        connection.BeginConnecting();
     }
 }

@@ -3,6 +3,7 @@ namespace MassTransit.RedisStreams.Redis;
 using System;
 using System.Threading;
 using System.Threading.Tasks;
+using Internals;
 using StackExchange.Redis;
 
 
@@ -68,6 +69,9 @@ sealed class RedisConnection :
             return _connecting;
         }
     }
+
+    /// <summary>Begins connecting without waiting; a failure is met again, and reported, by the next use.</summary>
+    public void BeginConnecting() => GetMultiplexer().IgnoreUnobservedExceptions();
 
     public async Task<IDatabase> GetDatabase()
     {

@@ -8,7 +8,6 @@ sealed class RedisGateway
 {
     public RedisGateway(RedisConnection connection, StreamKeys keys, AppendOptions appendOptions = default)
     {
-        Connection = connection;
         Keys = keys;
 
         Appends = new StreamAppends(connection, keys, appendOptions);
@@ -24,7 +23,6 @@ sealed class RedisGateway
         Migration = new KeyMigration(connection, keys);
     }
 
-    public RedisConnection Connection { get; }
     public StreamKeys Keys { get; }
 
     public IStreamAppends Appends { get; }

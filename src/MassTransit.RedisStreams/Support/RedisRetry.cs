@@ -15,7 +15,8 @@ using RetryPolicies;
 /// interval with MassTransit's jitter, so that many instances that lost Redis together do not come back in step.
 /// </summary>
 /// <remarks>
-/// Sends retry only what <see cref="TransientFailures.IsTransient" /> names, for up to SendTimeout; acknowledgements retry
+/// Sends retry only what <see cref="TransientFailures.IsTransient" /> names, for up to SendTimeout (waiting
+/// <see cref="RetryDelays" /> of <see cref="Transient" />); acknowledgements retry
 /// any Redis failure until they succeed or the endpoint stops; the loops that never end (the read loop, the delayed message
 /// pump) wait <see cref="RetryDelays" /> between attempts.
 /// </remarks>
@@ -51,28 +52,30 @@ static class RedisRetry
     /// <param name="cancellationToken">Stops the waiting between attempts.</param>
     public static async Task<T> Send<T>(Func<Task<T>> operation, TimeSpan timeout, object target, CancellationToken cancellationToken)
     {
-        // The first attempt costs nothing extra: a send that succeeds, as nearly every one does, allocates no deadline.
+        // The first attempt costs nothing extra: a send that succeeds, as nearly every one does, allocates nothing here.
         var started = Stopwatch.GetTimestamp();
-        try
+        RetryDelays? delays = null;
+        while (true)
         {
-            return await operation().ConfigureAwait(false);
-        }
-        catch (Exception exception) when (TransientFailures.IsTransient(exception))
-        {
-            LogContext.Debug?.Log(exception, "Send to {Target} failed, retrying", target);
-        }
+            try
+            {
+                return await operation().ConfigureAwait(false);
+            }
+            catch (Exception exception) when (TransientFailures.IsTransient(exception))
+            {
+                var left = timeout - Stopwatch.GetElapsedTime(started);
+                if (left <= TimeSpan.Zero)
+                {
+                    throw new TransportUnavailableException(
+                        $"Redis did not accept the message for {target} within the SendTimeout of {timeout}: {exception.Message}", exception);
+                }
 
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var left = timeout - Stopwatch.GetElapsedTime(started);
-        deadline.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.Zero);
-        try
-        {
-            return await Transient.Retry(operation, false, deadline.Token).ConfigureAwait(false);
-        }
-        catch (Exception exception) when (TransientFailures.IsTransient(exception) && !cancellationToken.IsCancellationRequested)
-        {
-            throw new TransportUnavailableException(
-                $"Redis did not accept the message for {target} within the SendTimeout of {timeout}: {exception.Message}", exception);
+                LogContext.Debug?.Log(exception, "Send to {Target} failed, retrying", target);
+
+                // The last wait ends at the deadline, for one more attempt there.
+                var delay = (delays ??= new RetryDelays(Transient)).Next(exception);
+                await Task.Delay(delay < left ? delay : left, cancellationToken).ConfigureAwait(false);
+            }
         }
     }
 
@@ -98,13 +101,18 @@ static class RedisRetry
 
 
 /// <summary>
-/// The waits of a loop that never ends between its failed attempts, by <see cref="RedisRetry.Failures" />: longer after each
-/// failure, back to the first after a success.
+/// The waits of a loop between its failed attempts, by a policy of <see cref="RedisRetry" /> (<see cref="RedisRetry.Failures" />
+/// unless told): longer after each failure, back to the first after a success.
 /// </summary>
 sealed class RetryDelays
 {
-    readonly RetryPolicyContext<RetryPipeContext> _policy = RedisRetry.Failures.CreatePolicyContext(new RetryPipeContext());
+    readonly RetryPolicyContext<RetryPipeContext> _policy;
     RetryContext<RetryPipeContext>? _retry;
+
+    public RetryDelays(IRetryPolicy? policy = null)
+    {
+        _policy = (policy ?? RedisRetry.Failures).CreatePolicyContext(new RetryPipeContext());
+    }
 
     /// <summary>How long to wait after <paramref name="failure" />.</summary>
     public TimeSpan Next(Exception failure)

@@ -25,7 +25,7 @@ sealed class Acknowledger
     /// <summary>The most IDs in one XACK.</summary>
     const int MaxBatchCount = 1000;
 
-    readonly EntryBuffer? _buffer;
+    readonly EntryBuffer _buffer;
     readonly IGroupReads _groups;
     readonly string _group;
     readonly object _lock = new();
@@ -37,7 +37,7 @@ sealed class Acknowledger
     /// <param name="group">The endpoint's consumer group.</param>
     /// <param name="buffer">The buffer whose entries are released once acknowledged.</param>
     /// <param name="stopped">Ends the retries of a failed XACK.</param>
-    public Acknowledger(IGroupReads groups, string group, EntryBuffer? buffer, CancellationToken stopped)
+    public Acknowledger(IGroupReads groups, string group, EntryBuffer buffer, CancellationToken stopped)
     {
         _groups = groups;
         _group = group;
@@ -62,7 +62,7 @@ sealed class Acknowledger
     {
         lock (_lock)
         {
-            if (_outstanding == 0)
+            if (Volatile.Read(ref _outstanding) == 0)
                 return Task.CompletedTask;
 
             _idle ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -80,8 +80,7 @@ sealed class Acknowledger
             batcher = stream.Acknowledgements;
         }
 
-        lock (_lock)
-            _outstanding++;
+        Interlocked.Increment(ref _outstanding);
 
         if (wait)
             return batcher!.AddAndWait(acknowledgement);
@@ -106,16 +105,18 @@ sealed class Acknowledger
             foreach (var acknowledgement in batch)
             {
                 if (acknowledgement.Release is { } delivery)
-                    _buffer?.Done(delivery);
+                    _buffer.Done(delivery);
             }
 
-            lock (_lock)
+            if (Interlocked.Add(ref _outstanding, -batch.Count) == 0)
             {
-                _outstanding -= batch.Count;
-                if (_outstanding == 0 && _idle != null)
+                lock (_lock)
                 {
-                    _idle.TrySetResult();
-                    _idle = null;
+                    if (Volatile.Read(ref _outstanding) == 0 && _idle != null)
+                    {
+                        _idle.TrySetResult();
+                        _idle = null;
+                    }
                 }
             }
         }

@@ -1,9 +1,9 @@
 namespace MassTransit.RedisStreams.Transport;
 
 using System;
-using System.Threading;
 using System.Threading.Tasks;
 using Configuration;
+using Internals;
 
 
 /// <summary>
@@ -39,13 +39,11 @@ sealed class BackgroundAgentsStarter :
     {
         // The first connection of a process costs StackExchange.Redis most of a start's time; the endpoints wait for this one.
         var context = _hostConfiguration.BusContext;
-        var connecting = context.Connection.GetMultiplexer();
-        connecting.ContinueWith(static x => _ = x.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        context.Connection.BeginConnecting();
 
         // Every endpoint's set-up waits for the consumer name; taking it here, on another thread, overlaps MassTransit
         // starting the endpoints. A failure here is met again, and retried, by the set-up.
-        Task.Run(context.Identity.Acquire).ContinueWith(static x => _ = x.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted,
-            TaskScheduler.Default);
+        Task.Run(context.Identity.Acquire).IgnoreUnobservedExceptions();
         return Task.CompletedTask;
     }
 

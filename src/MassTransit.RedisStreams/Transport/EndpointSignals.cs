@@ -54,7 +54,7 @@ sealed class EndpointSignals
     /// The connection failed or came back: a restarted server has lost the flags, wake-ups may have been missed, and so may a
     /// derived type announced meanwhile.
     /// </summary>
-    public void OnConnectionChanged(bool connected)
+    public void OnConnectionChanged()
     {
         Interlocked.Exchange(ref _rearmWakeFlags, 1);
         Interlocked.Exchange(ref _topologyChanged, 1);

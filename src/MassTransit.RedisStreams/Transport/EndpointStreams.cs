@@ -1,6 +1,7 @@
 namespace MassTransit.RedisStreams.Transport;
 
 using System;
+using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
@@ -51,7 +52,7 @@ sealed class EndpointStreams :
     readonly IReadOnlyList<RedisKey> _eventStreams;
     readonly RedisGateway _redis;
     readonly Action<RedisKey, WakeReason> _onWake;
-    readonly Dictionary<RedisKey, Action<RedisChannel, RedisValue>> _wakeSubscriptions;
+    readonly ConcurrentDictionary<RedisKey, Action<RedisChannel, RedisValue>> _wakeSubscriptions;
     ReceiveStream[] _streams;
 
     public EndpointStreams(RedisStreamsReceiveEndpointContext context, Action<RedisKey, WakeReason> onWake)
@@ -60,7 +61,7 @@ sealed class EndpointStreams :
         _redis = context.BusContext.Redis;
         _onWake = onWake;
         _eventStreams = context.GetSubscribedEntityNames().Select(x => _redis.Keys.Events(x)).ToList();
-        _wakeSubscriptions = new Dictionary<RedisKey, Action<RedisChannel, RedisValue>>();
+        _wakeSubscriptions = new ConcurrentDictionary<RedisKey, Action<RedisChannel, RedisValue>>();
         _streams = [];
     }
 
@@ -111,15 +112,18 @@ sealed class EndpointStreams :
         Volatile.Write(ref _streams, streams.ToArray());
     }
 
-    /// <summary>Subscribes to the wake channels of the streams not subscribed yet, all at once.</summary>
-    async Task Subscribe(IReadOnlyList<ReceiveStream> streams)
+    /// <summary>
+    /// Subscribes to the wake channels of the streams not subscribed yet, all at once; each subscription is recorded as it
+    /// succeeds, so that one that fails leaves none of the others unrecorded (and never unsubscribed).
+    /// </summary>
+    Task Subscribe(IReadOnlyList<ReceiveStream> streams)
     {
-        var subscribing = streams.Where(x => !_wakeSubscriptions.ContainsKey(x.Key))
-            .Select(async x => (x.Key, Subscription: await _redis.Wake.Subscribe(x.Key, _onWake).ConfigureAwait(false)))
-            .ToList();
+        return Task.WhenAll(streams.Where(x => !_wakeSubscriptions.ContainsKey(x.Key)).Select(Subscribe));
+    }
 
-        foreach (var (key, subscription) in await Task.WhenAll(subscribing).ConfigureAwait(false))
-            _wakeSubscriptions[key] = subscription;
+    async Task Subscribe(ReceiveStream stream)
+    {
+        _wakeSubscriptions[stream.Key] = await _redis.Wake.Subscribe(stream.Key, _onWake).ConfigureAwait(false);
     }
 
     Task<bool[]> CreateGroups(IEnumerable<ReceiveStream> streams, RedisValue startPosition) =>

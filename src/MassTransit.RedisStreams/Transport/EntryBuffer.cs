@@ -20,23 +20,29 @@ using Support;
 sealed class EntryBuffer
 {
     readonly AsyncSignal _capacity = new();
-    readonly ConcurrentDictionary<EntryKey, byte> _held = new();
+
+    /// <summary>The entries held, each with the token of its hold: a queued delivery of an earlier hold is stale.</summary>
+    readonly ConcurrentDictionary<EntryKey, long> _held = new();
     readonly PriorityQueue<Delivery, StreamEntryId> _heldBack = new();
     readonly ConcurrentQueue<Delivery> _returned = new();
     readonly int _limit;
     readonly ConcurrentQueue<Delivery> _fresh = new();
     readonly ConcurrentQueue<Delivery> _claimed = new();
+    readonly Action? _roomForClaims;
 
     /// <summary>One ticket per entry queued in either lane: a worker that gets one finds an entry, claimed ones first.</summary>
     readonly Channel<bool> _tickets = Channel.CreateUnbounded<bool>(new UnboundedChannelOptions { SingleWriter = false, SingleReader = false });
     int _claimsWaiting;
     int _count;
     int _dropped;
+    long _holds;
 
     /// <param name="limit">The most entries held at once: the endpoint's PrefetchCount.</param>
-    public EntryBuffer(int limit)
+    /// <param name="roomForClaims">Called when an entry is done while claims wait for room (<see cref="BeginClaims" />).</param>
+    public EntryBuffer(int limit, Action? roomForClaims = null)
     {
         _limit = limit;
+        _roomForClaims = roomForClaims;
     }
 
     /// <summary>How many more entries may be held before the buffer holds its limit.</summary>
@@ -75,8 +81,8 @@ sealed class EntryBuffer
     /// <summary>Holds an entry just read without queueing it; null when it is held already.</summary>
     public Delivery? Hold(ReceiveStream stream, StreamEntry entry, int deliveryCount, int epoch)
     {
-        var delivery = new Delivery(stream, entry, deliveryCount, epoch);
-        if (!_held.TryAdd(delivery.Key, 0))
+        var delivery = new Delivery(stream, entry, deliveryCount, epoch, Interlocked.Increment(ref _holds));
+        if (!_held.TryAdd(delivery.Key, delivery.Hold))
             return null;
 
         Interlocked.Increment(ref _count);
@@ -124,7 +130,7 @@ sealed class EntryBuffer
 
     /// <summary>
     /// The next entry for a worker, claimed ones first; null once the buffer is complete and empty. An entry dropped
-    /// meanwhile (<see cref="Drop" />) is skipped.
+    /// meanwhile (<see cref="Drop" />) is skipped, and so is one held again since (claimed back): its new hold is queued too.
     /// </summary>
     public async ValueTask<Delivery?> Take()
     {
@@ -135,7 +141,7 @@ sealed class EntryBuffer
             {
                 // Only an entry dropped meanwhile is no longer held; until one has been, none needs looking up.
                 if ((_claimed.TryDequeue(out var delivery) || _fresh.TryDequeue(out delivery))
-                    && (Volatile.Read(ref _dropped) == 0 || _held.ContainsKey(delivery.Key)))
+                    && (Volatile.Read(ref _dropped) == 0 || IsHeld(delivery)))
                     return delivery;
             }
 
@@ -148,27 +154,35 @@ sealed class EntryBuffer
     public void Requeue(Delivery delivery) => _returned.Enqueue(delivery);
 
     /// <summary>The entry is handled and acknowledged, or released: it no longer counts against the limit.</summary>
-    public void Done(Delivery delivery) => Done(delivery.Key);
+    public void Done(Delivery delivery)
+    {
+        if (_held.TryRemove(KeyValuePair.Create(delivery.Key, delivery.Hold)))
+            Freed();
+    }
 
     /// <summary>Entries that are no longer this consumer's (another claimed them while it stood still): not started, not counted.</summary>
     public void Drop(IEnumerable<EntryKey> entries)
     {
-        Interlocked.Exchange(ref _dropped, 1);
         foreach (var entry in entries)
-            Done(entry);
-    }
-
-    void Done(EntryKey key)
-    {
-        if (_held.TryRemove(key, out _))
         {
-            Interlocked.Decrement(ref _count);
-            _capacity.Set();
+            if (_held.TryRemove(entry, out _))
+            {
+                Interlocked.Exchange(ref _dropped, 1);
+                Freed();
+            }
         }
     }
 
-    /// <summary>Whether the entry is still held (not done, not dropped).</summary>
-    public bool IsHeld(EntryKey key) => _held.ContainsKey(key);
+    void Freed()
+    {
+        Interlocked.Decrement(ref _count);
+        _capacity.Set();
+        if (Volatile.Read(ref _claimsWaiting) > 0)
+            _roomForClaims?.Invoke();
+    }
+
+    /// <summary>Whether this hold of the entry is the current one (not done, not dropped, not held again since).</summary>
+    bool IsHeld(Delivery delivery) => _held.TryGetValue(delivery.Key, out var hold) && hold == delivery.Hold;
 
     /// <summary>The entries held now.</summary>
     public IReadOnlyList<EntryKey> GetHeld() => [.._held.Keys];
@@ -180,25 +194,23 @@ sealed class EntryBuffer
     public List<Delivery> TakeUnstarted()
     {
         var unstarted = new List<Delivery>();
-        while (_returned.TryDequeue(out var returned))
-            unstarted.Add(returned);
-
-        while (_claimed.TryDequeue(out var delivery) || _fresh.TryDequeue(out delivery))
+        while (_returned.TryDequeue(out var delivery) || _claimed.TryDequeue(out delivery) || _fresh.TryDequeue(out delivery)
+            || _heldBack.TryDequeue(out delivery, out _))
         {
-            if (_held.ContainsKey(delivery.Key))
+            if (IsHeld(delivery))
                 unstarted.Add(delivery);
         }
-
-        while (_heldBack.TryDequeue(out var delivery, out _))
-            unstarted.Add(delivery);
 
         return unstarted;
     }
 }
 
 
-/// <summary>An entry on its way to the receive pipe: where it was read, how often it has been delivered, in which lease epoch.</summary>
-readonly record struct Delivery(ReceiveStream Stream, StreamEntry Entry, int DeliveryCount, int Epoch)
+/// <summary>
+/// An entry on its way to the receive pipe: where it was read, how often it has been delivered, in which lease epoch, and the
+/// token of the buffer's hold on it.
+/// </summary>
+readonly record struct Delivery(ReceiveStream Stream, StreamEntry Entry, int DeliveryCount, int Epoch, long Hold)
 {
     public EntryKey Key => new(Stream.Key, Entry.Id);
 }

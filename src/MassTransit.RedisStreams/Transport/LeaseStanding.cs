@@ -68,7 +68,7 @@ sealed class LeaseStanding
     }
 
     /// <summary>The instance continues under another name (or anew): whatever it read under the old one may be another's.</summary>
-    public void MoveOn()
+    void MoveOn()
     {
         Interlocked.Increment(ref _epoch);
         Lapsed?.Invoke();

@@ -29,12 +29,6 @@ sealed class PendingEntries
     /// </summary>
     static readonly TimeSpan DeadEntryMinIdle = TimeSpan.FromSeconds(1);
 
-    /// <summary>
-    /// The delivery count of an entry taken from the pending list that XPENDING no longer lists, because a late XACK
-    /// acknowledged it meanwhile: it was delivered before, so this is at least its second delivery.
-    /// </summary>
-    const int RedeliveryAtLeast = 2;
-
     readonly Acknowledger _acknowledger;
     readonly EntryBuffer _buffer;
     readonly Dictionary<RedisKey, RedisValue> _claimCursors;
@@ -45,7 +39,6 @@ sealed class PendingEntries
     readonly LeaseStanding _standing;
     readonly IEndpointStreams _streams;
     readonly IWakeChannels _wake;
-    long _goneEntries;
 
     public PendingEntries(IGroupReads groups, IPendingLists pending, IWakeChannels wake, IEndpointStreams streams, EntryBuffer buffer,
         Acknowledger acknowledger, LeaseStanding standing, Func<string?> consumer, TimeSpan claimTimeout)
@@ -62,9 +55,6 @@ sealed class PendingEntries
         _claimCursors = new Dictionary<RedisKey, RedisValue>();
     }
 
-    /// <summary>Pending entries found without a stream entry behind them, acknowledged and dropped.</summary>
-    public long GoneEntries => Interlocked.Read(ref _goneEntries);
-
     string Consumer => _consumer() ?? throw new InvalidOperationException("The consumer name has not been acquired yet.");
 
     /// <summary>
@@ -78,10 +68,10 @@ sealed class PendingEntries
         var keys = Array.ConvertAll(streams, x => x.Key);
         var positions = new RedisValue[streams.Length];
         Array.Fill(positions, "0");
-        var pages = new Queue<(StreamEntry Entry, int DeliveryCount)>[streams.Length];
+        var pages = new Queue<(StreamEntry Entry, int DeliveryCount, int Epoch)>[streams.Length];
         var exhausted = new bool[streams.Length];
         for (var i = 0; i < streams.Length; i++)
-            pages[i] = new Queue<(StreamEntry, int)>();
+            pages[i] = new Queue<(StreamEntry, int, int)>();
 
         while (true)
         {
@@ -89,6 +79,8 @@ sealed class PendingEntries
             var refill = Enumerable.Range(0, streams.Length).Where(i => pages[i].Count == 0 && !exhausted[i]).ToList();
             if (refill.Count > 0)
             {
+                // Taken before the read: an entry read before a lapse is checked before it is started, however late it is.
+                var epoch = _standing.Epoch;
                 var read = await _groups.ReadPending(refill.ConvertAll(i => keys[i]), refill.ConvertAll(i => positions[i]), _streams.Group, Consumer,
                     PageSize).ConfigureAwait(false);
 
@@ -99,7 +91,7 @@ sealed class PendingEntries
                     if (read[r].Length > 0)
                     {
                         positions[i] = read[r][^1].Id;
-                        await Page(streams[i], read[r], pages[i]).ConfigureAwait(false);
+                        await Page(streams[i], read[r], epoch, pages[i]).ConfigureAwait(false);
                     }
                 }
             }
@@ -123,13 +115,16 @@ sealed class PendingEntries
             while (_buffer.FreeCapacity <= 0)
                 await _buffer.WaitForCapacity(capacityPoll, time, cancellationToken).ConfigureAwait(false);
 
-            var (entry, deliveryCount) = pages[next].Dequeue();
-            _buffer.AddClaimed(streams[next], entry, deliveryCount, _standing.Epoch);
+            var (entry, deliveryCount, readIn) = pages[next].Dequeue();
+            _buffer.AddClaimed(streams[next], entry, deliveryCount, readIn);
         }
     }
 
-    /// <summary>Turns a page of own pending entries into deliveries: their delivery counts, and those gone from the stream dropped.</summary>
-    async Task Page(ReceiveStream stream, StreamEntry[] entries, Queue<(StreamEntry, int)> page)
+    /// <summary>
+    /// Turns a page of own pending entries into deliveries: their delivery counts; those gone from the stream acknowledged and
+    /// dropped, and those no longer pending for this consumer (a late XACK of its own got there first) left out.
+    /// </summary>
+    async Task Page(ReceiveStream stream, StreamEntry[] entries, int epoch, Queue<(StreamEntry, int, int)> page)
     {
         var gone = new List<RedisValue>();
         var present = new List<StreamEntry>(entries.Length);
@@ -145,13 +140,16 @@ sealed class PendingEntries
         if (gone.Count > 0)
         {
             await _acknowledger.Acknowledge(stream.Key, gone.ToArray()).ConfigureAwait(false);
-            CountGone(stream.Key, gone.Count);
+            ReportGone(stream.Key, gone.Count);
         }
 
         // Reading its own pending entries counted a delivery; XPENDING tells how many there were.
         var counts = await GetDeliveryCounts(stream, present).ConfigureAwait(false);
         foreach (var entry in present)
-            page.Enqueue((entry, counts.TryGetValue(entry.Id, out var count) ? count : RedeliveryAtLeast));
+        {
+            if (counts.TryGetValue(entry.Id, out var count))
+                page.Enqueue((entry, count, epoch));
+        }
     }
 
     /// <summary>
@@ -178,17 +176,22 @@ sealed class PendingEntries
                     break;
                 }
 
+                var epoch = _standing.Epoch;
                 var result = await _pending.ClaimIdle(stream.Key, _streams.Group, consumer, _claimTimeout, cursor, Math.Min(capacity, ClaimBatch))
                     .ConfigureAwait(false);
 
-                CountGone(stream.Key, result.Deleted);
+                ReportGone(stream.Key, result.Deleted);
 
                 var claimed = result.Claimed.Where(x => !x.IsNull && x.Values is { Length: > 0 }).ToList();
                 if (claimed.Count > 0)
                 {
                     var counts = await GetDeliveryCounts(stream, claimed).ConfigureAwait(false);
                     foreach (var entry in claimed)
-                        _buffer.AddClaimed(stream, entry, counts.TryGetValue(entry.Id, out var count) ? count : RedeliveryAtLeast, _standing.Epoch);
+                    {
+                        // Not listed: another instance claimed it in the meantime.
+                        if (counts.TryGetValue(entry.Id, out var count))
+                            _buffer.AddClaimed(stream, entry, count, epoch);
+                    }
 
                     LogContext.Info?.Log("Claimed {Count} entries of {Stream} idle longer than {ClaimTimeout}", claimed.Count, stream.Key, _claimTimeout);
                 }
@@ -234,6 +237,7 @@ sealed class PendingEntries
                 }
 
                 var count = Math.Min(capacity, ClaimBatch);
+                var epoch = _standing.Epoch;
                 var pending = await _pending.GetIdlePending(stream.Key, _streams.Group, deadConsumer, DeadEntryMinIdle, count).ConfigureAwait(false);
                 if (pending.Length == 0)
                     break;
@@ -247,7 +251,7 @@ sealed class PendingEntries
                 {
                     if (!entry.IsNull && entry.Values is { Length: > 0 })
                     {
-                        _buffer.AddClaimed(stream, entry, counts.TryGetValue(entry.Id, out var deliveries) ? deliveries : RedeliveryAtLeast, _standing.Epoch);
+                        _buffer.AddClaimed(stream, entry, counts[entry.Id], epoch);
                         claimedTotal++;
                     }
                 }
@@ -347,12 +351,11 @@ sealed class PendingEntries
         return counts;
     }
 
-    void CountGone(RedisKey stream, int count)
+    static void ReportGone(RedisKey stream, int count)
     {
         if (count <= 0)
             return;
 
-        Interlocked.Add(ref _goneEntries, count);
         LogContext.Warning?.Log("{Count} pending entries of {Stream} had been deleted or trimmed from the stream; acknowledged and dropped", count,
             stream);
     }

@@ -121,10 +121,9 @@ sealed class PendingEntryKeeper
             {
                 if (now >= nextDeadClaim)
                 {
-                    // One round per death; a round cut short because the endpoint was full goes on as soon as room frees up.
+                    // One round per death; a round cut short because the endpoint was full goes on as soon as room frees up (the
+                    // buffer asks for it when an entry is done), or after a short delay.
                     nextDeadClaim = await ClaimFromDead().ConfigureAwait(false) ? DateTimeOffset.MaxValue : now + ClaimRetryDelay;
-                    if (nextDeadClaim != DateTimeOffset.MaxValue)
-                        _ = WakeWhenRoom();
                 }
 
                 if (now >= nextKeepAlive)
@@ -146,11 +145,19 @@ sealed class PendingEntryKeeper
                     nextCleanup = now + _cleanupInterval;
                 }
             }
-            catch (Exception exception) when (TransientFailures.IsRedisFailure(exception))
+            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception exception)
             {
                 // The read loop reports outages; this tries again at the next interval, the claim from dead consumers and the
-                // check after a lapse soon.
-                LogContext.Debug?.Log(exception, "Pending entry maintenance failed, retrying: {Group}", _streams.Group);
+                // check after a lapse soon. Anything else is a defect, logged as one, and the keeper goes on all the same: the
+                // entries it keeps alive must not be left to others' claims.
+                if (TransientFailures.IsRedisFailure(exception))
+                    LogContext.Debug?.Log(exception, "Pending entry maintenance failed, retrying: {Group}", _streams.Group);
+                else
+                    LogContext.Error?.Log(exception, "Pending entry maintenance failed unexpectedly, retrying: {Group}", _streams.Group);
 
                 lock (_deadConsumers)
                 {
@@ -158,8 +165,12 @@ sealed class PendingEntryKeeper
                         nextDeadClaim = Min(nextDeadClaim, now + FailureRetryDelay);
                 }
 
-                if (lapsed)
-                    nextKeepAlive = Min(nextKeepAlive, now + FailureRetryDelay);
+                // What was due and did not get done is tried again after a pause, not at once in a loop.
+                var retryAt = now + FailureRetryDelay;
+                nextDeadClaim = nextDeadClaim <= now ? retryAt : nextDeadClaim;
+                nextKeepAlive = nextKeepAlive <= now ? retryAt : nextKeepAlive;
+                nextClaim = nextClaim <= now ? retryAt : nextClaim;
+                nextCleanup = nextCleanup <= now ? retryAt : nextCleanup;
             }
         }
     }
@@ -190,19 +201,6 @@ sealed class PendingEntryKeeper
         }
 
         return true;
-    }
-
-    /// <summary>Asks for the dead claim to go on as soon as a handled entry frees room, rather than at the next retry.</summary>
-    async Task WakeWhenRoom()
-    {
-        try
-        {
-            await _buffer.WaitForCapacity(ClaimRetryDelay, _time, _stopping).ConfigureAwait(false);
-            _signals.RequestDeadClaim();
-        }
-        catch (OperationCanceledException)
-        {
-        }
     }
 
     static DateTimeOffset Min(DateTimeOffset x, DateTimeOffset y) => x < y ? x : y;

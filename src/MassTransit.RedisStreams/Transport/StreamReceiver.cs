@@ -57,7 +57,7 @@ sealed class StreamReceiver :
 
         _standing = _bus.Identity.Standing;
         _signals = new EndpointSignals();
-        _buffer = new EntryBuffer(prefetch);
+        _buffer = new EntryBuffer(prefetch, _signals.RequestDeadClaim);
         _streams = new EndpointStreams(context, _signals.OnWake);
         _acknowledger = new Acknowledger(redis.Groups, context.QueueName, _buffer, Stopping);
         _pending = new PendingEntries(redis.Groups, redis.Pending, redis.Wake, _streams, _buffer, _acknowledger, _standing,
@@ -227,7 +227,7 @@ sealed class StreamReceiver :
 
     void OnConnectionChanged(bool connected)
     {
-        _signals.OnConnectionChanged(connected);
+        _signals.OnConnectionChanged();
         _buffer.SignalCapacity();
     }
 

@@ -41,8 +41,20 @@ public class PoisonEntryTests
         {
             Assert.True(crashes < 8, "the poison entry stopped being delivered after MaxDeliveryCount crashes");
 
-            using var host = await ConsumerHostProcess.Start(redis.ConnectionString, redis.KeyPrefix,
-                ("prefetch", 1), ("claim-timeout-ms", 1000), ("max-deliveries", 3), ("crash-on", poison));
+            ConsumerHostProcess host;
+            try
+            {
+                host = await ConsumerHostProcess.Start(redis.ConnectionString, redis.KeyPrefix,
+                    ("prefetch", 1), ("claim-timeout-ms", 1000), ("max-deliveries", 3), ("crash-on", poison));
+            }
+            catch (InvalidOperationException e) when (e.Message.Contains($"crash-on {poison}", StringComparison.Ordinal))
+            {
+                // The poison entry was claimed and handled before the bus had finished starting.
+                crashes++;
+                continue;
+            }
+
+            using var started = host;
 
             // The host either crashes on the poison entry or, once it has been moved aside, handles the rest.
             var crashed = Eventually.True(() => host.HasExited, Timeout);

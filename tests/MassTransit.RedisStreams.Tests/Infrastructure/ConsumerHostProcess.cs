@@ -39,7 +39,13 @@ public sealed class ConsumerHostProcess :
                 _output.Enqueue(e.Data);
         };
         _process.EnableRaisingEvents = true;
-        _process.Exited += (_, _) => _ready.TrySetException(new InvalidOperationException("The consumer host exited before it was ready:\n" + Output));
+        _process.Exited += (_, _) =>
+        {
+            // Wait for the end of its output first, so that a "ready" it printed just before exiting still counts and the
+            // error carries what it said last.
+            _process.WaitForExit();
+            _ready.TrySetException(new InvalidOperationException("The consumer host exited before it was ready:\n" + Output));
+        };
     }
 
     public int Id => _process.Id;
@@ -120,8 +126,13 @@ public sealed class ConsumerHostProcess :
         if (_process.HasExited)
             return;
 
-        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-            await kill!.WaitForExitAsync();
+        try
+        {
+            await Signal("-TERM");
+        }
+        catch (InvalidOperationException) when (_process.HasExited)
+        {
+        }
 
         await _process.WaitForExitAsync().WaitAsync(timeout);
     }

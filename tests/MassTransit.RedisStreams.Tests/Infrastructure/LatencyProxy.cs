@@ -8,6 +8,7 @@ using System.Net.Sockets;
 using System.Threading;
 using System.Threading.Channels;
 using System.Threading.Tasks;
+using StackExchange.Redis;
 
 
 /// <summary>
@@ -22,12 +23,17 @@ public sealed class LatencyProxy :
     readonly CancellationTokenSource _stopping = new();
     readonly TcpListener _listener;
     readonly Task _accepting;
-    readonly IPEndPoint _target;
+    readonly EndPoint _target;
+    readonly string _options;
 
-    public LatencyProxy(string targetHostAndPort, TimeSpan oneWayDelay)
+    /// <param name="redisConnection">The server's connection string; its first endpoint is proxied, its options kept.</param>
+    /// <param name="oneWayDelay">The delay in each direction.</param>
+    public LatencyProxy(string redisConnection, TimeSpan oneWayDelay)
     {
-        var colon = targetHostAndPort.LastIndexOf(':');
-        _target = new IPEndPoint(IPAddress.Parse(targetHostAndPort[..colon]), int.Parse(targetHostAndPort[(colon + 1)..], CultureInfo.InvariantCulture));
+        var options = ConfigurationOptions.Parse(redisConnection);
+        _target = options.EndPoints[0];
+        options.EndPoints.Clear();
+        _options = options.ToString(includePassword: true);
         OneWayDelay = oneWayDelay;
 
         _listener = new TcpListener(IPAddress.Loopback, 0);
@@ -40,7 +46,9 @@ public sealed class LatencyProxy :
     /// <summary>The time a command and its reply take through the proxy, beyond what Redis takes.</summary>
     public TimeSpan RoundTrip => OneWayDelay * 2;
 
-    public string ConnectionString => "127.0.0.1:" + ((IPEndPoint)_listener.LocalEndpoint).Port.ToString(CultureInfo.InvariantCulture);
+    /// <summary>The connection string through the proxy, with the server's options.</summary>
+    public string ConnectionString =>
+        "127.0.0.1:" + ((IPEndPoint)_listener.LocalEndpoint).Port.ToString(CultureInfo.InvariantCulture) + (_options.Length > 0 ? "," + _options : "");
 
     async Task Accept()
     {
@@ -69,7 +77,10 @@ public sealed class LatencyProxy :
             server.NoDelay = true;
             try
             {
-                await server.ConnectAsync(_target, _stopping.Token);
+                if (_target is DnsEndPoint dns)
+                    await server.ConnectAsync(dns.Host, dns.Port, _stopping.Token);
+                else
+                    await server.ConnectAsync((IPEndPoint)_target, _stopping.Token);
                 using var connection = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
                 var up = Pump(client.GetStream(), server.GetStream(), connection.Token);
                 var down = Pump(server.GetStream(), client.GetStream(), connection.Token);

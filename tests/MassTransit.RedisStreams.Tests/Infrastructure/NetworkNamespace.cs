@@ -32,13 +32,21 @@ public sealed class NetworkNamespace :
     /// <summary>The namespace's side of the link.</summary>
     public string InnerAddress { get; }
 
-    /// <summary>Why no namespace can be made here, or null when one can.</summary>
-    public static string? Unavailable =>
-        !OperatingSystem.IsLinux() || !File.Exists("/usr/sbin/ip") && !File.Exists("/sbin/ip") && !File.Exists("/usr/bin/ip")
-            ? "Needs iproute2 (ip) on Linux (Debian/Ubuntu: sudo apt-get install -y iproute2)."
-            : Environment.UserName != "root"
-                ? "Creating a network namespace needs root."
-                : null;
+    static readonly Lazy<string?> Probe = new(() =>
+    {
+        if (!OperatingSystem.IsLinux() || !File.Exists("/usr/sbin/ip") && !File.Exists("/sbin/ip") && !File.Exists("/usr/bin/ip"))
+            return "Needs iproute2 (ip) on Linux (Debian/Ubuntu: sudo apt-get install -y iproute2).";
+
+        if (Environment.UserName != "root")
+            return "Creating a network namespace needs root.";
+
+        // Root is not always enough (a container without CAP_NET_ADMIN): one namespace made and removed says for certain.
+        using var network = Create(out var reason);
+        return network == null ? "Cannot create a network namespace here: " + reason : null;
+    });
+
+    /// <summary>Why no namespace can be made here, or null when one can; found out once, by making one.</summary>
+    public static string? Unavailable => Probe.Value;
 
     /// <summary>Creates a namespace, or returns null with the reason it cannot be made here (not root, no iproute2).</summary>
     public static NetworkNamespace? TryCreate(out string reason)
@@ -48,6 +56,12 @@ public sealed class NetworkNamespace :
             reason = unavailable;
             return null;
         }
+
+        return Create(out reason);
+    }
+
+    static NetworkNamespace? Create(out string reason)
+    {
 
         var id = Guid.NewGuid().ToString("N")[..6];
         var subnet = 16 + Random.Shared.Next(200);

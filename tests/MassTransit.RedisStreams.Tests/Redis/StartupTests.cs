@@ -3,8 +3,6 @@ namespace MassTransit.RedisStreams.Tests.Redis;
 using System;
 using System.Diagnostics;
 using System.Linq;
-using System.Net;
-using System.Net.Sockets;
 using System.Threading.Tasks;
 using Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
@@ -31,10 +29,11 @@ public class StartupTests
     /// <summary>
     /// The round trips a start may wait for one after the other: the connection's handshake (StackExchange.Redis connects its
     /// command and its subscription connection side by side, about two round trips), the consumer name lease beside the wake
-    /// channel subscriptions and the groups, then the subscriber registrations, with one round trip of room. The endpoints
-    /// read their own pending entries after they have reported ready.
+    /// channel subscriptions and the groups, then the subscriber registrations: about 4, with room for a machine busy with
+    /// other tests (before the start-up was pipelined it took 9). The endpoints read their own pending entries after they
+    /// have reported ready.
     /// </summary>
-    const int MaxSequentialRoundTrips = 5;
+    const int MaxSequentialRoundTrips = 6;
 
     readonly ITestOutputHelper _output;
 
@@ -105,6 +104,7 @@ public class StartupTests
         Assert.True(await Eventually.True(async () => await Clients(server, name) > 0, TimeSpan.FromSeconds(10)),
             "the connection opened while the bus was built, before it was started");
 
+        // Disposed asynchronously, as MassTransit's own services require.
         await provider.DisposeAsync();
 
         Assert.True(await Eventually.True(async () => await Clients(server, name) == 0, TimeSpan.FromSeconds(10)),
@@ -115,10 +115,7 @@ public class StartupTests
     [Fact]
     public async Task A_bus_built_by_the_container_against_an_unreachable_Redis_is_built_and_disposed_without_an_error()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
+        var port = RedisServerProcess.FindFreePort();
 
         var services = new ServiceCollection();
         services.AddMassTransit(x => x.UsingRedisStreams((context, cfg) =>

@@ -74,6 +74,41 @@ public class EntryBufferTests
     }
 
     [Fact]
+    public async Task An_entry_dropped_and_claimed_back_before_a_worker_took_it_is_taken_once()
+    {
+        var buffer = new EntryBuffer(3);
+        var first = buffer.Hold(Stream, Entry(1), 1, 0)!.Value;
+        buffer.Queue(first);
+        buffer.Drop([first.Key]);
+        Assert.True(buffer.AddClaimed(Stream, Entry(1), 2, 1));
+        buffer.Queue(buffer.Hold(Stream, Entry(2), 1, 0)!.Value);
+
+        var taken = (await buffer.Take())!.Value;
+        Assert.Equal(("1-0", 2), (taken.Entry.Id.ToString(), taken.DeliveryCount));
+        Assert.Equal("2-0", (await buffer.Take())!.Value.Entry.Id.ToString());
+
+        // The first hold's delivery, done late, does not release the second hold.
+        buffer.Done(first);
+        Assert.Equal(1, buffer.FreeCapacity);
+    }
+
+    [Fact]
+    public void An_entry_done_while_claims_wait_asks_for_the_claims_to_go_on()
+    {
+        var asked = 0;
+        var buffer = new EntryBuffer(3, () => asked++);
+        var one = buffer.Hold(Stream, Entry(1), 1, 0)!.Value;
+        var two = buffer.Hold(Stream, Entry(2), 1, 0)!.Value;
+
+        buffer.Done(one);
+        Assert.Equal(0, asked);
+
+        buffer.BeginClaims();
+        buffer.Done(two);
+        Assert.Equal(1, asked);
+    }
+
+    [Fact]
     public async Task What_no_worker_started_is_handed_back_at_stop_and_a_complete_buffer_gives_no_more()
     {
         var buffer = new EntryBuffer(5);

@@ -15,7 +15,8 @@
 -- Mode 'due': appends the messages of the delayed set that are due, oldest due first, at most ARGV[4], each removed from the
 -- delayed set in the same step, so that a message is never in both places and never in neither. A held message is a
 -- MessagePack array: its flags (NOMKSTREAM, token mapped in scheduled-tokens), then its field/value pairs. Returns how many
--- were appended, the next due time (-1 when none is left) and the moved tokens whose flags say they are mapped.
+-- were appended, the next due time (-1 when none is left) and the moved tokens whose flags say they are mapped. A message
+-- the stream refuses stays held, and the call fails with the error once the messages moved before it are accounted for.
 local stream, wake, clock = KEYS[1], KEYS[2], KEYS[3]
 local mode, publish, channel = ARGV[1], ARGV[2], ARGV[3]
 
@@ -31,6 +32,7 @@ if clockMs and tonumber(clockMs) >= ms then
 end
 
 local lastId = nil
+local failure = nil
 
 -- Appends one entry whose field/value pairs are fields[first..]: returns its ID, false when NOMKSTREAM found no stream, or nil
 -- and the error.
@@ -104,7 +106,9 @@ elseif mode == 'due' then
       local fields = cmsgpack.unpack(data)
       local id, err = append(fields, 2, #fields, string.sub(fields[1], 1, 1) == '1')
       if err then
-        return redis.error_reply(err)
+        -- This one stays held; those moved before it still move the clock and wake the readers below.
+        failure = err
+        break
       end
       if id then
         moved = moved + 1
@@ -116,8 +120,10 @@ elseif mode == 'due' then
     redis.call('ZREM', delayed, token)
     redis.call('HDEL', entries, token)
   end
-  local next = redis.call('ZRANGE', delayed, 0, 0, 'WITHSCORES')
-  result = { moved, next[2] or '-1', mapped }
+  if not failure then
+    local next = redis.call('ZRANGE', delayed, 0, 0, 'WITHSCORES')
+    result = { moved, next[2] or '-1', mapped }
+  end
 else
   return redis.error_reply('unknown mode ' .. tostring(mode))
 end
@@ -127,5 +133,8 @@ if lastId then
   if redis.call('DEL', wake) == 1 then
     redis.call(publish, channel, 'x')
   end
+end
+if failure then
+  return redis.error_reply(failure)
 end
 return result

@@ -163,6 +163,29 @@ public class AppendScriptTests :
     }
 
     [Fact]
+    public async Task A_due_message_the_stream_refuses_stays_held_and_those_moved_before_it_still_move_the_clock_and_wake_readers()
+    {
+        await Start();
+        var stream = Key("queue:refused");
+        var keys = Keys(stream);
+        var now = await ServerMs();
+        await Hold(keys, "first", now - 20, onlyIfExists: false, mapped: false);
+
+        // A held message with a field and no value: XADD refuses it.
+        await Db.SortedSetAddAsync(keys[5], "broken", now - 10);
+        await Db.ScriptEvaluateAsync("return redis.call('HSET', KEYS[1], ARGV[1], cmsgpack.pack({'00', 'body'}))", [keys[6]], ["broken"]);
+        await Db.StringSetAsync(keys[1], "x");
+
+        await Assert.ThrowsAsync<RedisServerException>(() => Run(RedisScript.Append, keys, "due", "PUBLISH", "wake-channel", 10));
+
+        var appended = await Db.StreamRangeAsync(stream);
+        Assert.Equal(["first"], appended.Select(x => x["Lot"].ToString()));
+        Assert.Equal(appended[0].Id.ToString(), (string?)await Db.StringGetAsync(Key("entry-clock")));
+        Assert.False(await Db.KeyExistsAsync(keys[1]), "the armed wake flag was cleared for the message that moved");
+        Assert.Equal(["broken"], (await Db.SortedSetRangeByRankAsync(keys[5])).Select(x => x.ToString()));
+    }
+
+    [Fact]
     public async Task An_unknown_mode_is_refused()
     {
         await Start();

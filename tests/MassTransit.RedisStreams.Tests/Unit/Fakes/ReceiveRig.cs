@@ -35,7 +35,7 @@ sealed class ReceiveRig :
         Keys = Enumerable.Range(0, streams).Select(i => (RedisKey)(i == 0 ? "queue:orders" : "events:Type" + i)).ToArray();
         Streams = Keys.Select((x, i) => new ReceiveStream(x, i == 0)).ToArray();
         Signals = new EndpointSignals();
-        Buffer = new EntryBuffer(prefetch);
+        Buffer = new EntryBuffer(prefetch, Signals.RequestDeadClaim);
         Standing = new LeaseStanding(Time, TimeSpan.FromSeconds(2));
         Standing.Renewed(Time.GetTimestamp(), TimeSpan.FromSeconds(3), lapsedInRedis: false);
 
