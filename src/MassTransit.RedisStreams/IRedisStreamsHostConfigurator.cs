@@ -64,4 +64,13 @@ public interface IRedisStreamsHostConfigurator
 
     /// <inheritdoc cref="RedisStreamsTransportOptions.MoveExpiredToSkipped" />
     bool MoveExpiredToSkipped { set; }
+
+    /// <inheritdoc cref="RedisStreamsTransportOptions.MetricsSampleInterval" />
+    TimeSpan MetricsSampleInterval { set; }
+
+    /// <inheritdoc cref="RedisStreamsTransportOptions.DegradedLagThreshold" />
+    long? DegradedLagThreshold { set; }
+
+    /// <inheritdoc cref="RedisStreamsTransportOptions.DegradedPendingAgeThreshold" />
+    TimeSpan? DegradedPendingAgeThreshold { set; }
 }

@@ -27,6 +27,18 @@ public interface IRedisStreamsReceiveEndpointConfigurator :
     DateTimeOffset? StartTime { set; }
 
     /// <summary>
+    /// The lag past which this endpoint's health is Degraded; overrides the bus's
+    /// <see cref="RedisStreamsTransportOptions.DegradedLagThreshold" />.
+    /// </summary>
+    long? DegradedLagThreshold { set; }
+
+    /// <summary>
+    /// How old this endpoint's oldest pending entry may be before its health is Degraded; overrides the bus's
+    /// <see cref="RedisStreamsTransportOptions.DegradedPendingAgeThreshold" />.
+    /// </summary>
+    TimeSpan? DegradedPendingAgeThreshold { set; }
+
+    /// <summary>
     /// Subscribes the endpoint to the events of <typeparamref name="T" /> (and of its derived types), also when no consumer
     /// on the endpoint consumes <typeparamref name="T" /> or when <see cref="IReceiveEndpointConfigurator.ConfigureConsumeTopology" /> is off.
     /// </summary>

@@ -4,6 +4,8 @@ using System;
 using DependencyInjection;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using RedisStreams.Diagnostics;
 using RedisStreams.Configuration;
 using RedisStreams.History;
 using RedisStreams.Transport;
@@ -37,6 +39,8 @@ public static class RedisStreamsConfigurationExtensions
             return new RedisStreamsAdmin(bus.Redis, bus.Trimmer);
         });
         configurator.TryAddSingleton<IEventHistory>(provider => GetBusContext<IBus>(provider).History);
+
+        AddHealthCheck<IBus>(configurator, RedisStreamsInstrumentation.HealthCheckName);
     }
 
     /// <summary>
@@ -57,6 +61,19 @@ public static class RedisStreamsConfigurationExtensions
         configurator.TryAddSingleton<OpenedConnections>();
 
         configurator.TryAddSingleton<IEventHistory<TBus>>(provider => new EventHistory<TBus>(GetBusContext<TBus>(provider).History));
+
+        AddHealthCheck<TBus>(configurator, RedisStreamsInstrumentation.HealthCheckName + "-" + typeof(TBus).Name);
+    }
+
+    /// <summary>
+    /// Adds the health of the bus's endpoints as consumers (lag, oldest pending entry) beside MassTransit's own bus health check,
+    /// with its tags <c>ready</c> and <c>masstransit</c>, and <c>redis-streams</c>. It reports Degraded, never Unhealthy.
+    /// </summary>
+    static void AddHealthCheck<TBus>(IServiceCollection services, string name)
+        where TBus : class, IBus
+    {
+        services.AddHealthChecks().Add(new HealthCheckRegistration(name,
+            provider => new EndpointHealthCheck(() => GetBusContext<TBus>(provider).Endpoints), HealthStatus.Degraded, ["ready", "masstransit", "redis-streams"]));
     }
 
     static RedisStreamsBusContext GetBusContext<TBus>(IServiceProvider provider)

@@ -139,6 +139,26 @@ public class RedisStreamsTransportOptions
     /// </summary>
     public bool MoveExpiredToSkipped { get; set; }
 
+    /// <summary>
+    /// How often the bus reads where its endpoints' consumer groups stand — lag, pending entries, the oldest pending entry —
+    /// for the <c>messaging.redis_streams.consumer.*</c> gauges and for health. It reads only while someone listens to those
+    /// gauges or a degraded threshold is set, with two commands per stream an endpoint reads, pipelined. Default 15 seconds.
+    /// </summary>
+    public TimeSpan MetricsSampleInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// The lag (entries not read yet, over all the streams an endpoint reads) past which an endpoint's health is Degraded in
+    /// the <c>masstransit-redis-streams</c> health check. Null, the default, sets no threshold; an endpoint can set its own.
+    /// </summary>
+    public long? DegradedLagThreshold { get; set; }
+
+    /// <summary>
+    /// How old the oldest pending entry of an endpoint (read and not acknowledged, by any instance) may be before the endpoint's
+    /// health is Degraded in the <c>masstransit-redis-streams</c> health check. Null, the default, sets no threshold; an
+    /// endpoint can set its own.
+    /// </summary>
+    public TimeSpan? DegradedPendingAgeThreshold { get; set; }
+
     internal RedisStreamsTransportOptions Copy() => (RedisStreamsTransportOptions)MemberwiseClone();
 
     /// <summary>
@@ -209,6 +229,15 @@ public class RedisStreamsTransportOptions
 
         if (DuplicateDetectionWindow != TimeSpan.Zero && (DuplicateDetectionWindow < TimeSpan.FromSeconds(1) || DuplicateDetectionWindow > TimeSpan.FromDays(1)))
             yield return $"RedisStreams:DuplicateDetectionWindow must be zero (off) or between 1 second and 1 day (was {DuplicateDetectionWindow}).";
+
+        if (MetricsSampleInterval < TimeSpan.FromSeconds(1) || MetricsSampleInterval > TimeSpan.FromHours(1))
+            yield return $"RedisStreams:MetricsSampleInterval must be between 1 second and 1 hour (was {MetricsSampleInterval}).";
+
+        if (DegradedLagThreshold < 0)
+            yield return $"RedisStreams:DegradedLagThreshold must not be negative (was {DegradedLagThreshold}).";
+
+        if (DegradedPendingAgeThreshold <= TimeSpan.Zero)
+            yield return $"RedisStreams:DegradedPendingAgeThreshold must be positive (was {DegradedPendingAgeThreshold}).";
 
         if (MaxDeliveryCount < 1)
             yield return $"RedisStreams:MaxDeliveryCount must be at least 1 (was {MaxDeliveryCount}).";

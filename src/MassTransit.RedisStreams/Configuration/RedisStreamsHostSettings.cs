@@ -128,6 +128,24 @@ sealed class RedisStreamsHostSettings :
         set => _options.MoveExpiredToSkipped = value;
     }
 
+    public TimeSpan MetricsSampleInterval
+    {
+        get => _options.MetricsSampleInterval;
+        set => _options.MetricsSampleInterval = value;
+    }
+
+    public long? DegradedLagThreshold
+    {
+        get => _options.DegradedLagThreshold;
+        set => _options.DegradedLagThreshold = value;
+    }
+
+    public TimeSpan? DegradedPendingAgeThreshold
+    {
+        get => _options.DegradedPendingAgeThreshold;
+        set => _options.DegradedPendingAgeThreshold = value;
+    }
+
     public RedisStreamsHostAddress HostAddress
     {
         get

@@ -34,6 +34,10 @@ sealed class RedisStreamsReceiveEndpointConfiguration :
 
     public DateTimeOffset? StartTime { get; set; }
 
+    public long? DegradedLagThreshold { get; set; }
+
+    public TimeSpan? DegradedPendingAgeThreshold { get; set; }
+
     public RedisStreamsTopologyConfiguration TopologyConfiguration => _endpointConfiguration.Topology;
 
     public override Uri HostAddress => _hostConfiguration.HostAddress;

@@ -56,7 +56,14 @@ sealed class RedisConnection :
 
     public string Description => _external?.Configuration ?? _options!.ToString(includePassword: false);
 
+    /// <summary>The multiplexer, for one call to Redis (counted as one round trip).</summary>
     public Task<IConnectionMultiplexer> GetMultiplexer()
+    {
+        Diagnostics.TransportMetrics.CountCall();
+        return Multiplexer();
+    }
+
+    Task<IConnectionMultiplexer> Multiplexer()
     {
         if (_external != null)
             return Task.FromResult(_external);
@@ -71,8 +78,9 @@ sealed class RedisConnection :
     }
 
     /// <summary>Begins connecting without waiting; a failure is met again, and reported, by the next use.</summary>
-    public void BeginConnecting() => GetMultiplexer().IgnoreUnobservedExceptions();
+    public void BeginConnecting() => Multiplexer().IgnoreUnobservedExceptions();
 
+    /// <summary>The database, for one call to Redis (counted as one round trip).</summary>
     public async Task<IDatabase> GetDatabase()
     {
         var multiplexer = await GetMultiplexer().ConfigureAwait(false);
@@ -115,8 +123,16 @@ sealed class RedisConnection :
 
     void Observe(IConnectionMultiplexer multiplexer)
     {
-        multiplexer.ConnectionFailed += (_, _) => ConnectionChanged?.Invoke(false);
-        multiplexer.ConnectionRestored += (_, _) => ConnectionChanged?.Invoke(true);
+        multiplexer.ConnectionFailed += (_, _) =>
+        {
+            Diagnostics.TransportMetrics.CountConnectionChange(restored: false);
+            ConnectionChanged?.Invoke(false);
+        };
+        multiplexer.ConnectionRestored += (_, _) =>
+        {
+            Diagnostics.TransportMetrics.CountConnectionChange(restored: true);
+            ConnectionChanged?.Invoke(true);
+        };
     }
 
     /// <summary>

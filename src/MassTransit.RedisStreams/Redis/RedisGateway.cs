@@ -21,6 +21,7 @@ sealed class RedisGateway
         Admin = new StreamAdmin(connection, keys);
         Hosts = new HostRecordStore(connection, keys);
         Migration = new KeyMigration(connection, keys);
+        Statistics = new GroupStatistics(connection);
     }
 
     public StreamKeys Keys { get; }
@@ -36,4 +37,5 @@ sealed class RedisGateway
     public IStreamAdmin Admin { get; }
     public IHostRecordStore Hosts { get; }
     public IKeyMigration Migration { get; }
+    public IGroupStatistics Statistics { get; }
 }

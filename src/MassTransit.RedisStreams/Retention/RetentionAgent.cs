@@ -54,6 +54,8 @@ sealed class RetentionAgent :
 
                 // A pass is bounded by StreamsPerPass; a stop waits for it to end.
                 var report = await _bus.Trimmer.TrimNext(Settings.StreamsPerPass, CancellationToken.None).ConfigureAwait(false);
+                foreach (var removed in report.Removed)
+                    Diagnostics.TransportMetrics.CountTrimmed(removed.Key, removed.Value);
                 if (report.TotalRemoved > 0 || report.RemovedGroups.Count > 0)
                 {
                     LogContext.Info?.Log("Retention removed {Count} entries from {Streams} of {Examined} streams; removed groups: {Groups}",

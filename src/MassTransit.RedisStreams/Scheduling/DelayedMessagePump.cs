@@ -92,9 +92,10 @@ sealed class DelayedMessagePump :
                     nextResync = _time.GetUtcNow() + ResyncInterval;
                 }
 
-                if (TryTakeDue(out var stream, out var wait))
+                if (TryTakeDue(out var stream, out var due, out var wait))
                 {
-                    var (_, nextDue, tokens) = await _store.MoveDue(stream, BatchSize).ConfigureAwait(false);
+                    var (moved, nextDue, tokens) = await _store.MoveDue(stream, BatchSize).ConfigureAwait(false);
+                    Diagnostics.TransportMetrics.CountScheduledDelivered(stream.ToString(), moved, _time.GetUtcNow() - due);
                     if (nextDue is { } next)
                         Enqueue(stream, next);
 
@@ -134,11 +135,11 @@ sealed class DelayedMessagePump :
     }
 
     /// <summary>The stream whose earliest message is due now; otherwise how long until the first one is.</summary>
-    bool TryTakeDue(out RedisKey stream, out TimeSpan wait)
+    bool TryTakeDue(out RedisKey stream, out DateTimeOffset due, out TimeSpan wait)
     {
         lock (_lock)
         {
-            while (_due.TryPeek(out stream, out var due))
+            while (_due.TryPeek(out stream, out due))
             {
                 // A stream is queued again when an earlier due time is learnt; the later, stale item is skipped.
                 if (!_earliest.TryGetValue(stream, out var earliest) || earliest != due)

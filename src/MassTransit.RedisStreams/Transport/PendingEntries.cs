@@ -193,6 +193,7 @@ sealed class PendingEntries
                             _buffer.AddClaimed(stream, entry, count, epoch);
                     }
 
+                    Diagnostics.TransportMetrics.CountClaimed(_streams.Group, claimed.Count, fromDead: false);
                     LogContext.Info?.Log("Claimed {Count} entries of {Stream} idle longer than {ClaimTimeout}", claimed.Count, stream.Key, _claimTimeout);
                 }
 
@@ -264,6 +265,7 @@ sealed class PendingEntries
                 break;
         }
 
+        Diagnostics.TransportMetrics.CountClaimed(_streams.Group, claimedTotal, fromDead: true);
         if (claimedTotal > 0)
             LogContext.Info?.Log("Claimed {Count} entries of {Group} from {DeadConsumer}, whose instance died", claimedTotal, _streams.Group, deadConsumer);
 

@@ -259,10 +259,16 @@ sealed class ReadLoop
         {
             var left = deadline - Now;
             if (left <= TimeSpan.Zero)
+            {
+                Diagnostics.TransportMetrics.CountIdleWait(_streams.Group, woken: false);
                 return;
+            }
 
             if (await _signals.Reader.Wait(left < SubscriptionCheckInterval ? left : SubscriptionCheckInterval, _time, _stopping).ConfigureAwait(false))
+            {
+                Diagnostics.TransportMetrics.CountIdleWait(_streams.Group, woken: true);
                 return;
+            }
 
             if (_streams.WakeSubscriptions != subscriptions)
             {
@@ -274,6 +280,7 @@ sealed class ReadLoop
             // node that owns it; the flag that append cleared says so.
             if (await _streams.AnyWakeFlagCleared().ConfigureAwait(false))
             {
+                Diagnostics.TransportMetrics.CountIdleWait(_streams.Group, woken: true);
                 _signals.RequestRearm();
                 return;
             }

@@ -6,6 +6,7 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Configuration;
+using Diagnostics;
 using Redis;
 using Retention;
 using Scheduling;
@@ -69,7 +70,8 @@ sealed class RedisStreamsBusContext
                 return;
 
             DelayedMessages = new DelayedMessagePump(this);
-            _backgroundAgents = HostConfiguration.Retention.Enabled ? [DelayedMessages, new RetentionAgent(this)] : [DelayedMessages];
+            var sampler = new EndpointSampler(Endpoints, Redis.Statistics, Settings.MetricsSampleInterval, Time);
+            _backgroundAgents = HostConfiguration.Retention.Enabled ? [DelayedMessages, sampler, new RetentionAgent(this)] : [DelayedMessages, sampler];
         }
     }
 
@@ -84,6 +86,9 @@ sealed class RedisStreamsBusContext
             return agents;
         }
     }
+
+    /// <summary>The bus's receiving endpoints, for metrics and health.</summary>
+    public EndpointMonitors Endpoints { get; } = new();
 
     /// <summary>The bus's event log, with its serializers and registered upgrades.</summary>
     public RedisStreamsEventHistory History => _history.Value;

@@ -9,8 +9,8 @@ sealed class RedisStreamsDeadLetterTransport :
     RedisStreamsMoveTransport,
     IDeadLetterTransport
 {
-    public RedisStreamsDeadLetterTransport(RedisStreamsBusContext bus, RedisKey destination)
-        : base(bus, destination)
+    public RedisStreamsDeadLetterTransport(RedisStreamsBusContext bus, RedisKey destination, string endpoint)
+        : base(bus, destination, endpoint, "skipped")
     {
     }
 

@@ -9,8 +9,8 @@ sealed class RedisStreamsErrorTransport :
     RedisStreamsMoveTransport,
     IErrorTransport
 {
-    public RedisStreamsErrorTransport(RedisStreamsBusContext bus, RedisKey destination)
-        : base(bus, destination)
+    public RedisStreamsErrorTransport(RedisStreamsBusContext bus, RedisKey destination, string endpoint)
+        : base(bus, destination, endpoint, "error")
     {
     }
 

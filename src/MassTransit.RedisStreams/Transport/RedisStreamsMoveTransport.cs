@@ -23,11 +23,19 @@ abstract class RedisStreamsMoveTransport
 
     readonly RedisStreamsBusContext _bus;
     readonly RedisKey _destination;
+    readonly string _endpoint;
+    readonly string _target;
 
-    protected RedisStreamsMoveTransport(RedisStreamsBusContext bus, RedisKey destination)
+    /// <param name="bus">The bus.</param>
+    /// <param name="destination">The stream entries are moved to.</param>
+    /// <param name="endpoint">The endpoint whose entries are moved, for the metrics.</param>
+    /// <param name="target">What the destination is to the endpoint, <c>error</c> or <c>skipped</c>, for the metrics.</param>
+    protected RedisStreamsMoveTransport(RedisStreamsBusContext bus, RedisKey destination, string endpoint, string target)
     {
         _bus = bus;
         _destination = destination;
+        _endpoint = endpoint;
+        _target = target;
     }
 
     protected Task Move(ReceiveContext context, IEnumerable<KeyValuePair<string, object>> addedHeaders)
@@ -59,12 +67,17 @@ abstract class RedisStreamsMoveTransport
     {
         var entry = new NewEntry(24);
         var replaced = new HashSet<string>(StringComparer.Ordinal);
+        string? reason = null;
 
         foreach (var header in addedHeaders.Concat(HostHeaders))
         {
             var value = EntryWriter.FormatHeaderValue(header.Value);
             if (!value.IsNull && replaced.Add(header.Key))
+            {
                 entry.Add(header.Key, value);
+                if (header.Key == MessageHeaders.Reason)
+                    reason = value;
+            }
         }
 
         foreach (var field in original)
@@ -78,6 +91,8 @@ abstract class RedisStreamsMoveTransport
         }
 
         await _bus.Redis.Appends.Append(_destination, entry, onlyIfStreamExists: false).ConfigureAwait(false);
+
+        Diagnostics.TransportMetrics.CountMoved(_endpoint, _target, reason);
     }
 
     static KeyValuePair<string, object>[] CreateHostHeaders()

@@ -32,17 +32,26 @@ sealed class RedisStreamsReceiveEndpointContext :
             ? StreamEntryId.FromTime(startTime).Previous.ToString()
             : configuration.StartPosition == RedisStreamsStartPosition.Beginning ? "0" : "$";
 
+        DegradedLagThreshold = configuration.DegradedLagThreshold ?? BusContext.Settings.DegradedLagThreshold;
+        DegradedPendingAgeThreshold = configuration.DegradedPendingAgeThreshold ?? BusContext.Settings.DegradedPendingAgeThreshold;
+
         var errorStream = BusContext.Keys.Queue(BusContext.Keys.ErrorQueueName(QueueName));
         var skippedStream = BusContext.Keys.Queue(BusContext.Keys.SkippedQueueName(QueueName));
 
-        ErrorTransport = new RedisStreamsErrorTransport(BusContext, errorStream);
-        SkippedTransport = new RedisStreamsDeadLetterTransport(BusContext, skippedStream);
+        ErrorTransport = new RedisStreamsErrorTransport(BusContext, errorStream, QueueName);
+        SkippedTransport = new RedisStreamsDeadLetterTransport(BusContext, skippedStream, QueueName);
         GetOrAddPayload<IErrorTransport>(() => ErrorTransport);
         GetOrAddPayload<IDeadLetterTransport>(() => SkippedTransport);
         GetOrAddPayload(() => hostConfiguration.Topology);
     }
 
     public RedisStreamsBusContext BusContext { get; }
+
+    /// <summary>The lag past which the endpoint's health is Degraded; null for none.</summary>
+    public long? DegradedLagThreshold { get; }
+
+    /// <summary>How old the oldest pending entry may be before the endpoint's health is Degraded; null for no limit.</summary>
+    public TimeSpan? DegradedPendingAgeThreshold { get; }
 
     /// <summary>The endpoint's <c>_error</c> stream, where entries that cannot be delivered go as well.</summary>
     public RedisStreamsErrorTransport ErrorTransport { get; }
@@ -55,7 +64,11 @@ sealed class RedisStreamsReceiveEndpointContext :
     /// <summary>Messages whose time to live had passed when they were read, dropped or moved to <c>_skipped</c>.</summary>
     public long ExpiredCount => Interlocked.Read(ref _expired);
 
-    public void CountExpired() => Interlocked.Increment(ref _expired);
+    public void CountExpired()
+    {
+        Interlocked.Increment(ref _expired);
+        Diagnostics.TransportMetrics.CountExpired(QueueName);
+    }
 
     /// <summary>The endpoint's name, which is also the name of its consumer group on every stream it reads.</summary>
     public string QueueName { get; }

@@ -108,6 +108,7 @@ sealed class RedisStreamsSendTransportContext :
         }
         else if (id == StreamAppends.Duplicate)
         {
+            Diagnostics.TransportMetrics.CountDuplicateRefused(stream.ToString());
             LogContext.Debug?.Log("Not appended again, {Stream} has it from within the duplicate detection window: {MessageId}", stream,
                 sendContext.MessageId);
         }
@@ -126,6 +127,8 @@ sealed class RedisStreamsSendTransportContext :
 
         await RedisRetry.Send(() => _bus.Redis.Delayed.Schedule(stream, entry, _address.Temporary, due, token, cancellable), _bus.Settings.SendTimeout,
             stream.ToString(), context.CancellationToken).ConfigureAwait(false);
+
+        Diagnostics.TransportMetrics.CountScheduled(stream.ToString());
 
         // This instance's pump learns of it at once, not only through the announcement.
         _bus.DelayedMessages?.Enqueue(stream, due);

@@ -4,6 +4,7 @@ using System;
 using System.Linq;
 using System.Threading.Tasks;
 using Configuration;
+using Diagnostics;
 using Internals;
 using Redis;
 using Support;
@@ -33,6 +34,7 @@ sealed class StreamReceiver :
     readonly PendingEntries _pending;
     readonly ReadLoop _readLoop;
     readonly EndpointSignals _signals;
+    readonly EndpointMonitor _monitor;
     readonly LeaseStanding _standing;
     readonly EndpointStreams _streams;
     readonly UndeliverableEntries _undeliverable;
@@ -67,6 +69,8 @@ sealed class StreamReceiver :
         _readLoop = new ReadLoop(context, new ReadLoopSettings(settings.IdlePollInterval, context.Temporary, settings.TemporaryStreamExpiry), _streams,
             _buffer, _pending, reader, _signals, time, Stopping);
         _undeliverable = new UndeliverableEntries(context, _acknowledger);
+        _monitor = new EndpointMonitor(context.QueueName, () => _streams.Streams.Select(x => x.Key), () => _buffer.Count, context.DegradedLagThreshold,
+            context.DegradedPendingAgeThreshold, time);
 
         TrySetConsumeTask(Task.Run(Run));
     }
@@ -81,6 +85,7 @@ sealed class StreamReceiver :
         _bus.Connection.ConnectionChanged += OnConnectionChanged;
         _standing.Lapsed += _signals.OnLapsed;
         _bus.Identity.ConsumersDied += _keeper.OnConsumersDied;
+        _bus.Endpoints.Add(_monitor);
         try
         {
             await _context.DependenciesReady.OrCanceled(Stopping).ConfigureAwait(false);
@@ -116,6 +121,7 @@ sealed class StreamReceiver :
         }
         finally
         {
+            _bus.Endpoints.Remove(_monitor);
             _bus.Identity.ConsumersDied -= _keeper.OnConsumersDied;
             _standing.Lapsed -= _signals.OnLapsed;
             _bus.Connection.ConnectionChanged -= OnConnectionChanged;
