@@ -21,6 +21,7 @@ sealed class RedisGateway
         Admin = new StreamAdmin(connection, keys);
         Hosts = new HostRecordStore(connection, keys);
         Migration = new KeyMigration(connection, keys);
+        Moves = new StreamMoves(connection, keys, Appends);
     }
 
     public StreamKeys Keys { get; }
@@ -36,4 +37,5 @@ sealed class RedisGateway
     public IStreamAdmin Admin { get; }
     public IHostRecordStore Hosts { get; }
     public IKeyMigration Migration { get; }
+    public IStreamMoves Moves { get; }
 }
