@@ -24,7 +24,9 @@ sealed class EntryReader
     public async IAsyncEnumerable<StoredEntry> Read(RedisKey stream, EntrySelection selection, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         long taken = 0;
-        if (selection.Ids.Count > 0)
+
+        // A few IDs are read one by one; many (a plan being carried out) by reading the range they span.
+        if (selection.Ids.Count is > 0 and <= 50)
         {
             foreach (var id in selection.Ids.Distinct().Order())
             {
@@ -46,8 +48,12 @@ sealed class EntryReader
             yield break;
         }
 
-        RedisValue start = selection.First.ToString();
-        RedisValue last = selection.Last == StreamEntryId.Max ? "+" : selection.Last.ToString();
+        var (first, lastId) = selection.Ids.Count > 0
+            ? (Max(selection.First, selection.Ids.Min()), Min(selection.Last, selection.Ids.Max()))
+            : (selection.First, selection.Last);
+
+        RedisValue start = first.ToString();
+        RedisValue last = lastId == StreamEntryId.Max ? "+" : lastId.ToString();
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -70,4 +76,8 @@ sealed class EntryReader
             start = "(" + (string?)page[^1].Id;
         }
     }
+
+    static StreamEntryId Max(StreamEntryId a, StreamEntryId b) => a > b ? a : b;
+
+    static StreamEntryId Min(StreamEntryId a, StreamEntryId b) => a < b ? a : b;
 }

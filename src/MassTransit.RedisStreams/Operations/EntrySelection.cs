@@ -10,12 +10,22 @@ using Redis;
 /// Which entries of a stream an operation takes: given IDs, a window of IDs or times, a message type, an exception type, and a
 /// limit. Every criterion given must hold; none given takes every entry, oldest first.
 /// </summary>
-sealed class EntrySelection
+sealed record EntrySelection
 {
     public static readonly EntrySelection All = new();
 
     /// <summary>Only these entries; every entry when empty.</summary>
-    public IReadOnlyList<StreamEntryId> Ids { get; init; } = [];
+    public IReadOnlyList<StreamEntryId> Ids
+    {
+        get;
+        init
+        {
+            field = value;
+            _idSet = value.ToHashSet();
+        }
+    } = [];
+
+    HashSet<StreamEntryId> _idSet = [];
 
     /// <summary>The lowest ID taken.</summary>
     public StreamEntryId First { get; init; } = StreamEntryId.Zero;
@@ -54,7 +64,7 @@ sealed class EntrySelection
     {
         if (entry.Id < First || entry.Id > Last)
             return false;
-        if (Ids.Count > 0 && !Ids.Contains(entry.Id))
+        if (Ids.Count > 0 && !_idSet.Contains(entry.Id))
             return false;
         if (MessageType != null && !entry.MessageTypes.Any(x => x.Contains(MessageType, StringComparison.OrdinalIgnoreCase)))
             return false;
