@@ -64,7 +64,7 @@ static class PeekCommand
     static void Render(EntryOperations operations, OperatedStream from, List<StoredEntry> entries, bool withBody, bool withStack)
     {
         var failures = from.Kind is RedisStreamKind.Error or RedisStreamKind.Skipped || entries.Any(x => x.Reason != null);
-        var table = new Table().Border(TableBorder.Simple).AddColumns("ID", "Time (UTC)", "Message type", "Message ID");
+        var table = new Table().Border(TableBorder.Simple).AddColumns("ID", "Time (UTC)", "Type", "Message ID");
         if (failures)
             table.AddColumns("Reason", "Exception", "Fault message", "Came from", "Goes back to");
 
@@ -72,12 +72,12 @@ static class PeekCommand
         {
             var cells = new List<string>
             {
-                entry.Id.ToString(), Time(entry.Time), Markup.Escape(entry.MessageType ?? ""), Markup.Escape(entry.MessageId ?? "")
+                entry.Id.ToString(), Time(entry.Time), Markup.Escape(ShortName(entry.MessageType, ':')), Markup.Escape(entry.MessageId ?? "")
             };
             if (failures)
             {
                 cells.Add(entry.Reason is { } reason ? $"[red]{Markup.Escape(reason)}[/]" : "");
-                cells.Add(Markup.Escape(entry.ExceptionType ?? ""));
+                cells.Add(Markup.Escape(ShortName(entry.ExceptionType, '.')));
                 cells.Add(Markup.Escape(entry.FaultMessage ?? ""));
                 cells.Add(Markup.Escape(CameFrom(operations, entry) ?? ""));
                 cells.Add(Markup.Escape(operations.OriginalDestination(from, entry)?.DisplayName ?? ""));
@@ -102,6 +102,9 @@ static class PeekCommand
 
         AnsiConsole.WriteLine($"{entries.Count} entries of {from.DisplayName}.");
     }
+
+    /// <summary>A type without its namespace, so that the table stays readable; json output has the whole name.</summary>
+    static string ShortName(string? name, char separator) => name == null ? "" : name[(name.LastIndexOf(separator) + 1)..];
 
     static string? CameFrom(EntryOperations operations, StoredEntry entry)
     {
@@ -151,7 +154,7 @@ static class PeekCommand
             ? JsonSerializer.Serialize(json, IndentedBody)
             : (string?)body ?? "";
 
-    static string Time(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.fff", CultureInfo.InvariantCulture);
+    static string Time(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
 
 
     sealed record PeekDocument(string Stream, string Key, RedisStreamKind Kind, IReadOnlyList<PeekEntry> Entries);
