@@ -28,6 +28,43 @@ static partial class CliOptions
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable(KeyPrefixVariable) is { Length: > 0 } value ? value : null
     };
 
+    public static readonly Option<OutputFormat> Output = new("--output", "-o")
+    {
+        Description = "text (tables, for people) or json (one JSON document on stdout, camelCase; with --watch one a line per refresh). Default: text.",
+        Recursive = true,
+        DefaultValueFactory = _ => OutputFormat.Text
+    };
+
+    /// <summary>--yes: for a command that changes data, do it without asking.</summary>
+    public static Option<bool> Yes() => new("--yes", "-y")
+    {
+        Description = "Do it without asking. Needed when standard input is not a terminal."
+    };
+
+    /// <summary>--dry-run: for a command that changes data, say what it would do and change nothing.</summary>
+    public static Option<bool> DryRun() => new("--dry-run")
+    {
+        Description = "Print what would be done, and change nothing."
+    };
+
+    /// <summary>--watch [seconds]: redraw every few seconds until Ctrl+C.</summary>
+    public static Option<TimeSpan?> Watch() => new("--watch", "-w")
+    {
+        Description = "Redraw every <seconds> (default 2) until Ctrl+C; with --output json, one JSON document a line per refresh.",
+        Arity = ArgumentArity.ZeroOrOne,
+        CustomParser = result =>
+        {
+            if (result.Tokens.Count == 0)
+                return TimeSpan.FromSeconds(2);
+
+            if (double.TryParse(result.Tokens[0].Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds is >= 0.1 and <= 86400)
+                return TimeSpan.FromSeconds(seconds);
+
+            result.AddError($"--watch takes a number of seconds between 0.1 and 86400, not '{result.Tokens[0].Value}'.");
+            return null;
+        }
+    };
+
     /// <summary>Rejects a count or limit below 1, naming the option, before the command runs.</summary>
     public static T AtLeastOne<T>(this T option)
         where T : Option
@@ -92,4 +129,12 @@ static partial class CliOptions
 
     [GeneratedRegex(@"^(\d+)([smhd])$")]
     private static partial Regex AgoPattern();
+}
+
+
+/// <summary>What a command prints on stdout.</summary>
+enum OutputFormat
+{
+    Text,
+    Json
 }

@@ -4,6 +4,7 @@ using System;
 using System.CommandLine;
 using System.Threading;
 using System.Threading.Tasks;
+using Operations;
 using Redis;
 using StackExchange.Redis;
 
@@ -21,12 +22,29 @@ sealed class CliSession :
         KeyPrefix = keyPrefix;
         Redis = new RedisGateway(new RedisConnection(multiplexer, observe: false), new StreamKeys(keyPrefix));
         History = new RedisStreamsEventHistory(multiplexer, keyPrefix);
+        Operations = new EntryOperations(Redis);
+        Groups = new ConsumerGroups(Redis);
     }
 
     public ConnectionMultiplexer Multiplexer { get; }
     public string? KeyPrefix { get; }
     public RedisGateway Redis { get; }
     public RedisStreamsEventHistory History { get; }
+    public EntryOperations Operations { get; }
+    public ConsumerGroups Groups { get; }
+
+    /// <summary>
+    /// The stream an operator named, in any of the spellings <see cref="StreamResolver" /> takes; a failure with exit code 4
+    /// when it does not exist.
+    /// </summary>
+    public async Task<OperatedStream> ResolveExisting(string spelling, RedisStreamKind? bareKind = null)
+    {
+        var stream = await Operations.Resolver.Resolve(spelling, bareKind).ConfigureAwait(false);
+        if (!await Redis.Admin.Exists(stream.Key).ConfigureAwait(false))
+            throw new CliException(ExitCodes.NotFound, $"there is no stream {stream.Key}.");
+
+        return stream;
+    }
 
     public async ValueTask DisposeAsync()
     {

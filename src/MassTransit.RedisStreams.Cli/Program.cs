@@ -18,12 +18,18 @@ public static class Program
             Spectre.Console.AnsiConsole.Profile.Width = 200;
 
         var root = new RootCommand("Looks at and operates the streams of a MassTransit.RedisStreams bus: list them, read a message "
-            + "type's history, replay it to an endpoint, move an endpoint in the log, requeue failed messages, trim, list and cancel scheduled messages, move keys to their names under a key prefix.")
+            + "type's history, replay it to an endpoint, move an endpoint in the log, read, move and delete failed messages (peek, move, requeue, delete, purge), manage consumer groups, trim, list and cancel scheduled messages, move keys to their names under a key prefix.")
         {
             CliOptions.Connection,
             CliOptions.KeyPrefix,
+            CliOptions.Output,
             StreamsCommand.Create(),
             InfoCommand.Create(),
+            PeekCommand.Create(),
+            MoveCommand.Create(),
+            DeleteCommand.Create(),
+            PurgeCommand.Create(),
+            GroupsCommand.Create(),
             HistoryCommand.Create(),
             ReplayCommand.Create(),
             RewindCommand.Create(),

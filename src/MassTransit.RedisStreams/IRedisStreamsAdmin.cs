@@ -20,7 +20,7 @@ public interface IRedisStreamsAdmin
     /// <param name="queueName">The receive endpoint's name, e.g. <c>submit-order</c>.</param>
     /// <param name="source">Which stream to take the entries from.</param>
     /// <param name="limit">The most entries to move; all when null.</param>
-    /// <param name="cancellationToken">Stops between entries.</param>
+    /// <param name="cancellationToken">Stops between batches of entries.</param>
     /// <returns>The number of entries moved.</returns>
     Task<long> Requeue(string queueName, RedisStreamsRequeueSource source = RedisStreamsRequeueSource.Error, int? limit = null,
         CancellationToken cancellationToken = default);

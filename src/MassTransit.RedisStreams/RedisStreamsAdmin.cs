@@ -6,6 +6,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using MassTransit.Topology;
 using RedisStreams.Configuration;
+using RedisStreams.Operations;
 using RedisStreams.Redis;
 using RedisStreams.Retention;
 using RedisStreams.Transport;
@@ -18,8 +19,6 @@ using StackExchange.Redis;
 public sealed class RedisStreamsAdmin :
     IRedisStreamsAdmin
 {
-    const int BatchSize = 100;
-
     readonly RedisGateway _redis;
     readonly StreamTrimmer _trimmer;
 
@@ -87,43 +86,16 @@ public sealed class RedisStreamsAdmin :
         if (limit is < 0)
             throw new ArgumentOutOfRangeException(nameof(limit), limit, "The limit must not be negative.");
 
-        var queue = _redis.Keys.Queue(queueName);
+        if (limit == 0)
+            return 0;
+
         var keys = _redis.Keys;
-        var from = keys.Queue(source == RedisStreamsRequeueSource.Error ? keys.ErrorQueueName(queueName) : keys.SkippedQueueName(queueName));
+        var operations = new EntryOperations(_redis);
+        var from = operations.Resolver.Queue(source == RedisStreamsRequeueSource.Error ? keys.ErrorQueueName(queueName) : keys.SkippedQueueName(queueName));
+        var selection = new EntrySelection { Limit = limit };
 
-        long moved = 0;
-        while (limit is null || moved < limit)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
+        var result = await operations.Move(from, selection, operations.Resolver.Queue(queueName), cancellationToken: cancellationToken).ConfigureAwait(false);
 
-            var count = (int)Math.Min(BatchSize, (limit ?? long.MaxValue) - moved);
-            var entries = await _redis.Admin.Range(from, "-", "+", count).ConfigureAwait(false);
-            if (entries.Length == 0)
-                break;
-
-            foreach (var entry in entries)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-
-                await _redis.Appends.Append(queue, WithoutFailureHeaders(entry), onlyIfStreamExists: false).ConfigureAwait(false);
-                await _redis.Admin.Delete(from, [entry.Id]).ConfigureAwait(false);
-                moved++;
-            }
-        }
-
-        return moved;
-    }
-
-    static NewEntry WithoutFailureHeaders(StreamEntry entry)
-    {
-        // Back as it was sent: without what the move recorded (why, where from, by which host).
-        var fields = new NewEntry(entry.Values.Length);
-        foreach (var field in entry.Values)
-        {
-            if (!EntryFieldNames.IsAddedByMove((string?)field.Name ?? ""))
-                fields.Add(field.Name, field.Value);
-        }
-
-        return fields;
+        return result.Moved.Count;
     }
 }

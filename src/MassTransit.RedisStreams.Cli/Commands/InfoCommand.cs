@@ -1,9 +1,11 @@
 namespace MassTransit.RedisStreams.Cli.Commands;
 
+using System;
 using System.CommandLine;
 using System.Globalization;
-using History;
+using Operations;
 using Spectre.Console;
+using Spectre.Console.Rendering;
 
 
 /// <summary><c>redis-streams info</c>: one stream, its groups and their consumers.</summary>
@@ -11,51 +13,96 @@ static class InfoCommand
 {
     public static Command Create()
     {
-        var name = new Argument<string>("name") { Description = "The entity name of a message type (AuctionEnded), or with --queue an endpoint's name." };
-        var queue = new Option<bool>("--queue") { Description = "Describe the queue stream of the endpoint <name> instead." };
+        var name = new Argument<string>("name")
+        {
+            Description = "The stream: the entity name of a message type (AuctionEnded), or any spelling peek takes (events:AuctionEnded, "
+                + "queue:orders_error, shop:queue:orders, error:orders)."
+        };
+        var queue = new Option<bool>("--queue") { Description = "A bare <name> is an endpoint's name: describe its queue stream." };
+        var watch = CliOptions.Watch();
 
         var command = new Command("info", "Describes one stream: length, first and last entry, memory, and each consumer group with its "
-            + "pending entries, lag, last delivered entry and consumers.") { name, queue };
+            + "pending entries, lag, last delivered entry and consumers.") { name, queue, watch };
 
-        command.SetAction((parse, cancellationToken) => CliSession.Run(parse, async (session, _) =>
+        command.SetAction((parse, cancellationToken) => CliSession.Run(parse, async (session, token) =>
         {
-            var streamName = parse.GetRequiredValue(name);
-            var info = parse.GetValue(queue)
-                ? await new StreamInspector(session.Redis).Describe(session.Redis.Keys.Queue(streamName), streamName, RedisStreamKind.Queue)
-                    .ConfigureAwait(false)
-                : await session.History.GetStreamInfo(streamName).ConfigureAwait(false);
+            var stream = await Resolve(session, parse.GetRequiredValue(name), parse.GetValue(queue)).ConfigureAwait(false);
 
+            var info = await session.Groups.Describe(stream).ConfigureAwait(false);
             if (!info.Exists && info.ScheduledCount == 0)
                 throw new CliException(ExitCodes.NotFound, $"there is no stream {info.StreamKey}.");
 
-            var grid = new Grid().AddColumns(2);
-            grid.AddRow("Stream", Markup.Escape(info.StreamKey));
-            grid.AddRow("Kind", info.Kind.ToString().ToLowerInvariant());
-            grid.AddRow("Length", StreamsCommand.Count(info.Length));
-            grid.AddRow("First", $"{info.FirstEntryId} {StreamsCommand.Time(info.FirstEntryTime)}");
-            grid.AddRow("Last", $"{info.LastEntryId} {StreamsCommand.Time(info.LastEntryTime)}");
-            grid.AddRow("Memory", StreamsCommand.Bytes(info.MemoryBytes));
-            grid.AddRow("Scheduled", info.ScheduledCount == 0 ? "none" : $"{StreamsCommand.Count(info.ScheduledCount)}, next due {StreamsCommand.Time(info.NextScheduledTime)}");
-            AnsiConsole.Write(grid);
-
-            var groups = new Table().Border(TableBorder.Simple).AddColumns("Group", "Pending", "Lag", "Last delivered", "Consumer", "Its pending", "Idle");
-            foreach (var group in info.Groups)
+            if (parse.GetValue(watch) is { } interval)
             {
-                var lag = group.Lag is { } value ? StreamsCommand.Count(value) : "?";
-                if (group.Consumers.Count == 0)
-                    groups.AddRow(Markup.Escape(group.Name), StreamsCommand.Count(group.Pending), lag, group.LastDeliveredId, "", "", "");
-
-                foreach (var consumer in group.Consumers)
+                return await CliOutput.Watch(parse, interval, async () =>
                 {
-                    groups.AddRow(Markup.Escape(group.Name), StreamsCommand.Count(group.Pending), lag, group.LastDeliveredId, Markup.Escape(consumer.Name),
-                        StreamsCommand.Count(consumer.Pending), consumer.Idle.ToString(@"d\.hh\:mm\:ss", CultureInfo.InvariantCulture));
-                }
+                    var now = await session.Groups.Describe(stream).ConfigureAwait(false);
+                    return (View(now), now);
+                }, token).ConfigureAwait(false);
             }
 
-            AnsiConsole.Write(groups);
+            if (CliOutput.IsJson(parse))
+                CliOutput.WriteJson(info);
+            else
+                AnsiConsole.Write(View(info));
+
             return ExitCodes.Done;
         }, cancellationToken));
 
         return command;
+    }
+
+    /// <summary>
+    /// A bare name is an event stream's entity name unless --queue says it is an endpoint's, as before; every other spelling is
+    /// the resolver's.
+    /// </summary>
+    static async System.Threading.Tasks.Task<OperatedStream> Resolve(CliSession session, string name, bool queue)
+    {
+        if (queue)
+            return await session.Operations.Resolver.Resolve(name, RedisStreamKind.Queue).ConfigureAwait(false);
+
+        try
+        {
+            return await session.Operations.Resolver.Resolve(name).ConfigureAwait(false);
+        }
+        catch (ArgumentException)
+        {
+            return await session.Operations.Resolver.Resolve(name, RedisStreamKind.Events).ConfigureAwait(false);
+        }
+    }
+
+    static Rows View(EventStreamInfo info)
+    {
+        var grid = new Grid().AddColumns(2);
+        grid.AddRow("Stream", Markup.Escape(info.StreamKey));
+        grid.AddRow("Kind", info.Kind.ToString().ToLowerInvariant());
+        grid.AddRow("Length", info.Kind is RedisStreamKind.Error && info.Length > 0 ? $"[red]{StreamsCommand.Count(info.Length)}[/]" : StreamsCommand.Count(info.Length));
+        grid.AddRow("First", $"{info.FirstEntryId} {StreamsCommand.Time(info.FirstEntryTime)}");
+        grid.AddRow("Last", $"{info.LastEntryId} {StreamsCommand.Time(info.LastEntryTime)}");
+        grid.AddRow("Memory", StreamsCommand.Bytes(info.MemoryBytes));
+        grid.AddRow("Scheduled", info.ScheduledCount == 0 ? "none" : $"{StreamsCommand.Count(info.ScheduledCount)}, next due {StreamsCommand.Time(info.NextScheduledTime)}");
+
+        return new Rows(grid, GroupsTable(info));
+    }
+
+    /// <summary>The groups of a stream with their consumers; lag in yellow.</summary>
+    public static Table GroupsTable(EventStreamInfo info)
+    {
+        var groups = new Table().Border(TableBorder.Simple).AddColumns("Group", "Pending", "Lag", "Last delivered", "Consumer", "Its pending", "Idle");
+        foreach (var group in info.Groups)
+        {
+            var lag = group.Lag is { } value ? value > 0 ? $"[yellow]{StreamsCommand.Count(value)}[/]" : "0" : "?";
+            var pending = StreamsCommand.Count(group.Pending);
+            if (group.Consumers.Count == 0)
+                groups.AddRow(Markup.Escape(group.Name), pending, lag, group.LastDeliveredId, "", "", "");
+
+            foreach (var consumer in group.Consumers)
+            {
+                groups.AddRow(Markup.Escape(group.Name), pending, lag, group.LastDeliveredId, Markup.Escape(consumer.Name),
+                    StreamsCommand.Count(consumer.Pending), consumer.Idle.ToString(@"d\.hh\:mm\:ss", CultureInfo.InvariantCulture));
+            }
+        }
+
+        return groups;
     }
 }

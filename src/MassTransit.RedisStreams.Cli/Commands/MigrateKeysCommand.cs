@@ -22,6 +22,12 @@ static class MigrateKeysCommand
                 throw new CliException(ExitCodes.Usage, "migrate-keys needs --prefix: the keys of a bus without a key prefix kept their names.");
 
             var moved = await session.Redis.Migration.MigrateLegacyKeys(token).ConfigureAwait(false);
+            if (CliOutput.IsJson(parse))
+            {
+                CliOutput.WriteJson(new { prefix = session.KeyPrefix, moved = System.Linq.Enumerable.Select(moved, x => new { from = x.Item1.ToString(), to = x.Item2.ToString() }) });
+                return ExitCodes.Done;
+            }
+
             foreach (var (from, to) in moved)
                 AnsiConsole.WriteLine($"{from} -> {to}");
 

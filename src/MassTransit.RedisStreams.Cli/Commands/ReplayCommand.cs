@@ -29,15 +29,14 @@ static class ReplayCommand
             var total = (await session.History.GetStreamInfo(entityName).ConfigureAwait(false)).Length;
             long replayed = 0;
 
-            await Progress().StartAsync(async context =>
-            {
-                var task = context.AddTask($"replay to {Markup.Escape(target)}", maxValue: Math.Max(1, parse.GetValue(count) ?? total));
+            await CliOutput.Progress(parse, $"replay to {target}", Math.Max(1, parse.GetValue(count) ?? total), async progress =>
                 replayed = await session.History.ReplayStored(entityName, target, parse.GetValue(from), parse.GetValue(to), parse.GetValue(count),
-                    new InlineProgress(x => task.Value = x), token).ConfigureAwait(false);
-                task.Value = task.MaxValue;
-            }).ConfigureAwait(false);
+                    progress, token).ConfigureAwait(false)).ConfigureAwait(false);
 
-            AnsiConsole.WriteLine($"Replayed {replayed} {entityName} events to {target}.");
+            if (CliOutput.IsJson(parse))
+                CliOutput.WriteJson(new { entity = entityName, endpoint = target, replayed });
+            else
+                AnsiConsole.WriteLine($"Replayed {replayed} {entityName} events to {target}.");
             return ExitCodes.Done;
         }, cancellationToken));
 

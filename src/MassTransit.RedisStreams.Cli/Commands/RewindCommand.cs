@@ -21,6 +21,12 @@ static class RewindCommand
             var name = parse.GetRequiredValue(endpoint);
             var moved = await session.History.Rewind(name, parse.GetValue(to)!.Value, token).ConfigureAwait(false);
 
+            if (CliOutput.IsJson(parse))
+            {
+                CliOutput.WriteJson(new { endpoint = name, streams = System.Linq.Enumerable.Select(moved, x => new { stream = x.Key, lastDeliveredId = x.Value }) });
+                return ExitCodes.Done;
+            }
+
             var table = new Table().Border(TableBorder.Simple).AddColumns("Stream", "Now after");
             foreach (var (stream, position) in moved)
                 table.AddRow(Markup.Escape(stream), position);

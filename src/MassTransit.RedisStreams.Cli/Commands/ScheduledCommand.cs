@@ -55,6 +55,20 @@ static class ScheduledCommand
             }
 
             var now = DateTimeOffset.UtcNow;
+            if (CliOutput.IsJson(parse))
+            {
+                CliOutput.WriteJson(new
+                {
+                    total,
+                    messages = waiting.OrderBy(x => x.Due).Take(limit).Select(x => new
+                    {
+                        due = x.Due, stream = Describe(keys, x.Stream), messageType = MessageType(x.Fields), messageId = Field(x.Fields, MessageHeaders.MessageId),
+                        token = x.Token
+                    })
+                });
+                return ExitCodes.Done;
+            }
+
             var table = new Table().Border(TableBorder.Simple).AddColumns("Due (UTC)", "In", "Stream", "Message type", "Message ID", "Token");
             foreach (var (stream, token, due, fields) in waiting.OrderBy(x => x.Due).Take(limit))
             {
@@ -82,6 +96,12 @@ static class ScheduledCommand
             var value = parse.GetRequiredValue(token).Trim();
             var stream = await Cancel(session.Redis.Delayed, value).ConfigureAwait(false)
                 ?? throw new CliException(ExitCodes.NotFound, $"no message with the token {value} is waiting (it was appended already, or cancelled).");
+
+            if (CliOutput.IsJson(parse))
+            {
+                CliOutput.WriteJson(new { token = value, stream = Describe(session.Redis.Keys, stream), cancelled = true });
+                return ExitCodes.Done;
+            }
 
             AnsiConsole.WriteLine($"Cancelled {value}: it will not be appended to {Describe(session.Redis.Keys, stream)}.");
             return ExitCodes.Done;

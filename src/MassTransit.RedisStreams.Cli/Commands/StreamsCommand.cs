@@ -1,6 +1,7 @@
 namespace MassTransit.RedisStreams.Cli.Commands;
 
 using System;
+using System.Collections.Generic;
 using System.CommandLine;
 using System.Globalization;
 using System.Linq;
@@ -12,32 +13,52 @@ static class StreamsCommand
 {
     public static Command Create()
     {
+        var watch = CliOptions.Watch();
         var command = new Command("streams", "Lists every stream of the bus — event streams, queues, error and skipped streams — with length, "
-            + "consumer groups, pending entries, lag, and the messages scheduled for it.");
+            + "consumer groups, pending entries, lag, and the messages scheduled for it. An error stream with entries is red, lag yellow.") { watch };
 
         command.SetAction((parse, cancellationToken) => CliSession.Run(parse, async (session, token) =>
         {
-            var streams = await session.History.GetOverview(token).ConfigureAwait(false);
-
-            var table = new Table().Border(TableBorder.Simple)
-                .AddColumns("Kind", "Name", "Length", "Groups", "Pending", "Lag", "First", "Last", "Memory", "Scheduled", "Next due");
-            foreach (var stream in streams)
+            var prefix = string.IsNullOrEmpty(session.KeyPrefix) ? "no key prefix" : "key prefix " + session.KeyPrefix;
+            if (parse.GetValue(watch) is { } interval)
             {
-                var lag = stream.Groups.Count == 0 ? "" : stream.Groups.Any(x => x.Lag == null) ? "?" : Count(stream.Groups.Max(x => x.Lag!.Value));
-
-                table.AddRow(Markup.Escape(stream.Kind.ToString().ToLowerInvariant()), Markup.Escape(stream.Name), Count(stream.Length),
-                    stream.Groups.Count.ToString(CultureInfo.InvariantCulture), Count(stream.Groups.Sum(x => x.Pending)), lag,
-                    Time(stream.FirstEntryTime), Time(stream.LastEntryTime), Bytes(stream.MemoryBytes),
-                    stream.ScheduledCount == 0 ? "" : Count(stream.ScheduledCount), Time(stream.NextScheduledTime));
+                return await CliOutput.Watch(parse, interval, async () =>
+                {
+                    var now = await session.History.GetOverview(token).ConfigureAwait(false);
+                    return (View(now, prefix), now);
+                }, token).ConfigureAwait(false);
             }
 
-            AnsiConsole.Write(table);
-            AnsiConsole.WriteLine($"{streams.Count} streams under {(string.IsNullOrEmpty(session.KeyPrefix) ? "no key prefix" : "key prefix " + session.KeyPrefix)}.");
+            var streams = await session.History.GetOverview(token).ConfigureAwait(false);
+            if (CliOutput.IsJson(parse))
+                CliOutput.WriteJson(streams);
+            else
+                AnsiConsole.Write(View(streams, prefix));
 
             return ExitCodes.Done;
         }, cancellationToken));
 
         return command;
+    }
+
+    static Rows View(IReadOnlyList<EventStreamInfo> streams, string prefix)
+    {
+        var table = new Table().Border(TableBorder.Simple)
+            .AddColumns("Kind", "Name", "Length", "Groups", "Pending", "Lag", "First", "Last", "Memory", "Scheduled", "Next due");
+        foreach (var stream in streams)
+        {
+            var maxLag = stream.Groups.Count == 0 || stream.Groups.Any(x => x.Lag == null) ? (long?)null : stream.Groups.Max(x => x.Lag!.Value);
+            var lag = stream.Groups.Count == 0 ? "" : maxLag is not { } value ? "?" : value > 0 ? $"[yellow]{Count(value)}[/]" : "0";
+            var failed = stream.Kind == RedisStreamKind.Error && stream.Length > 0;
+
+            table.AddRow(failed ? "[red]error[/]" : Markup.Escape(stream.Kind.ToString().ToLowerInvariant()),
+                failed ? $"[red]{Markup.Escape(stream.Name)}[/]" : Markup.Escape(stream.Name), failed ? $"[red]{Count(stream.Length)}[/]" : Count(stream.Length),
+                stream.Groups.Count.ToString(CultureInfo.InvariantCulture), Count(stream.Groups.Sum(x => x.Pending)), lag,
+                Time(stream.FirstEntryTime), Time(stream.LastEntryTime), Bytes(stream.MemoryBytes),
+                stream.ScheduledCount == 0 ? "" : Count(stream.ScheduledCount), Time(stream.NextScheduledTime));
+        }
+
+        return new Rows(table, new Text($"{streams.Count} streams under {prefix}.\n"));
     }
 
     public static string Count(long value) => value.ToString("N0", CultureInfo.InvariantCulture);

@@ -32,13 +32,12 @@ static class TrimCommand
             });
 
             TrimReport? report = null;
-            await ReplayCommand.Progress().StartAsync(async context =>
+            await CliOutput.Progress(parse, "trim", null, async _ => report = await admin.Trim(token).ConfigureAwait(false)).ConfigureAwait(false);
+            if (CliOutput.IsJson(parse))
             {
-                var task = context.AddTask("trim");
-                task.IsIndeterminate = true;
-                report = await admin.Trim(token).ConfigureAwait(false);
-                task.Value = task.MaxValue;
-            }).ConfigureAwait(false);
+                CliOutput.WriteJson(report!);
+                return ExitCodes.Done;
+            }
 
             var table = new Table().Border(TableBorder.Simple).AddColumns("Stream", "Removed", "Kept for group");
             foreach (var (stream, removed) in report!.Removed)

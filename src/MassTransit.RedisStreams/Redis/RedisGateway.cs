@@ -22,6 +22,7 @@ sealed class RedisGateway
         Hosts = new HostRecordStore(connection, keys);
         Migration = new KeyMigration(connection, keys);
         Statistics = new GroupStatistics(connection);
+        Moves = new StreamMoves(connection, keys, Appends);
     }
 
     public StreamKeys Keys { get; }
@@ -38,4 +39,5 @@ sealed class RedisGateway
     public IHostRecordStore Hosts { get; }
     public IKeyMigration Migration { get; }
     public IGroupStatistics Statistics { get; }
+    public IStreamMoves Moves { get; }
 }

@@ -62,6 +62,11 @@ interface IStreamAdmin
     /// <seealso href="https://redis.io/commands/xdel" />
     Task<long> Delete(RedisKey stream, RedisValue[] ids);
 
+    /// <summary>Removes every entry of a stream and keeps the stream with its consumer groups (XTRIM MAXLEN 0).</summary>
+    /// <returns>How many entries it removed.</returns>
+    /// <seealso href="https://redis.io/commands/xtrim" />
+    Task<long> RemoveAllEntries(RedisKey stream);
+
     /// <summary>Sets a stream's time to live (PEXPIRE); temporary endpoints refresh theirs while they run.</summary>
     /// <seealso href="https://redis.io/commands/pexpire" />
     Task Expire(RedisKey stream, TimeSpan ttl);
@@ -221,6 +226,13 @@ sealed class StreamAdmin :
         var database = await _connection.GetDatabase().ConfigureAwait(false);
 
         return await database.StreamDeleteAsync(stream, ids).ConfigureAwait(false);
+    }
+
+    public async Task<long> RemoveAllEntries(RedisKey stream)
+    {
+        var database = await _connection.GetDatabase().ConfigureAwait(false);
+
+        return await database.StreamTrimAsync(stream, 0).ConfigureAwait(false);
     }
 
     public async Task Expire(RedisKey stream, TimeSpan ttl)

@@ -114,6 +114,31 @@ sealed class StreamKeys
     /// <summary>The name of the stream beside <paramref name="queueName" /> where messages no consumer wanted go.</summary>
     public string SkippedQueueName(string queueName) => _deadLetterQueueNameFormatter.FormatDeadLetterQueueName(queueName);
 
+    /// <summary>
+    /// The endpoint whose error stream is named <paramref name="queueName" />, or null when it is not an error stream's name: the
+    /// formatter is applied to a marker to learn what it puts before and after the endpoint's name.
+    /// </summary>
+    public string? EndpointOfError(string queueName) => Unformat(queueName, ErrorQueueName);
+
+    /// <summary>The endpoint whose skipped stream is named <paramref name="queueName" />, or null.</summary>
+    public string? EndpointOfSkipped(string queueName) => Unformat(queueName, SkippedQueueName);
+
+    static string? Unformat(string name, Func<string, string> format)
+    {
+        const string marker = "\u0001";
+        var formatted = format(marker);
+        var at = formatted.IndexOf(marker, StringComparison.Ordinal);
+        if (at < 0 || formatted.Length == marker.Length)
+            return null;
+
+        var before = formatted[..at];
+        var after = formatted[(at + marker.Length)..];
+        if (name.Length <= before.Length + after.Length || !name.StartsWith(before, StringComparison.Ordinal) || !name.EndsWith(after, StringComparison.Ordinal))
+            return null;
+
+        return name[before.Length..^after.Length];
+    }
+
     public RedisKey Events(string entityName) => (RedisKey)(_prefix + EventSegment + entityName);
 
     /// <summary>A SCAN pattern for every event stream under this prefix.</summary>

@@ -106,7 +106,7 @@ public class CliTests
         await db.StreamAddAsync(redis.Key("queue:ledger_error"), [new NameValueEntry("MT-Reason", "fault"), new NameValueEntry("body", "{}")]);
         await db.StreamAddAsync(redis.Key("queue:ledger_error"), [new NameValueEntry("MT-Reason", "fault"), new NameValueEntry("body", "{}")]);
 
-        var result = await CliProcess.Run(redis.ConnectionString, redis.KeyPrefix, "requeue", "ledger");
+        var result = await CliProcess.Run(redis.ConnectionString, redis.KeyPrefix, "requeue", "ledger", "--yes");
 
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains("Requeued 2 messages", result.Output);
@@ -132,7 +132,7 @@ public class CliTests
     [Fact]
     public async Task Every_command_has_help()
     {
-        foreach (var command in new[] { "streams", "info", "history", "replay", "rewind", "requeue", "trim" })
+        foreach (var command in new[] { "streams", "info", "history", "replay", "rewind", "requeue", "trim", "peek", "move", "delete", "purge", "groups" })
         {
             var result = await CliProcess.Run((IReadOnlyDictionary<string, string>?)null, command, "--help");
 
@@ -314,7 +314,7 @@ public class CliTests
         }
     }
 
-    static async Task<(RedisTestContext Redis, string[] Ids)> Publish(int count)
+    internal static async Task<(RedisTestContext Redis, string[] Ids)> Publish(int count)
     {
         var redis = await RedisTestContext.Create();
         var handled = new Recorder<int>();

@@ -14,9 +14,24 @@ public static class CliProcess
 
     public static async Task<CliResult> Run(IReadOnlyDictionary<string, string>? environment, params string[] arguments)
     {
+        using var process = Start(environment, arguments);
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(Timeout);
+
+        return new CliResult(process.ExitCode, await output, await error);
+    }
+
+    /// <summary>
+    /// Starts the tool with its output to be read as it comes (for --watch); standard input is a closed pipe, never a
+    /// terminal, as in a script. The caller kills and disposes the process.
+    /// </summary>
+    public static Process Start(IReadOnlyDictionary<string, string>? environment, params string[] arguments)
+    {
         var start = new ProcessStartInfo("dotnet")
         {
             UseShellExecute = false,
+            RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true
         };
@@ -29,12 +44,9 @@ public static class CliProcess
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
             start.Environment[name] = value;
 
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("The tool did not start.");
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(Timeout);
-
-        return new CliResult(process.ExitCode, await output, await error);
+        var process = Process.Start(start) ?? throw new InvalidOperationException("The tool did not start.");
+        process.StandardInput.Close();
+        return process;
     }
 
     /// <summary>Runs the tool against a Redis and a key prefix given as options.</summary>

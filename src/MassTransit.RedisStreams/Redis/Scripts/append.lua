@@ -17,6 +17,11 @@
 -- MessagePack array: its flags (NOMKSTREAM, token mapped in scheduled-tokens), then its field/value pairs. Returns how many
 -- were appended, the next due time (-1 when none is left) and the moved tokens whose flags say they are mapped. A message
 -- the stream refuses stays held, and the call fails with the error once the messages moved before it are accounted for.
+--
+-- Mode 'move': KEYS[4] is the stream the entries come from (in the same hash slot); ARGV[4..] per entry its ID there, its
+-- number of fields and its field/value pairs. Each entry that is still in the source is appended and deleted from the
+-- source in the same step, so that it is never in both streams and never in neither. Returns one element per entry: its new
+-- ID, 0 when the source no longer had it (another operator moved or deleted it), or the error prefixed with '!'.
 local stream, wake, clock = KEYS[1], KEYS[2], KEYS[3]
 local mode, publish, channel = ARGV[1], ARGV[2], ARGV[3]
 
@@ -123,6 +128,26 @@ elseif mode == 'due' then
   if not failure then
     local next = redis.call('ZRANGE', delayed, 0, 0, 'WITHSCORES')
     result = { moved, next[2] or '-1', mapped }
+  end
+elseif mode == 'move' then
+  local source = KEYS[4]
+  result = {}
+  local i = 4
+  while i <= #ARGV do
+    local sourceId = ARGV[i]
+    local first, final = i + 2, i + 1 + 2 * tonumber(ARGV[i + 1])
+    if #redis.call('XRANGE', source, sourceId, sourceId) == 0 then
+      result[#result + 1] = 0
+    else
+      local id, err = append(ARGV, first, final, false)
+      if err then
+        result[#result + 1] = '!' .. err
+      else
+        redis.call('XDEL', source, sourceId)
+        result[#result + 1] = id
+      end
+    end
+    i = final + 1
   end
 else
   return redis.error_reply('unknown mode ' .. tostring(mode))

@@ -10,7 +10,7 @@ using StackExchange.Redis;
 using Xunit;
 
 
-/// <summary>append.lua: both modes, every branch.</summary>
+/// <summary>append.lua: every mode, every branch.</summary>
 public class AppendScriptTests :
     ScriptTest
 {
@@ -27,6 +27,29 @@ public class AppendScriptTests :
         "entries", "PUBLISH", "wake-channel", onlyIfExists ? "1" : "0", window,
         ..entries.SelectMany(x => new RedisValue[] { x.Key, 1, "body", x.Body })
     ];
+
+    [Fact]
+    public async Task Move_appends_each_entry_the_source_still_has_and_deletes_it_there_in_the_same_step()
+    {
+        await Start();
+        var source = Key("queue:m_error");
+        var target = Key("queue:m");
+        var kept = (string)(await Db.StreamAddAsync(source, "body", "1"))!;
+        var gone = (string)(await Db.StreamAddAsync(source, "body", "2"))!;
+        await Db.StreamDeleteAsync(source, [gone]);
+        await Db.StringSetAsync(Beside(target, "wake"), "1");
+
+        RedisKey[] keys = [target, Beside(target, "wake"), Key("entry-clock"), source, target, target, target];
+        var result = (RedisResult[])(await Run(RedisScript.Append, keys, ["move", "PUBLISH", "wake-channel", kept, 1, "body", "one", gone, 1, "body", "two"]))!;
+
+        var moved = await Db.StreamRangeAsync(target);
+        Assert.Equal((string?)moved.Single().Id, (string?)result[0]);
+        Assert.Equal("one", (string?)moved[0]["body"]);
+        Assert.Equal(0, (long)result[1]);
+        Assert.Equal(0, await Db.StreamLengthAsync(source));
+        Assert.False(await Db.KeyExistsAsync(Beside(target, "wake")));
+        Assert.Equal((string?)moved[0].Id, (string?)await Db.StringGetAsync(Key("entry-clock")));
+    }
 
     [Fact]
     public async Task Entries_take_rising_IDs_from_one_clock_across_streams()

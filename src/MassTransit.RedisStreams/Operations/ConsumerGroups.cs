@@ -1,0 +1,46 @@
+namespace MassTransit.RedisStreams.Operations;
+
+using System;
+using System.Linq;
+using System.Threading.Tasks;
+using History;
+using Redis;
+
+
+/// <summary>
+/// The consumer groups of a stream, for an operator: list them, and remove the group of a retired endpoint, which otherwise
+/// holds back retention for good (an entry a group has not acknowledged is never trimmed).
+/// </summary>
+sealed class ConsumerGroups
+{
+    readonly RedisGateway _redis;
+    readonly StreamInspector _inspector;
+
+    public ConsumerGroups(RedisGateway redis)
+    {
+        _redis = redis;
+        _inspector = new StreamInspector(redis);
+    }
+
+    /// <summary>The stream with its groups, their consumers, pending entries, lag, last delivered entry and idle times.</summary>
+    public Task<EventStreamInfo> Describe(OperatedStream stream) => _inspector.Describe(stream.Key, stream.Name, stream.Kind);
+
+    /// <summary>
+    /// Removes a group (XGROUP DESTROY) with its pending entries list and, on an event stream, its registration as a subscriber of
+    /// the type, so that retention no longer keeps entries for it. An endpoint that still runs creates its group again.
+    /// </summary>
+    /// <returns>The group as it was.</returns>
+    /// <exception cref="ArgumentException">The stream has no such group.</exception>
+    public async Task<ConsumerGroupInfo> Delete(OperatedStream stream, string group)
+    {
+        var info = await Describe(stream).ConfigureAwait(false);
+        var found = info.Groups.FirstOrDefault(x => x.Name == group)
+            ?? throw new ArgumentException($"{stream.DisplayName} has no consumer group '{group}'.");
+
+        await _redis.Admin.DestroyGroup(stream.Key, group).ConfigureAwait(false);
+        if (stream.Kind is RedisStreamKind.Events or RedisStreamKind.Faults)
+            await _redis.Types.UnregisterSubscriber(stream.Key, group).ConfigureAwait(false);
+
+        return found;
+    }
+}
