@@ -3,9 +3,12 @@ namespace MassTransit.RedisStreams.TestHost;
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using System.Linq;
 using System.Runtime.InteropServices;
 using System.Threading;
 using System.Threading.Tasks;
+using OpenTelemetry;
+using OpenTelemetry.Trace;
 using StackExchange.Redis;
 
 
@@ -24,7 +27,7 @@ public record Work(int Sequence);
 /// <remarks>
 /// Arguments: --redis, --prefix, --queue (work), --prefetch (16), --concurrency, --handler-ms (0), --claim-timeout-ms,
 /// --max-deliveries, --consumer-name, --temporary-expiry-ms, --dead-consumer-ms, --crash-on (a sequence number whose handling
-/// kills the process).
+/// kills the process), --traces 1 (prints every finished span: <c>span {trace} {span} {parent} {kind} links={trace:span,...} {name}</c>).
 /// </remarks>
 public static class Program
 {
@@ -36,6 +39,11 @@ public static class Program
         var queue = options.GetValueOrDefault("queue", "work");
         var handlerDelay = TimeSpan.FromMilliseconds(Int(options, "handler-ms", 0));
         var crashOn = options.TryGetValue("crash-on", out var crash) ? int.Parse(crash, CultureInfo.InvariantCulture) : -1;
+
+        // --traces 1: MassTransit's traces through OpenTelemetry, each finished span printed as a line for the test to read.
+        using var tracing = options.GetValueOrDefault("traces") == "1"
+            ? Sdk.CreateTracerProviderBuilder().AddRedisStreamsInstrumentation().AddProcessor(new SpanPrinter()).Build()
+            : null;
 
         using var proof = await ConnectionMultiplexer.ConnectAsync(redis + ",abortConnect=false");
         var processed = (RedisKey)(prefix + ":proof:processed");
@@ -141,5 +149,18 @@ public static class Program
     static int Int(Dictionary<string, string> options, string name, int defaultValue)
     {
         return options.TryGetValue(name, out var value) ? int.Parse(value, CultureInfo.InvariantCulture) : defaultValue;
+    }
+}
+
+
+/// <summary>Prints each finished span as one line on standard output.</summary>
+sealed class SpanPrinter :
+    BaseProcessor<System.Diagnostics.Activity>
+{
+    public override void OnEnd(System.Diagnostics.Activity data)
+    {
+        var links = string.Join(",", data.Links.Select(x => $"{x.Context.TraceId}:{x.Context.SpanId}"));
+        var parent = data.ParentSpanId == default ? "-" : data.ParentSpanId.ToString();
+        Console.WriteLine($"span {data.TraceId} {data.SpanId} {parent} {data.Kind} links={links} {data.DisplayName}");
     }
 }

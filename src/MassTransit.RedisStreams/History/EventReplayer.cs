@@ -120,7 +120,7 @@ sealed class EventReplayer
         foreach (var field in entry.Values)
         {
             var name = (string?)field.Name ?? "";
-            if (name is not (EntryFieldNames.ReplayId or EntryFieldNames.ReplayedStream or EntryFieldNames.ReplayedEntry))
+            if (name is not (EntryFieldNames.ReplayId or EntryFieldNames.ReplayedStream or EntryFieldNames.ReplayedEntry) && !TraceLinks.IsPropagation(name))
                 copy.Add(field.Name, field.Value);
         }
 
@@ -133,6 +133,7 @@ sealed class EventReplayer
         copy.Add(EntryFieldNames.ReplayId, replayId);
         copy.Add(EntryFieldNames.ReplayedStream, stream.ToString());
         copy.Add(EntryFieldNames.ReplayedEntry, entry.Id);
+        TraceLinks.LinkToOriginal(copy, entry);
     }
 
     static NewEntry Serialize<T>(T message, StoredEvent<T> stored)

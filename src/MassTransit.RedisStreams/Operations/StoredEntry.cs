@@ -93,12 +93,16 @@ sealed class StoredEntry
     /// </summary>
     public NewEntry FieldsAsSent()
     {
-        var fields = new NewEntry(Entry.Values.Length);
+        var fields = new NewEntry(Entry.Values.Length + 1);
         foreach (var field in Entry.Values)
         {
-            if (!EntryFieldNames.IsAddedByMove((string?)field.Name ?? ""))
+            var name = (string?)field.Name ?? "";
+            if (!EntryFieldNames.IsAddedByMove(name) && !TraceLinks.IsPropagation(name))
                 fields.Add(field.Name, field.Value);
         }
+
+        // Consumed again in a trace of its own, linked to the one it failed in.
+        TraceLinks.LinkToOriginal(fields, Entry);
 
         return fields;
     }

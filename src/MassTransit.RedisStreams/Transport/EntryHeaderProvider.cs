@@ -63,6 +63,10 @@ sealed class EntryHeaderProvider :
                 }
             }
 
+            // A trace context written by a client other than MassTransit, under OpenTelemetry's name.
+            if (key == Logging.DiagnosticHeaders.ActivityId)
+                return TryGetHeader(TraceLinks.TraceParent, out value);
+
             if (key is MessageHeaders.Host.Info or MessageHeaders.SourceAddress && FindHost() is { } host)
             {
                 value = key == MessageHeaders.Host.Info ? host.Host : host.Address;

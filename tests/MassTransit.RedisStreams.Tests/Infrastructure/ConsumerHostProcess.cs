@@ -2,6 +2,7 @@ namespace MassTransit.RedisStreams.Tests.Infrastructure;
 
 using System;
 using System.Collections.Concurrent;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using System.Linq;
@@ -51,6 +52,9 @@ public sealed class ConsumerHostProcess :
     public int Id => _process.Id;
     public bool HasExited => _process.HasExited;
     public string Output => string.Join('\n', _output.TakeLast(40));
+
+    /// <summary>Every line the host printed so far.</summary>
+    public IReadOnlyList<string> Lines => _output.ToArray();
 
     /// <summary>Starts a consumer host and waits until its bus has started; returns its bus address.</summary>
     public static Task<ConsumerHostProcess> Start(string redis, string prefix, params (string Name, object Value)[] options)
