@@ -22,6 +22,7 @@ public static class CompareCommand
             return 2;
         }
 
+        using var instrumentation = BenchInstrumentation.Start(options.Instrumentation);
         var results = await CompareRunner.Run(options);
         Console.WriteLine();
         Console.WriteLine(MarkdownReport.Write(results));

@@ -66,6 +66,12 @@ public sealed class ComparisonOptions
     /// <summary>Whether to run RabbitMQ at all (RABBITMQ_HOST, a server on localhost:5672, or a private rabbitmq-server).</summary>
     public bool RabbitMq { get; set; } = true;
 
+    /// <summary>
+    /// What OpenTelemetry collects in the benchmark process while it runs: <c>off</c> (the default), <c>metrics</c>
+    /// (MassTransit's and the transport's meters, exported every second) or <c>all</c> (metrics and every trace).
+    /// </summary>
+    public string Instrumentation { get; set; } = "off";
+
     /// <summary>Where progress goes.</summary>
     public TextWriter Log { get; set; } = Console.Out;
 
@@ -131,6 +137,11 @@ public sealed class ComparisonOptions
                     break;
                 case "--no-rabbitmq":
                     options.RabbitMq = false;
+                    break;
+                case "--instrumentation":
+                    options.Instrumentation = Value();
+                    if (options.Instrumentation is not ("off" or "metrics" or "all"))
+                        throw new ArgumentException("--instrumentation takes off, metrics or all");
                     break;
                 default:
                     throw new ArgumentException($"Unknown option '{args[i]}'");
