@@ -14,7 +14,7 @@ packages=()
 command -v redis-server >/dev/null 2>&1 || packages+=(redis-server)
 command -v openssl >/dev/null 2>&1 || packages+=(openssl)
 command -v ip >/dev/null 2>&1 || [[ -x /usr/sbin/ip || -x /sbin/ip ]] || packages+=(iproute2)
-# The dashboard's tests launch /usr/bin/chromium headless (tests/MassTransit.RedisStreams.Tests/Dashboard/BrowserFixture.cs).
+# The dashboard's tests launch /usr/bin/chromium headless (tests/MassTransit.RedisStreams.Dashboard.Tests/BrowserFixture.cs).
 [[ -x /usr/bin/chromium ]] || packages+=(chromium)
 
 if [[ ${#packages[@]} -gt 0 ]]; then
