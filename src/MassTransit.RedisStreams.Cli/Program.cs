@@ -18,7 +18,7 @@ public static class Program
             Spectre.Console.AnsiConsole.Profile.Width = 200;
 
         var root = new RootCommand("Looks at and operates the streams of a MassTransit.RedisStreams bus: list them, read a message "
-            + "type's history, replay it to an endpoint, move an endpoint in the log, read, move and delete failed messages (peek, move, requeue, delete, purge), manage consumer groups, trim, list and cancel scheduled messages, move keys to their names under a key prefix.")
+            + "type's history, replay it to an endpoint, move an endpoint in the log, read, move and delete failed messages (peek, move, requeue, delete, purge), manage consumer groups, trim, list and cancel scheduled messages, move keys to their names under a key prefix, and serve all of this as a web view (dashboard).")
         {
             CliOptions.Connection,
             CliOptions.KeyPrefix,
@@ -36,7 +36,8 @@ public static class Program
             RequeueCommand.Create(),
             TrimCommand.Create(),
             ScheduledCommand.Create(),
-            MigrateKeysCommand.Create()
+            MigrateKeysCommand.Create(),
+            DashboardCommand.Create()
         };
 
         var parsed = root.Parse(args);
