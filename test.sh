@@ -4,7 +4,7 @@
 # that cuts a consumer off in a network namespace, and chromium, which the dashboard's browser tests drive through Playwright)
 # is installed, with apt-get when it is missing. Playwright's own browser download is never used.
 # Extra arguments go to `dotnet test`, e.g. ./test.sh --filter "FullyQualifiedName~Smoke".
-# Results: console output, plus TestResults/results.trx for CI.
+# Results: console output, plus TestResults/results_*.trx (one per test project) for CI.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -35,8 +35,10 @@ if [[ ${#packages[@]} -gt 0 ]]; then
 fi
 
 echo "==> dotnet test MassTransit.RedisStreams.sln -c Release $*"
-exec dotnet test MassTransit.RedisStreams.sln -c Release \
+# -m:1 runs the test projects one after the other: the browser tests would otherwise share the two cores with the
+# timing tests of the transport. Each project writes its own results_*.trx.
+exec dotnet test MassTransit.RedisStreams.sln -c Release -m:1 \
     --results-directory TestResults \
-    --logger "trx;LogFileName=results.trx" \
+    --logger "trx;LogFilePrefix=results" \
     --logger "console;verbosity=normal" \
     "$@"
