@@ -2,6 +2,7 @@ namespace MassTransit;
 
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using MassTransit.Topology;
@@ -20,6 +21,7 @@ public sealed class RedisStreamsAdmin :
 {
     const int BatchSize = 100;
 
+    readonly HostRecords _hosts;
     readonly RedisGateway _redis;
     readonly StreamTrimmer _trimmer;
 
@@ -50,6 +52,7 @@ public sealed class RedisStreamsAdmin :
     RedisStreamsAdmin(RedisGateway redis, Action<IRedisStreamsRetentionConfigurator>? retention)
     {
         _redis = redis;
+        _hosts = new HostRecords(redis.Hosts, () => null);
 
         var settings = new RetentionSettings();
         retention?.Invoke(settings);
@@ -61,6 +64,7 @@ public sealed class RedisStreamsAdmin :
     internal RedisStreamsAdmin(RedisGateway redis, StreamTrimmer trimmer)
     {
         _redis = redis;
+        _hosts = new HostRecords(redis.Hosts, () => null);
         _trimmer = trimmer;
     }
 
@@ -100,6 +104,9 @@ public sealed class RedisStreamsAdmin :
             var entries = await _redis.Admin.Range(from, "-", "+", count).ConfigureAwait(false);
             if (entries.Length == 0)
                 break;
+
+            // The requeued copies name their writers' host records under new entry IDs: held first, so that retention keeps them.
+            await _hosts.HoldNamed(entries.Select(x => x[EntryFieldNames.Host])).ConfigureAwait(false);
 
             foreach (var entry in entries)
             {
