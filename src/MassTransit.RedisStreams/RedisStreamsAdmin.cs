@@ -58,7 +58,7 @@ public sealed class RedisStreamsAdmin :
         retention?.Invoke(settings);
         settings.Apply(new MessageTopology(RedisStreamsTopologyConfiguration.EntityNameFormatter));
 
-        _trimmer = new StreamTrimmer(redis, settings, new RedisStreamsTransportOptions().DeadConsumerTimeout);
+        _trimmer = new StreamTrimmer(redis, settings);
     }
 
     internal RedisStreamsAdmin(RedisGateway redis, StreamTrimmer trimmer)
