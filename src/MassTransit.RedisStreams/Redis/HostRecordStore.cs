@@ -24,12 +24,17 @@ interface IHostRecordStore
     /// <seealso href="https://redis.io/commands/hget" />
     string? Get(string id);
 
+    /// <summary>The first <paramref name="limit" /> records whose hold ends before <paramref name="cutoffMs" /> (Unix ms), with the end of each.</summary>
+    /// <seealso href="https://redis.io/commands/zrangebyscore" />
+    Task<SortedSetEntry[]> GetHeldBefore(long cutoffMs, int limit);
+
     /// <summary>
-    /// Removes at most <paramref name="limit" /> records whose hold ended before <paramref name="cutoffMs" /> (Unix ms), each in
-    /// the step that checks it (<c>remove-host-records.lua</c>).
+    /// Removes those of <paramref name="ids" /> whose hold still ends before <paramref name="cutoffMs" />, each in the step that
+    /// checks it (<c>remove-host-records.lua</c>).
     /// </summary>
+    /// <returns>How many were removed.</returns>
     /// <seealso href="https://redis.io/commands/hdel" />
-    Task<long> RemoveHeldBefore(long cutoffMs, int limit);
+    Task<long> Remove(long cutoffMs, IReadOnlyList<string> ids);
 
     /// <summary>
     /// Gives every stored record that has no hold (stored by a version before holds) one until <paramref name="until" />, so
@@ -80,11 +85,25 @@ sealed class HostRecordStore :
         return _connection.GetMultiplexer().GetAwaiter().GetResult().GetDatabase().HashGet(_keys.Hosts, id);
     }
 
-    public async Task<long> RemoveHeldBefore(long cutoffMs, int limit)
+    public async Task<SortedSetEntry[]> GetHeldBefore(long cutoffMs, int limit)
     {
         var database = await _connection.GetDatabase().ConfigureAwait(false);
-        return (long)await RedisScript.RemoveHostRecords.Evaluate(database, [_keys.Hosts, _keys.HostHolds], [cutoffMs, limit])
+        return await database.SortedSetRangeByScoreWithScoresAsync(_keys.HostHolds, double.NegativeInfinity, cutoffMs, Exclude.Stop, take: limit)
             .ConfigureAwait(false);
+    }
+
+    public async Task<long> Remove(long cutoffMs, IReadOnlyList<string> ids)
+    {
+        if (ids.Count == 0)
+            return 0;
+
+        var arguments = new RedisValue[ids.Count + 1];
+        arguments[0] = cutoffMs;
+        for (var i = 0; i < ids.Count; i++)
+            arguments[i + 1] = ids[i];
+
+        var database = await _connection.GetDatabase().ConfigureAwait(false);
+        return (long)await RedisScript.RemoveHostRecords.Evaluate(database, [_keys.Hosts, _keys.HostHolds], arguments).ConfigureAwait(false);
     }
 
     public async Task<long> HoldUnheld(DateTimeOffset until)

@@ -1,77 +1,96 @@
 namespace MassTransit.RedisStreams.Retention;
 
 using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
 using System.Threading.Tasks;
 using Redis;
 using StackExchange.Redis;
+using Transport;
 
 
 /// <summary>
-/// Removes, after a round of every stream, the host records that nothing can name any more, and the streams in
-/// <c>delayed-streams</c> that nothing waits for.
+/// After a round of every stream, forgets the streams in <c>delayed-streams</c> that nothing waits for, and removes the host
+/// records that nothing names any more.
 /// </summary>
 /// <remarks>
-/// Every write that names a host record holds it first until a time after the write (see <see cref="Transport.HostRecords" />),
-/// and a delayed message holds its record past its due time. So a record whose hold ended before the round began, before the
-/// oldest entry of every stream, and before the earliest due time of every delayed message is named by no entry that exists
-/// or can still be written. The removal checks the hold in the same step (<c>remove-host-records.lua</c>), so that a record
-/// held again meanwhile stays. The cutoff is made a little earlier still, for clocks of Cluster nodes that differ.
+/// Every write that names a host record holds the record first, until a time after the write (see <see cref="HostRecords" />);
+/// a delayed message holds it past its due time. So an entry that names a record has an ID no later than the record's hold
+/// (give or take the clocks of Cluster nodes), and a record whose hold ended before the round began and before the earliest
+/// due time of every delayed message is a candidate: no new entry can name it. A candidate goes when no entry of any stream up
+/// to its hold names it. Each stream is read from its oldest entry up to the latest candidate's hold, at most
+/// <see cref="ScanLimit" /> entries; where a stream has more, only candidates held until before the last entry read are
+/// decided. The removal checks each hold again in the same step (<c>remove-host-records.lua</c>), so that a record held
+/// again since (a copy about to name it) stays.
 /// </remarks>
 sealed class HostRecordSweep
 {
+    /// <summary>The most entries of one stream a round reads to find the host records they name.</summary>
+    public const int ScanLimit = 1000;
+
     /// <summary>Records stored before records were held get this long from the first round that sees them.</summary>
     static readonly TimeSpan UnheldRecordHold = TimeSpan.FromDays(7);
 
     static readonly TimeSpan MaxClockAllowance = TimeSpan.FromMinutes(1);
 
-    const int RemovalBatch = 1000;
+    const int CandidateLimit = 10_000;
+    const int RemovalBatch = 500;
 
     readonly IHostRecordStore _hosts;
     readonly IDelayedStore _delayed;
-    readonly TimeSpan _clockAllowance;
+    readonly IStreamAdmin _admin;
+    readonly long _allowanceMs;
 
-    public HostRecordSweep(IHostRecordStore hosts, IDelayedStore delayed, TimeSpan hold)
+    public HostRecordSweep(RedisGateway redis, TimeSpan hold)
     {
-        _hosts = hosts;
-        _delayed = delayed;
-        _clockAllowance = hold / 4 < MaxClockAllowance ? hold / 4 : MaxClockAllowance;
+        _hosts = redis.Hosts;
+        _delayed = redis.Delayed;
+        _admin = redis.Admin;
+        _allowanceMs = (long)(hold / 4 < MaxClockAllowance ? hold / 4 : MaxClockAllowance).TotalMilliseconds;
     }
 
-    /// <summary>Begins a round: from now on, every stream it sees tells its oldest entry.</summary>
+    /// <summary>Begins a round: from now on, it collects every stream the scans return.</summary>
     public async Task<Round> Begin()
     {
         return new Round((await _hosts.ServerTime().ConfigureAwait(false)).ToUnixTimeMilliseconds());
     }
 
-    /// <summary>
-    /// Ends a round whose every stream was seen: forgets the delayed streams nothing waits for, then removes the host records
-    /// whose hold ended before everything that is left.
-    /// </summary>
+    /// <summary>Ends a round whose scans returned every stream.</summary>
     /// <returns>How many delayed streams were forgotten, and how many host records removed.</returns>
     public async Task<(int DelayedStreams, int HostRecords)> Finish(Round round)
     {
-        var cutoff = Math.Min(round.StartMs, round.OldestEntryMs);
-        var forgotten = 0;
-
-        foreach (var stream in await _delayed.GetStreams().ConfigureAwait(false))
-        {
-            var (count, nextDue) = await _delayed.GetSummary(stream).ConfigureAwait(false);
-            if (nextDue is { } due)
-                cutoff = Math.Min(cutoff, due.ToUnixTimeMilliseconds());
-            else if (count == 0 && await _delayed.ForgetStreamIfEmpty(stream).ConfigureAwait(false))
-                forgotten++;
-        }
+        var (forgotten, earliestDue) = await ForgetEmptyDelayedStreams().ConfigureAwait(false);
 
         await _hosts.HoldUnheld(DateTimeOffset.FromUnixTimeMilliseconds(round.StartMs) + UnheldRecordHold).ConfigureAwait(false);
 
-        cutoff -= (long)_clockAllowance.TotalMilliseconds;
+        var cutoff = Math.Min(round.StartMs, earliestDue) - _allowanceMs;
+        var candidates = await _hosts.GetHeldBefore(cutoff, CandidateLimit).ConfigureAwait(false);
+
         var removed = 0;
-        while (true)
+        if (candidates.Length > 0)
         {
-            var batch = (int)await _hosts.RemoveHeldBefore(cutoff, RemovalBatch).ConfigureAwait(false);
-            removed += batch;
-            if (batch < RemovalBatch)
-                break;
+            var horizon = (long)candidates.Max(x => x.Score) + _allowanceMs;
+            var named = new HashSet<string>(StringComparer.Ordinal);
+
+            foreach (var stream in round.Streams)
+            {
+                var entries = await _admin.Range(stream, "-", horizon.ToString(CultureInfo.InvariantCulture), ScanLimit).ConfigureAwait(false);
+                foreach (var entry in entries)
+                {
+                    var host = entry[EntryFieldNames.Host];
+                    if (!host.IsNullOrEmpty)
+                        named.Add((string)host!);
+                }
+
+                // More than the limit: an entry after the last one read may name a candidate held until after it.
+                if (entries.Length == ScanLimit && Milliseconds(entries[^1].Id) - _allowanceMs is var readUntil && readUntil < cutoff)
+                    cutoff = readUntil;
+            }
+
+            var unnamed = candidates.Where(x => x.Score < cutoff && !named.Contains((string)x.Element!)).Select(x => (string)x.Element!).ToList();
+            for (var i = 0; i < unnamed.Count; i += RemovalBatch)
+                removed += (int)await _hosts.Remove(cutoff, unnamed.GetRange(i, Math.Min(RemovalBatch, unnamed.Count - i))).ConfigureAwait(false);
         }
 
         if (forgotten > 0 || removed > 0)
@@ -80,10 +99,37 @@ sealed class HostRecordSweep
         return (forgotten, removed);
     }
 
+    /// <summary>Forgets the delayed streams nothing waits for; the earliest due time of the others, or the largest value when none.</summary>
+    async Task<(int Forgotten, long EarliestDueMs)> ForgetEmptyDelayedStreams()
+    {
+        var forgotten = 0;
+        var earliest = long.MaxValue;
 
-    /// <summary>One round of every stream: when it began by the server's clock, and the oldest entry seen since.</summary>
+        foreach (var stream in await _delayed.GetStreams().ConfigureAwait(false))
+        {
+            var (count, nextDue) = await _delayed.GetSummary(stream).ConfigureAwait(false);
+            if (nextDue is { } due)
+                earliest = Math.Min(earliest, due.ToUnixTimeMilliseconds());
+            else if (count == 0 && await _delayed.ForgetStreamIfEmpty(stream).ConfigureAwait(false))
+                forgotten++;
+        }
+
+        return (forgotten, earliest);
+    }
+
+    static long Milliseconds(RedisValue entryId)
+    {
+        var text = (string)entryId!;
+        var dash = text.IndexOf('-', StringComparison.Ordinal);
+        return long.Parse(dash > 0 ? text.AsSpan(0, dash) : text, CultureInfo.InvariantCulture);
+    }
+
+
+    /// <summary>One round of every stream: when it began by the server's clock, and the streams its scans returned.</summary>
     public sealed class Round
     {
+        readonly HashSet<RedisKey> _streams = [];
+
         public Round(long startMs)
         {
             StartMs = startMs;
@@ -91,15 +137,8 @@ sealed class HostRecordSweep
 
         public long StartMs { get; }
 
-        public long OldestEntryMs { get; private set; } = long.MaxValue;
+        public IReadOnlyCollection<RedisKey> Streams => _streams;
 
-        /// <summary>Notes the oldest entry of a stream.</summary>
-        public void Saw(RedisValue entryId)
-        {
-            var text = (string?)entryId;
-            var dash = text?.IndexOf('-', StringComparison.Ordinal) ?? -1;
-            if (dash > 0 && long.TryParse(text.AsSpan(0, dash), out var ms) && ms < OldestEntryMs)
-                OldestEntryMs = ms;
-        }
+        public void Saw(RedisKey stream) => _streams.Add(stream);
     }
 }

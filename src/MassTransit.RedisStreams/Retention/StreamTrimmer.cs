@@ -24,6 +24,7 @@ sealed class StreamTrimmer
     readonly StreamKeys _keys;
     readonly IStreamTrimming _trimming;
     readonly ITypeRegistry _types;
+    readonly ILeases _leases;
     readonly RetentionSettings _settings;
     readonly HostRecordSweep _sweep;
     readonly Dictionary<string, DateTimeOffset> _inactiveSince = new(StringComparer.Ordinal);
@@ -38,10 +39,11 @@ sealed class StreamTrimmer
         _admin = redis.Admin;
         _trimming = redis.Trimming;
         _types = redis.Types;
+        _leases = redis.Leases;
         _keys = redis.Keys;
         _settings = settings;
         _time = time ?? TimeProvider.System;
-        _sweep = new HostRecordSweep(redis.Hosts, redis.Delayed, settings.HostRecordHold);
+        _sweep = new HostRecordSweep(redis, settings.HostRecordHold);
     }
 
     StreamKeys Keys => _keys;
@@ -121,6 +123,7 @@ sealed class StreamTrimmer
     async Task TrimStream(RedisKey key, ReportBuilder report)
     {
         report.Examined++;
+        report.Round?.Saw(key);
 
         RetentionPolicy policy;
         if (Keys.EntityNameOf(key) is { } entityName)
@@ -138,11 +141,6 @@ sealed class StreamTrimmer
 
         if (policy.MaxEntries != null || policy.MaxAge != null)
             await Trim(key, policy, report).ConfigureAwait(false);
-
-        // What is left in the stream, its oldest entry first, may name host records.
-        var first = await _admin.Range(key, "-", "+", 1).ConfigureAwait(false);
-        if (first.Length > 0)
-            report.Round?.Saw(first[0].Id);
     }
 
     async Task Trim(RedisKey key, RetentionPolicy policy, ReportBuilder report)
@@ -182,7 +180,7 @@ sealed class StreamTrimmer
             if (!temporary && (_settings.InactiveGroupExpiry == null || !hasGroup))
                 continue;
 
-            if (hasGroup && !await IsGone(eventStream, name, queue, temporary).ConfigureAwait(false))
+            if (hasGroup && !await IsGone(eventStream, name, queue, temporary, report).ConfigureAwait(false))
                 continue;
 
             if (hasGroup)
@@ -199,11 +197,12 @@ sealed class StreamTrimmer
     }
 
     /// <summary>
-    /// Whether no consumer of the endpoint <paramref name="group" /> has read for the expiry that applies. A durable endpoint
-    /// whose consumers were all deleted (it stopped) shows no idle time: it counts from the first pass of this instance that saw
-    /// it so.
+    /// Whether the endpoint <paramref name="group" /> is gone for the expiry that applies: none of its consumers is the leased
+    /// name of a running instance (an idle endpoint waits for wake-ups without reading, so idle time alone does not tell), and
+    /// none has read for the expiry. A durable endpoint whose consumers were all deleted (it stopped) shows no idle time: it
+    /// counts from the first pass of this instance that saw it so.
     /// </summary>
-    async Task<bool> IsGone(RedisKey eventStream, string group, RedisKey queue, bool temporary)
+    async Task<bool> IsGone(RedisKey eventStream, string group, RedisKey queue, bool temporary, ReportBuilder report)
     {
         var expiry = temporary ? _settings.TemporaryGroupExpiry : _settings.InactiveGroupExpiry!.Value;
 
@@ -217,7 +216,9 @@ sealed class StreamTrimmer
         }
 
         var key = eventStream.ToString() + "/" + group;
-        if (consumers.Any(x => x.IdleTimeInMilliseconds < expiry.TotalMilliseconds))
+        report.LiveNames ??= await _leases.GetLiveNames().ConfigureAwait(false);
+        var live = report.LiveNames;
+        if (consumers.Any(x => live.Contains(x.Name) || x.IdleTimeInMilliseconds < expiry.TotalMilliseconds))
         {
             _inactiveSince.Remove(key);
             return false;
@@ -245,6 +246,7 @@ sealed class StreamTrimmer
         public readonly Dictionary<string, string> KeptFor = new(StringComparer.Ordinal);
         public readonly List<string> RemovedGroups = [];
         public HostRecordSweep.Round? Round;
+        public HashSet<string>? LiveNames;
         public int RemovedHostRecords;
         public int RemovedDelayedStreams;
 

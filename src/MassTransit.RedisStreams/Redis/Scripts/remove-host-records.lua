@@ -1,12 +1,17 @@
--- Removes the host records whose hold ended before the cutoff: a time older than every entry and every delayed message of
--- the bus, so that nothing names them any more. In the same step as the check, so that a record held again meanwhile stays.
+-- Removes the given host records whose hold still ends before the cutoff: retention found that nothing names them. In the
+-- same step as the check, so that a record held again since retention looked (a write about to name it) stays.
 --
 -- KEYS: the hosts hash and the held set beside it (its hash slot).
--- ARGV: the cutoff in Unix ms, the most records to remove.
+-- ARGV: the cutoff in Unix ms, then the record IDs.
 -- Returns how many were removed.
-local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-for _, id in ipairs(ids) do
-  redis.call('HDEL', KEYS[1], id)
-  redis.call('ZREM', KEYS[2], id)
+local cutoff = tonumber(ARGV[1])
+local removed = 0
+for i = 2, #ARGV do
+  local heldUntil = redis.call('ZSCORE', KEYS[2], ARGV[i])
+  if heldUntil and tonumber(heldUntil) < cutoff then
+    redis.call('HDEL', KEYS[1], ARGV[i])
+    redis.call('ZREM', KEYS[2], ARGV[i])
+    removed = removed + 1
+  end
 end
-return #ids
+return removed
