@@ -21,7 +21,7 @@ using Transport;
 /// due time of every delayed message is a candidate: no new entry can name it. A candidate goes when no entry of any stream up
 /// to its hold names it. Each stream is read from its oldest entry up to the latest candidate's hold, at most
 /// <see cref="ScanLimit" /> entries; where a stream has more, only candidates held until before the last entry read are
-/// decided. The removal checks each hold again in the same step (<c>remove-host-records.lua</c>), so that a record held
+/// decided, and what was read is kept for the next rounds while the stream's oldest entry stays. The removal checks each hold again in the same step (<c>remove-host-records.lua</c>), so that a record held
 /// again since (a copy about to name it) stays.
 /// </remarks>
 sealed class HostRecordSweep
@@ -35,12 +35,14 @@ sealed class HostRecordSweep
     static readonly TimeSpan MaxClockAllowance = TimeSpan.FromMinutes(1);
 
     const int CandidateLimit = 10_000;
+    const int MaxPartlyRead = 10_000;
     const int RemovalBatch = 500;
 
     readonly IHostRecordStore _hosts;
     readonly IDelayedStore _delayed;
     readonly IStreamAdmin _admin;
     readonly long _allowanceMs;
+    readonly Dictionary<RedisKey, (RedisValue FirstId, HashSet<string> Names, long ReadUntilMs)> _partlyRead = new();
 
     public HostRecordSweep(RedisGateway redis, TimeSpan hold)
     {
@@ -75,17 +77,12 @@ sealed class HostRecordSweep
 
             foreach (var stream in round.Streams)
             {
-                var entries = await _admin.Range(stream, "-", horizon.ToString(CultureInfo.InvariantCulture), ScanLimit).ConfigureAwait(false);
-                foreach (var entry in entries)
-                {
-                    var host = entry[EntryFieldNames.Host];
-                    if (!host.IsNullOrEmpty)
-                        named.Add((string)host!);
-                }
+                var (names, readUntilMs) = await NamesOf(stream, horizon).ConfigureAwait(false);
+                named.UnionWith(names);
 
                 // More than the limit: an entry after the last one read may name a candidate held until after it.
-                if (entries.Length == ScanLimit && Milliseconds(entries[^1].Id) - _allowanceMs is var readUntil && readUntil < cutoff)
-                    cutoff = readUntil;
+                if (readUntilMs - _allowanceMs < cutoff)
+                    cutoff = readUntilMs - _allowanceMs;
             }
 
             var unnamed = candidates.Where(x => x.Score < cutoff && !named.Contains((string)x.Element!)).Select(x => (string)x.Element!).ToList();
@@ -97,6 +94,47 @@ sealed class HostRecordSweep
             LogContext.Debug?.Log("Retention removed {Records} host records and forgot {Streams} delayed streams", removed, forgotten);
 
         return (forgotten, removed);
+    }
+
+    /// <summary>
+    /// The host records the entries of <paramref name="stream" /> up to <paramref name="horizonMs" /> name, and up to when that
+    /// is known: the largest value when every such entry was read, else the time of the last one read. A stream with more than
+    /// <see cref="ScanLimit" /> of them is read once: while its oldest entry stays the same, the entries up to the last one read
+    /// can only have been deleted, so the names found then still cover them (a record they no longer name stays longer, never
+    /// shorter), and a log kept whole costs one <c>XRANGE ... COUNT 1</c> a round.
+    /// </summary>
+    async Task<(IReadOnlyCollection<string> Names, long ReadUntilMs)> NamesOf(RedisKey stream, long horizonMs)
+    {
+        var horizon = horizonMs.ToString(CultureInfo.InvariantCulture);
+        if (_partlyRead.TryGetValue(stream, out var known))
+        {
+            var first = await _admin.Range(stream, "-", horizon, 1).ConfigureAwait(false);
+            if (first.Length == 0)
+                return ([], long.MaxValue);
+            if (first[0].Id == known.FirstId)
+                return (known.Names, known.ReadUntilMs);
+
+            _partlyRead.Remove(stream);
+        }
+
+        var entries = await _admin.Range(stream, "-", horizon, ScanLimit).ConfigureAwait(false);
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var entry in entries)
+        {
+            var host = entry[EntryFieldNames.Host];
+            if (!host.IsNullOrEmpty)
+                names.Add((string)host!);
+        }
+
+        if (entries.Length < ScanLimit)
+            return (names, long.MaxValue);
+
+        var readUntil = Milliseconds(entries[^1].Id);
+        if (_partlyRead.Count >= MaxPartlyRead)
+            _partlyRead.Clear();
+        _partlyRead[stream] = (entries[0].Id, names, readUntil);
+
+        return (names, readUntil);
     }
 
     /// <summary>Forgets the delayed streams nothing waits for; the earliest due time of the others, or the largest value when none.</summary>
