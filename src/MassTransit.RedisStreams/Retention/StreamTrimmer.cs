@@ -29,6 +29,10 @@ sealed class StreamTrimmer
     readonly HostRecordSweep _sweep;
     readonly Dictionary<string, DateTimeOffset> _inactiveSince = new(StringComparer.Ordinal);
     readonly TimeProvider _time;
+
+    // One pass at a time: the background pass and a Trim() on demand share what the passes remember.
+    readonly object _passLock = new();
+    Task _lastPass = Task.CompletedTask;
     HostRecordSweep.Round? _round;
     RedisValue _eventCursor = "0";
     RedisValue _queueCursor = "0";
@@ -52,7 +56,24 @@ sealed class StreamTrimmer
     /// Trims the next <paramref name="maxStreams" /> streams (event streams first, then queues), going on from where the last
     /// call stopped; after the last stream, the next call starts over.
     /// </summary>
-    public async Task<TrimReport> TrimNext(int maxStreams, CancellationToken cancellationToken)
+    public Task<TrimReport> TrimNext(int maxStreams, CancellationToken cancellationToken) =>
+        OneAtATime(() => TrimNextAlone(maxStreams, cancellationToken));
+
+    /// <summary>Trims every stream once.</summary>
+    public Task<TrimReport> TrimAll(CancellationToken cancellationToken) => OneAtATime(() => TrimAllAlone(cancellationToken));
+
+    /// <summary>Runs a pass after the one before it has ended, however it ended.</summary>
+    Task<TrimReport> OneAtATime(Func<Task<TrimReport>> pass)
+    {
+        lock (_passLock)
+        {
+            var next = _lastPass.ContinueWith(_ => pass(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
+            _lastPass = next;
+            return next;
+        }
+    }
+
+    async Task<TrimReport> TrimNextAlone(int maxStreams, CancellationToken cancellationToken)
     {
         var report = new ReportBuilder();
         // A round begins with the scans: it must see every stream, so one taken up in the middle waits for the next.
@@ -95,8 +116,7 @@ sealed class StreamTrimmer
         return report.Build();
     }
 
-    /// <summary>Trims every stream once.</summary>
-    public async Task<TrimReport> TrimAll(CancellationToken cancellationToken)
+    async Task<TrimReport> TrimAllAlone(CancellationToken cancellationToken)
     {
         var report = new ReportBuilder { Round = await _sweep.Begin().ConfigureAwait(false) };
 
