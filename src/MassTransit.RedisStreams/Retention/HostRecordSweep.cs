@@ -19,9 +19,9 @@ using Transport;
 /// a delayed message holds it past its due time. So an entry that names a record has an ID no later than the record's hold
 /// (give or take the clocks of Cluster nodes), and a record whose hold ended before the round began and before the earliest
 /// due time of every delayed message is a candidate: no new entry can name it. A candidate goes when no entry of any stream up
-/// to its hold names it. Each stream is read from its oldest entry up to the latest candidate's hold, at most
-/// <see cref="ScanLimit" /> entries; where a stream has more, only candidates held until before the last entry read are
-/// decided, and what was read is kept for the next rounds while the stream's oldest entry stays. The removal checks each hold again in the same step (<c>remove-host-records.lua</c>), so that a record held
+/// to its hold names it. Each stream is read up to the latest candidate's hold, at most <see cref="ScanLimit" /> entries a round,
+/// going on from what earlier rounds read; where more are left, only candidates held until before the last entry read are
+/// decided. The removal checks each hold again in the same step (<c>remove-host-records.lua</c>), so that a record held
 /// again since (a copy about to name it) stays.
 /// </remarks>
 sealed class HostRecordSweep
@@ -35,14 +35,14 @@ sealed class HostRecordSweep
     static readonly TimeSpan MaxClockAllowance = TimeSpan.FromMinutes(1);
 
     const int CandidateLimit = 10_000;
-    const int MaxPartlyRead = 10_000;
+    const int MaxStreamsRead = 100_000;
     const int RemovalBatch = 500;
 
     readonly IHostRecordStore _hosts;
     readonly IDelayedStore _delayed;
     readonly IStreamAdmin _admin;
     readonly long _allowanceMs;
-    readonly Dictionary<RedisKey, (RedisValue FirstId, HashSet<string> Names, long ReadUntilMs)> _partlyRead = new();
+    readonly Dictionary<RedisKey, StreamRead> _read = new();
 
     public HostRecordSweep(RedisGateway redis, TimeSpan hold)
     {
@@ -98,43 +98,50 @@ sealed class HostRecordSweep
 
     /// <summary>
     /// The host records the entries of <paramref name="stream" /> up to <paramref name="horizonMs" /> name, and up to when that
-    /// is known: the largest value when every such entry was read, else the time of the last one read. A stream with more than
-    /// <see cref="ScanLimit" /> of them is read once: while its oldest entry stays the same, the entries up to the last one read
-    /// can only have been deleted, so the names found then still cover them (a record they no longer name stays longer, never
-    /// shorter), and a log kept whole costs one <c>XRANGE ... COUNT 1</c> a round.
+    /// is known: the largest value when every such entry was read, else the time of the last one read. What was read is kept
+    /// from round to round, as each name with the last entry read that has it: entries up to the last one read can only be
+    /// deleted since, never added, so a round reads on from there (at most <see cref="ScanLimit" /> entries) and forgets the
+    /// names whose last entry is older than the stream's oldest. A log kept whole is read once, then only what was appended.
     /// </summary>
-    async Task<(IReadOnlyCollection<string> Names, long ReadUntilMs)> NamesOf(RedisKey stream, long horizonMs)
+    async Task<(IEnumerable<string> Names, long ReadUntilMs)> NamesOf(RedisKey stream, long horizonMs)
     {
-        var horizon = horizonMs.ToString(CultureInfo.InvariantCulture);
-        if (_partlyRead.TryGetValue(stream, out var known))
+        var horizon = new StreamEntryId((ulong)horizonMs, ulong.MaxValue);
+        var first = await _admin.Range(stream, "-", horizon.ToString(), 1).ConfigureAwait(false);
+        if (first.Length == 0)
         {
-            var first = await _admin.Range(stream, "-", horizon, 1).ConfigureAwait(false);
-            if (first.Length == 0)
-                return ([], long.MaxValue);
-            if (first[0].Id == known.FirstId)
-                return (known.Names, known.ReadUntilMs);
-
-            _partlyRead.Remove(stream);
+            _read.Remove(stream);
+            return ([], long.MaxValue);
         }
 
-        var entries = await _admin.Range(stream, "-", horizon, ScanLimit).ConfigureAwait(false);
-        var names = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var entry in entries)
+        var oldest = StreamEntryId.Parse(first[0].Id);
+        if (!_read.TryGetValue(stream, out var read) || read.Position < oldest)
         {
-            var host = entry[EntryFieldNames.Host];
-            if (!host.IsNullOrEmpty)
-                names.Add((string)host!);
+            // Nothing read yet, or everything read is gone: from the oldest entry.
+            if (_read.Count >= MaxStreamsRead)
+                _read.Clear();
+            _read[stream] = read = new StreamRead { Position = oldest.Previous };
+        }
+        else
+        {
+            foreach (var gone in read.Names.Where(x => x.Value < oldest).Select(x => x.Key).ToList())
+                read.Names.Remove(gone);
         }
 
-        if (entries.Length < ScanLimit)
-            return (names, long.MaxValue);
+        if (read.Position < horizon)
+        {
+            var entries = await _admin.Range(stream, "(" + read.Position, horizon.ToString(), ScanLimit).ConfigureAwait(false);
+            foreach (var entry in entries)
+            {
+                var host = entry[EntryFieldNames.Host];
+                if (!host.IsNullOrEmpty)
+                    read.Names[(string)host!] = StreamEntryId.Parse(entry.Id);
+            }
 
-        var readUntil = Milliseconds(entries[^1].Id);
-        if (_partlyRead.Count >= MaxPartlyRead)
-            _partlyRead.Clear();
-        _partlyRead[stream] = (entries[0].Id, names, readUntil);
+            // All of it up to the horizon: entries appended later have later IDs.
+            read.Position = entries.Length < ScanLimit ? horizon : StreamEntryId.Parse(entries[^1].Id);
+        }
 
-        return (names, readUntil);
+        return (read.Names.Keys, read.Position >= horizon ? long.MaxValue : (long)read.Position.Milliseconds);
     }
 
     /// <summary>Forgets the delayed streams nothing waits for; the earliest due time of the others, or the largest value when none.</summary>
@@ -155,11 +162,11 @@ sealed class HostRecordSweep
         return (forgotten, earliest);
     }
 
-    static long Milliseconds(RedisValue entryId)
+    /// <summary>What was read of a stream: every entry up to <see cref="Position" />, and each name with the last of them that has it.</summary>
+    sealed class StreamRead
     {
-        var text = (string)entryId!;
-        var dash = text.IndexOf('-', StringComparison.Ordinal);
-        return long.Parse(dash > 0 ? text.AsSpan(0, dash) : text, CultureInfo.InvariantCulture);
+        public StreamEntryId Position;
+        public readonly Dictionary<string, StreamEntryId> Names = new(StringComparer.Ordinal);
     }
 
 

@@ -334,3 +334,55 @@ public class BoundedGrowthTests
 
 [EntityName("GrowthTick")]
 public record GrowthTick(int Number);
+
+
+/// <summary>A log kept whole, longer than one round reads: the records it names stay, the others go.</summary>
+public class LongLogHostRecordTests
+{
+    [Fact]
+    public async Task Beside_a_log_longer_than_a_round_reads_the_records_it_names_stay_and_the_others_go()
+    {
+        var redis = await RedisTestContext.Create();
+        var db = await redis.Database();
+        var gateway = BoundedGrowthTests.Gateway(db, redis);
+        var hold = TimeSpan.FromMilliseconds(400);
+
+        // The log: 2,500 events of one process. Then another process that names its record in nothing that is kept.
+        var logged = new HostRecords(gateway.Hosts, () => new Uri("redis://127.0.0.1/logged_bus?temporary=true"), hold);
+        await logged.EnsureOwnStored();
+        for (var i = 0; i < 2_500; i += 250)
+        {
+            await Task.WhenAll(Enumerable.Range(i, 250).Select(n =>
+            {
+                var entry = new NewEntry();
+                entry.Add("body", "{\"n\":" + n + "}");
+                entry.Add(EntryFieldNames.Host, logged.Own.Id);
+                return gateway.Appends.Append(redis.Key("events:Log"), entry, onlyIfStreamExists: false);
+            }));
+        }
+
+        var passing = new HostRecords(gateway.Hosts, () => new Uri("redis://127.0.0.1/passing_bus?temporary=true"), hold);
+        await passing.EnsureOwnStored();
+
+        // The log keeps everything (the default); the record nothing names goes after the rounds that read the log.
+        var admin = BoundedGrowthTests.Admin(db, redis);
+        var rounds = 0;
+        Assert.True(await Eventually.True(async () =>
+        {
+            await admin.Trim();
+            rounds++;
+            return !await db.HashExistsAsync(redis.Key("hosts"), passing.Own.Id);
+        }, TimeSpan.FromSeconds(20)));
+
+        Assert.True(rounds >= 3, $"{rounds} rounds: the log is read {HostRecordSweep.ScanLimit} entries a round");
+        Assert.True(await db.HashExistsAsync(redis.Key("hosts"), logged.Own.Id));
+
+        // Once the log is trimmed past them, its records go too.
+        await db.StreamTrimAsync(redis.Key("events:Log"), 0);
+        Assert.True(await Eventually.True(async () =>
+        {
+            await admin.Trim();
+            return !await db.HashExistsAsync(redis.Key("hosts"), logged.Own.Id);
+        }, TimeSpan.FromSeconds(20)));
+    }
+}
