@@ -40,6 +40,21 @@ public interface IRedisStreamsRetentionConfigurator
     /// <summary>False turns background trimming off; <see cref="IRedisStreamsAdmin.Trim" /> still trims on demand. Default true.</summary>
     bool Enabled { set; }
 
+    /// <summary>
+    /// How long the consumer groups of a temporary endpoint that is gone stay on event streams: once its queue stream has
+    /// expired (see <see cref="RedisStreamsTransportOptions.TemporaryStreamExpiry" />) and none of its consumers has read for
+    /// this long, its groups and subscriber registrations are removed, so that they no longer keep entries from being trimmed.
+    /// Default 5 minutes; at least 1 minute.
+    /// </summary>
+    TimeSpan TemporaryGroupExpiry { set; }
+
+    /// <summary>
+    /// Opt-in: removes the consumer groups (and subscriber registrations) of durable endpoints on event streams once no consumer
+    /// of the endpoint has read, there or on its queue, for this long. An endpoint that comes back creates its groups again at
+    /// its start position, so it misses what was published meanwhile. Default null: such groups are kept. At least 10 minutes.
+    /// </summary>
+    TimeSpan? InactiveGroupExpiry { set; }
+
     /// <summary>The policy for the event stream of <typeparamref name="T" />, instead of <see cref="Events" />.</summary>
     /// <param name="policy">The policy.</param>
     /// <typeparam name="T">The message type.</typeparam>

@@ -2,6 +2,7 @@ namespace MassTransit;
 
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using MassTransit.Topology;
@@ -54,7 +55,7 @@ public sealed class RedisStreamsAdmin :
         retention?.Invoke(settings);
         settings.Apply(new MessageTopology(RedisStreamsTopologyConfiguration.EntityNameFormatter));
 
-        _trimmer = new StreamTrimmer(redis, settings, new RedisStreamsTransportOptions().DeadConsumerTimeout);
+        _trimmer = new StreamTrimmer(redis, settings);
     }
 
     internal RedisStreamsAdmin(RedisGateway redis, StreamTrimmer trimmer)

@@ -55,10 +55,11 @@ public sealed class RedisStreamsEventHistory :
         _topology = topology;
         _upgrades = upgrades;
         _reader = new EventLogReader(redis.Admin);
-        _decoder = new EventDecoder(serialization, upgrades, new HostRecords(redis.Hosts, () => null),
+        var hosts = new HostRecords(redis.Hosts, () => null);
+        _decoder = new EventDecoder(serialization, upgrades, hosts,
             (stream, entry) => EntryAddresses.DestinationOf(entry, stream, redis.Keys, host));
         _inspector = new StreamInspector(redis);
-        _replayer = new EventReplayer(redis.Appends, redis.Keys, _reader, _decoder);
+        _replayer = new EventReplayer(redis.Appends, redis.Keys, _reader, _decoder, hosts);
     }
 
     /// <summary>

@@ -19,10 +19,25 @@ public sealed class TrimReport
     public IReadOnlyDictionary<string, string> KeptForGroup { get; init; } = new Dictionary<string, string>();
 
     /// <summary>
-    /// Consumer groups and subscriber registrations of temporary endpoints that are gone (their queue stream expired), removed
-    /// from event streams, as <c>stream/group</c>.
+    /// Consumer groups and subscriber registrations removed from event streams, as <c>stream/group</c>: those of temporary
+    /// endpoints that are gone (their queue stream expired, see
+    /// <see cref="IRedisStreamsRetentionConfigurator.TemporaryGroupExpiry" />), and, when
+    /// <see cref="IRedisStreamsRetentionConfigurator.InactiveGroupExpiry" /> is set, those of durable endpoints inactive that
+    /// long.
     /// </summary>
     public IReadOnlyList<string> RemovedGroups { get; init; } = [];
+
+    /// <summary>
+    /// Host records removed from the <c>hosts</c> hash: records no entry and no delayed message can still name. Counted when a
+    /// pass completes a round of every stream (every pass of <see cref="IRedisStreamsAdmin.Trim" />), 0 otherwise.
+    /// </summary>
+    public int RemovedHostRecords { get; init; }
+
+    /// <summary>
+    /// Streams taken out of <c>delayed-streams</c> because no delayed message waits for them. Counted when a pass completes a
+    /// round of every stream, 0 otherwise.
+    /// </summary>
+    public int RemovedDelayedStreams { get; init; }
 
     /// <summary>The total of <see cref="Removed" />.</summary>
     public long TotalRemoved

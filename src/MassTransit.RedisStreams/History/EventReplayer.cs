@@ -20,13 +20,15 @@ using Transport;
 sealed class EventReplayer
 {
     readonly IStreamAppends _appends;
+    readonly HostRecords _hosts;
     readonly StreamKeys _keys;
     readonly EventDecoder _decoder;
     readonly EventLogReader _reader;
 
-    public EventReplayer(IStreamAppends appends, StreamKeys keys, EventLogReader reader, EventDecoder decoder)
+    public EventReplayer(IStreamAppends appends, StreamKeys keys, EventLogReader reader, EventDecoder decoder, HostRecords hosts)
     {
         _appends = appends;
+        _hosts = hosts;
         _keys = keys;
         _reader = reader;
         _decoder = decoder;
@@ -65,6 +67,8 @@ sealed class EventReplayer
             if (count.HasValue && replayed + page.Count >= count.Value)
                 break;
 
+            // A copy names the original writer's host record under a new entry ID: held first, so that retention keeps it.
+            await _hosts.HoldNamed([entry[EntryFieldNames.Host]]).ConfigureAwait(false);
             page.Add(_appends.Append(queue, copy(stream, entry, replayId), onlyIfStreamExists: true));
 
             if (page.Count == EventLogReader.PageSize)

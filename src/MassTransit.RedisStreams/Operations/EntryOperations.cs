@@ -18,12 +18,14 @@ sealed class EntryOperations
 {
     const int BatchSize = 100;
 
+    readonly Transport.HostRecords _hosts;
     readonly RedisGateway _redis;
     readonly EntryReader _reader;
 
     public EntryOperations(RedisGateway redis)
     {
         _redis = redis;
+        _hosts = new Transport.HostRecords(redis.Hosts, () => null);
         _reader = new EntryReader(redis.Admin);
         Resolver = new StreamResolver(redis.Keys, redis.Admin);
     }
@@ -108,6 +110,10 @@ sealed class EntryOperations
             }
 
             var entries = group.Select(x => ((RedisValue)x.Id.ToString(), x.FieldsAsSent())).ToList();
+
+            // The moved copies name their writers' host records under new entry IDs: held first, so that retention keeps them.
+            await _hosts.HoldNamed(group.Select(x => x.Entry[Transport.EntryFieldNames.Host])).ConfigureAwait(false);
+
             var moved = await _redis.Moves.Move(from.Key, target.Key, entries).ConfigureAwait(false);
             for (var i = 0; i < moved.Length; i++)
             {

@@ -41,6 +41,16 @@ interface IDelayedStore
     Task<RedisKey[]> GetStreams();
 
     /// <summary>
+    /// Takes <paramref name="stream" /> out of the streams with delayed messages when none waits for it. On one Redis a script
+    /// looks and removes in one step; on a Cluster, where the two keys are in different slots, it removes, looks, and adds the
+    /// stream back when a message arrived. Either way a message held meanwhile keeps its stream recorded: <see cref="Schedule" />
+    /// records it again after holding the first message of an empty set.
+    /// </summary>
+    /// <returns>True when the stream was taken out.</returns>
+    /// <seealso href="https://redis.io/commands/srem" />
+    Task<bool> ForgetStreamIfEmpty(RedisKey stream);
+
+    /// <summary>
     /// Forgets which streams <see cref="Schedule" /> recorded, so that the next message of each records its stream again:
     /// whatever happened to the set (a Redis that restarted without its data), it is whole again after.
     /// </summary>
@@ -88,7 +98,38 @@ sealed class DelayedStore :
             [token, DueScore(due), packed, _keys.DelayedChannel.ToString(), stream.ToString()]);
 
         await Task.WhenAll(record, map, hold).ConfigureAwait(false);
+
+        // The first message of an empty set: retention may have taken the stream out of delayed-streams while the set was
+        // empty, before or after the registration above; recorded again now that the message is held.
+        if ((long)await hold.ConfigureAwait(false) == 1)
+            await database.SetAddAsync(_keys.DelayedStreams, stream.ToString()).ConfigureAwait(false);
+
         _recorded.TryAdd(stream, true);
+    }
+
+    public async Task<bool> ForgetStreamIfEmpty(RedisKey stream)
+    {
+        var multiplexer = await _connection.GetMultiplexer().ConfigureAwait(false);
+        var database = multiplexer.GetDatabase();
+        var member = stream.ToString();
+
+        if (!_connection.IsCluster(multiplexer))
+        {
+            return (long)await RedisScript.ForgetDelayedStream.Evaluate(database, [_keys.DelayedStreams, _keys.Delayed(stream)], [member])
+                .ConfigureAwait(false) == 1;
+        }
+
+        if (await database.SortedSetLengthAsync(_keys.Delayed(stream)).ConfigureAwait(false) > 0
+            || !await database.SetRemoveAsync(_keys.DelayedStreams, member).ConfigureAwait(false))
+            return false;
+
+        // A message held between the look and the removal: its holder saw an empty set and records the stream again after, or
+        // it is seen here.
+        if (await database.SortedSetLengthAsync(_keys.Delayed(stream)).ConfigureAwait(false) == 0)
+            return true;
+
+        await database.SetAddAsync(_keys.DelayedStreams, member).ConfigureAwait(false);
+        return false;
     }
 
     /// <summary>The due time in Unix milliseconds, rounded up: a message is never appended before it is due.</summary>

@@ -1,6 +1,8 @@
 namespace MassTransit.RedisStreams.Redis;
 
 using System;
+using System.Collections.Generic;
+using System.Linq;
 using System.Threading.Tasks;
 using StackExchange.Redis;
 
@@ -38,6 +40,10 @@ interface ILeases
 
     /// <summary>Gives up a consumer name this holder has (<c>consumer-lease.lua</c>, mode <c>release</c>).</summary>
     Task ReleaseName(string name, string holder);
+
+    /// <summary>The consumer names whose lease has not run out by the server's clock: those of running instances.</summary>
+    /// <seealso href="https://redis.io/commands/zrangebyscore" />
+    Task<HashSet<string>> GetLiveNames();
 }
 
 
@@ -139,4 +145,16 @@ sealed class Leases :
     }
 
     static long Ms(TimeSpan time) => (long)time.TotalMilliseconds;
+
+    public async Task<HashSet<string>> GetLiveNames()
+    {
+        var database = await _connection.GetDatabase().ConfigureAwait(false);
+
+        // The server's clock, by which the expiries are written (keyless: on a Cluster, any node's, a little apart at most).
+        var time = (RedisResult[])(await database.ExecuteAsync("TIME").ConfigureAwait(false))!;
+        var now = (long)time[0] * 1000 + (long)time[1] / 1000;
+        var names = await database.SortedSetRangeByScoreAsync(_keys.ConsumerLeases, now, double.PositiveInfinity, Exclude.Start).ConfigureAwait(false);
+
+        return new HashSet<string>(names.Select(x => (string)x!), StringComparer.Ordinal);
+    }
 }

@@ -107,6 +107,18 @@ sealed class NewEntry
             Add(field.Name, field.Value);
     }
 
+    /// <summary>The value of the first field named <paramref name="name" />, or null.</summary>
+    public RedisValue Get(RedisValue name)
+    {
+        for (var i = 0; i < _length; i += 2)
+        {
+            if (_arguments[i] == name)
+                return _arguments[i + 1];
+        }
+
+        return RedisValue.Null;
+    }
+
     /// <summary>True when a field named <paramref name="name" /> has been added.</summary>
     public bool Contains(RedisValue name)
     {

@@ -34,6 +34,9 @@ sealed class RedisScript
     public static readonly RedisScript ExclusiveLease = Load("exclusive-lease");
     public static readonly RedisScript ConsumerLease = Load("consumer-lease");
     public static readonly RedisScript MigrateKey = Load("migrate-key");
+    public static readonly RedisScript HoldHostRecords = Load("hold-host-records");
+    public static readonly RedisScript RemoveHostRecords = Load("remove-host-records");
+    public static readonly RedisScript ForgetDelayedStream = Load("forget-delayed-stream");
 
     /// <summary>Runs the script (EVALSHA, or EVAL when the server does not know it yet).</summary>
     /// <seealso href="https://redis.io/commands/evalsha" />

@@ -27,7 +27,9 @@ using StackExchange.Redis;
 /// time, and their fields by token. <c>delayed-streams</c> lists the streams that have them, <c>scheduled-tokens</c> maps a
 /// scheduling token to its stream, and the channel <c>delayed</c> announces new due times.</item>
 /// <item><c>hosts</c> — a hash of host records (machine, process, versions, bus address) by ID: what is the same for every
-/// entry of a process is stored here once, and each entry names its record in its <c>MT-Host</c> field.</item>
+/// entry of a process is stored here once, and each entry names its record in its <c>MT-Host</c> field. <c>{hosts}:held</c>
+/// (<c>p:{p:hosts}:held</c>) beside it: record ID → until when, in Unix ms by the server's clock, entries may name it; the
+/// braces put it in the slot of <c>hosts</c>, so that one script holds or removes a record in both.</item>
 /// <item><c>retention-lease</c> — held by the one instance of the bus that trims the streams at a time.</item>
 /// <item><c>{S}:sent:n</c> — the duplicate keys (MessageId and a hash of the fields that tell sends apart) of the entries
 /// appended to <c>S</c> in duplicate detection window <c>n</c>; an entry whose key is in the set of its window or the one
@@ -41,8 +43,9 @@ using StackExchange.Redis;
 /// and an ACL user of a tenant needs <c>~p:*</c> and <c>&amp;p:*</c> only.
 /// <para>
 /// On a Redis Cluster every command and script touches keys of one slot: a stream with the keys beside it, including its own
-/// clock (<see cref="ClockFor" />) in place of <c>entry-clock</c>; the two lease keys; or one key alone, as for <c>hosts</c>,
-/// <c>delayed-streams</c>, <c>scheduled-tokens</c> and <c>retention-lease</c>. The wake channel of a stream is a sharded
+/// clock (<see cref="ClockFor" />) in place of <c>entry-clock</c>; the two lease keys; <c>hosts</c> with <c>{hosts}:held</c>; or one key alone, as for
+/// <c>delayed-streams</c>, <c>scheduled-tokens</c> and <c>retention-lease</c> (on one Redis, the removal of a stream from
+/// <c>delayed-streams</c> also reads its delayed set, in one script). The wake channel of a stream is a sharded
 /// channel there (<see cref="WakeChannel(RedisKey, bool)" />), on the node of the stream's slot; the channel
 /// <c>delayed</c> stays an ordinary one, which the cluster delivers to every node.
 /// </para>
@@ -70,6 +73,7 @@ sealed class StreamKeys
         Clock = (RedisKey)(_prefix + "entry-clock");
         RetentionLease = (RedisKey)(_prefix + "retention-lease");
         Hosts = (RedisKey)(_prefix + "hosts");
+        HostHolds = Beside(Hosts, "held");
         DelayedStreams = (RedisKey)(_prefix + "delayed-streams");
         ScheduledTokens = (RedisKey)(_prefix + "scheduled-tokens");
         DelayedChannel = RedisChannel.Literal(_prefix + "delayed");
@@ -99,6 +103,13 @@ sealed class StreamKeys
 
     /// <summary>The host records of the processes that wrote entries, by the ID their entries name in <c>MT-Host</c>.</summary>
     public RedisKey Hosts { get; }
+
+    /// <summary>
+    /// Until when each host record may be named by a new entry: a sorted set of record ID → Unix ms by the server's clock, in
+    /// the hash slot of <see cref="Hosts" />. Retention removes a record once its time is older than every entry and every
+    /// delayed message of the bus.
+    /// </summary>
+    public RedisKey HostHolds { get; }
 
     /// <summary>The prefix without its trailing colon, or empty.</summary>
     public string Prefix { get; }

@@ -10,7 +10,8 @@ using Transport;
 
 /// <summary>
 /// Trims the bus's streams in the background while the bus runs: every interval, the instance that holds the retention
-/// lease trims the next batch of streams. Running instances take turns only when the holder stops or dies.
+/// lease trims the next batch of streams. Running instances take turns only when the holder stops or dies. Every instance
+/// also renews the hold of its own host record here.
 /// </summary>
 sealed class RetentionAgent :
     Agent
@@ -46,6 +47,9 @@ sealed class RetentionAgent :
 
             try
             {
+                // Every instance, holder or not, keeps its own host record held while it runs, even when it writes nothing.
+                await _bus.Hosts.RenewOwn().ConfigureAwait(false);
+
                 var key = _bus.Keys.RetentionLease;
                 holding = holding && await _bus.Redis.Leases.Renew(key, _holder, leaseTime).ConfigureAwait(false)
                     || await _bus.Redis.Leases.TryTake(key, _holder, leaseTime).ConfigureAwait(false);
@@ -56,10 +60,12 @@ sealed class RetentionAgent :
                 var report = await _bus.Trimmer.TrimNext(Settings.StreamsPerPass, CancellationToken.None).ConfigureAwait(false);
                 foreach (var removed in report.Removed)
                     Diagnostics.TransportMetrics.CountTrimmed(removed.Key, removed.Value);
-                if (report.TotalRemoved > 0 || report.RemovedGroups.Count > 0)
+                if (report.TotalRemoved > 0 || report.RemovedGroups.Count > 0 || report.RemovedHostRecords > 0 || report.RemovedDelayedStreams > 0)
                 {
-                    LogContext.Info?.Log("Retention removed {Count} entries from {Streams} of {Examined} streams; removed groups: {Groups}",
-                        report.TotalRemoved, report.Removed.Count, report.StreamsExamined, report.RemovedGroups.Count);
+                    LogContext.Info?.Log(
+                        "Retention removed {Count} entries from {Streams} of {Examined} streams; removed groups: {Groups}, host records: {HostRecords}, delayed streams: {DelayedStreams}",
+                        report.TotalRemoved, report.Removed.Count, report.StreamsExamined, report.RemovedGroups.Count, report.RemovedHostRecords,
+                        report.RemovedDelayedStreams);
                 }
             }
             catch (Exception exception) when (TransientFailures.IsRedisFailure(exception))

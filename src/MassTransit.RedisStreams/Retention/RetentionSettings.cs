@@ -21,6 +21,14 @@ sealed class RetentionSettings :
     public TimeSpan Interval { get; set; } = TimeSpan.FromMinutes(1);
     public int StreamsPerPass { get; set; } = 100;
     public bool Enabled { get; set; } = true;
+    public TimeSpan TemporaryGroupExpiry { get; set; } = TimeSpan.FromMinutes(5);
+    public TimeSpan? InactiveGroupExpiry { get; set; }
+
+    /// <summary>
+    /// How long a write holds the host record it names (see <see cref="Transport.HostRecords" />): a record is removed no sooner
+    /// than this after the last write that named it. Not public: the tests shorten it.
+    /// </summary>
+    internal TimeSpan HostRecordHold { get; set; } = Transport.HostRecords.DefaultHold;
 
     public void MessageType<T>(RetentionPolicy policy)
         where T : class
@@ -60,6 +68,13 @@ sealed class RetentionSettings :
             yield return this.Failure("Retention.Interval", $"must be at least 1 second (was {Interval}).");
         if (StreamsPerPass < 1)
             yield return this.Failure("Retention.StreamsPerPass", $"must be at least 1 (was {StreamsPerPass}).");
+        if (TemporaryGroupExpiry < TimeSpan.FromMinutes(1))
+            yield return this.Failure("Retention.TemporaryGroupExpiry", $"must be at least 1 minute (was {TemporaryGroupExpiry}).");
+        if (InactiveGroupExpiry is { } inactive && inactive < TimeSpan.FromMinutes(10))
+        {
+            yield return this.Failure("Retention.InactiveGroupExpiry",
+                $"must be at least 10 minutes, twice the longest IdlePollInterval, so that a live endpoint is never taken for gone (was {inactive}); leave it null to keep such groups.");
+        }
         foreach (var (name, value) in new[] { ("Events", Events), ("Faults", Faults), ("Queues", Queues), ("DeadLetters", DeadLetters) })
         {
             if (value == null)

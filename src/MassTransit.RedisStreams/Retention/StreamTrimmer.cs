@@ -11,8 +11,9 @@ using StackExchange.Redis;
 
 
 /// <summary>
-/// Applies the retention policies to the bus's streams, a batch at a time, and removes what temporary endpoints that died
-/// left on event streams: their consumer groups and subscriber registrations.
+/// Applies the retention policies to the bus's streams, a batch at a time; removes what endpoints that are gone left on event
+/// streams (their consumer groups and subscriber registrations); and, each time a round of every stream completes, the host
+/// records nothing names any more and the streams in <c>delayed-streams</c> nothing waits for.
 /// </summary>
 sealed class StreamTrimmer
 {
@@ -23,20 +24,30 @@ sealed class StreamTrimmer
     readonly StreamKeys _keys;
     readonly IStreamTrimming _trimming;
     readonly ITypeRegistry _types;
-    readonly TimeSpan _deadConsumerTimeout;
+    readonly ILeases _leases;
     readonly RetentionSettings _settings;
+    readonly HostRecordSweep _sweep;
+    readonly Dictionary<string, DateTimeOffset> _inactiveSince = new(StringComparer.Ordinal);
+    readonly TimeProvider _time;
+
+    // One pass at a time: the background pass and a Trim() on demand share what the passes remember.
+    readonly object _passLock = new();
+    Task _lastPass = Task.CompletedTask;
+    HostRecordSweep.Round? _round;
     RedisValue _eventCursor = "0";
     RedisValue _queueCursor = "0";
     bool _onQueues;
 
-    public StreamTrimmer(RedisGateway redis, RetentionSettings settings, TimeSpan deadConsumerTimeout)
+    public StreamTrimmer(RedisGateway redis, RetentionSettings settings, TimeProvider? time = null)
     {
         _admin = redis.Admin;
         _trimming = redis.Trimming;
         _types = redis.Types;
+        _leases = redis.Leases;
         _keys = redis.Keys;
         _settings = settings;
-        _deadConsumerTimeout = deadConsumerTimeout;
+        _time = time ?? TimeProvider.System;
+        _sweep = new HostRecordSweep(redis, settings.HostRecordHold);
     }
 
     StreamKeys Keys => _keys;
@@ -45,9 +56,30 @@ sealed class StreamTrimmer
     /// Trims the next <paramref name="maxStreams" /> streams (event streams first, then queues), going on from where the last
     /// call stopped; after the last stream, the next call starts over.
     /// </summary>
-    public async Task<TrimReport> TrimNext(int maxStreams, CancellationToken cancellationToken)
+    public Task<TrimReport> TrimNext(int maxStreams, CancellationToken cancellationToken) =>
+        OneAtATime(() => TrimNextAlone(maxStreams, cancellationToken));
+
+    /// <summary>Trims every stream once.</summary>
+    public Task<TrimReport> TrimAll(CancellationToken cancellationToken) => OneAtATime(() => TrimAllAlone(cancellationToken));
+
+    /// <summary>Runs a pass after the one before it has ended, however it ended.</summary>
+    Task<TrimReport> OneAtATime(Func<Task<TrimReport>> pass)
+    {
+        lock (_passLock)
+        {
+            var next = _lastPass.ContinueWith(_ => pass(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
+            _lastPass = next;
+            return next;
+        }
+    }
+
+    async Task<TrimReport> TrimNextAlone(int maxStreams, CancellationToken cancellationToken)
     {
         var report = new ReportBuilder();
+        // A round begins with the scans: it must see every stream, so one taken up in the middle waits for the next.
+        if (_round == null && !_onQueues && _eventCursor == "0")
+            _round = await _sweep.Begin().ConfigureAwait(false);
+        report.Round = _round;
 
         while (report.Examined < maxStreams)
         {
@@ -70,17 +102,23 @@ sealed class StreamTrimmer
                 // One kind done: the other next; both done: the pass is complete.
                 _onQueues = !_onQueues;
                 if (!_onQueues)
+                {
+                    // Every stream was looked at since the round began: what nothing names or waits for can go.
+                    var round = _round;
+                    _round = null;
+                    if (round != null)
+                        await Finish(round, report).ConfigureAwait(false);
                     break;
+                }
             }
         }
 
         return report.Build();
     }
 
-    /// <summary>Trims every stream once.</summary>
-    public async Task<TrimReport> TrimAll(CancellationToken cancellationToken)
+    async Task<TrimReport> TrimAllAlone(CancellationToken cancellationToken)
     {
-        var report = new ReportBuilder();
+        var report = new ReportBuilder { Round = await _sweep.Begin().ConfigureAwait(false) };
 
         foreach (var pattern in new[] { Keys.EventsPattern, Keys.QueuesPattern })
         {
@@ -91,17 +129,26 @@ sealed class StreamTrimmer
             }
         }
 
+        await Finish(report.Round, report).ConfigureAwait(false);
         return report.Build();
+    }
+
+    async Task Finish(HostRecordSweep.Round round, ReportBuilder report)
+    {
+        var (delayedStreams, hostRecords) = await _sweep.Finish(round).ConfigureAwait(false);
+        report.RemovedDelayedStreams = delayedStreams;
+        report.RemovedHostRecords = hostRecords;
     }
 
     async Task TrimStream(RedisKey key, ReportBuilder report)
     {
         report.Examined++;
+        report.Round?.Saw(key);
 
         RetentionPolicy policy;
         if (Keys.EntityNameOf(key) is { } entityName)
         {
-            await RemoveGoneTemporaryGroups(key, report).ConfigureAwait(false);
+            await RemoveGoneGroups(key, report).ConfigureAwait(false);
             policy = _settings.ForEvents(entityName, StreamInspector.EventKind(entityName));
         }
         else
@@ -112,9 +159,12 @@ sealed class StreamTrimmer
             policy = groups.Length > 0 ? _settings.Queues : _settings.DeadLetters;
         }
 
-        if (policy.MaxEntries == null && policy.MaxAge == null)
-            return;
+        if (policy.MaxEntries != null || policy.MaxAge != null)
+            await Trim(key, policy, report).ConfigureAwait(false);
+    }
 
+    async Task Trim(RedisKey key, RetentionPolicy policy, ReportBuilder report)
+    {
         var (removed, keptFor, uncounted) = await _trimming.Trim(key, policy.MaxEntries, policy.MaxAge, CountLimit).ConfigureAwait(false);
         if (removed > 0)
             report.Removed[key.ToString()] = removed;
@@ -131,9 +181,11 @@ sealed class StreamTrimmer
     /// <summary>
     /// A temporary endpoint's queue stream expires once its process is gone; its groups on event streams, and its registrations
     /// as a subscriber, are left behind and would keep their entries forever. They go once the queue stream is gone and no
-    /// consumer of the group has read for the dead consumer timeout.
+    /// consumer of the group has read for <see cref="RetentionSettings.TemporaryGroupExpiry" />. With
+    /// <see cref="RetentionSettings.InactiveGroupExpiry" /> set, a durable endpoint's groups go too once none of its consumers,
+    /// on the event stream or on its queue, has read for that long.
     /// </summary>
-    async Task RemoveGoneTemporaryGroups(RedisKey eventStream, ReportBuilder report)
+    async Task RemoveGoneGroups(RedisKey eventStream, ReportBuilder report)
     {
         var groups = await _admin.GetGroups(eventStream).ConfigureAwait(false);
         var subscribers = await _types.GetSubscribers(eventStream).ConfigureAwait(false);
@@ -141,23 +193,69 @@ sealed class StreamTrimmer
         var names = groups.Select(x => x.Name).Concat(subscribers.Select(x => (string)x.Name!)).Distinct(StringComparer.Ordinal);
         foreach (var name in names)
         {
-            if (await _admin.Exists(Keys.Queue(name)).ConfigureAwait(false))
+            var queue = Keys.Queue(name);
+            var temporary = !await _admin.Exists(queue).ConfigureAwait(false);
+            var hasGroup = groups.Any(x => x.Name == name);
+
+            if (!temporary && (_settings.InactiveGroupExpiry == null || !hasGroup))
                 continue;
 
-            if (groups.Any(x => x.Name == name))
-            {
-                var consumers = await _admin.GetConsumers(eventStream, name).ConfigureAwait(false);
-                if (consumers.Any(x => x.IdleTimeInMilliseconds < _deadConsumerTimeout.TotalMilliseconds))
-                    continue;
+            if (hasGroup && !await IsGone(eventStream, name, queue, temporary, report).ConfigureAwait(false))
+                continue;
 
+            if (hasGroup)
                 await _admin.DestroyGroup(eventStream, name).ConfigureAwait(false);
-            }
 
             await _types.UnregisterSubscriber(eventStream, name).ConfigureAwait(false);
+            _inactiveSince.Remove(eventStream.ToString() + "/" + name);
             report.RemovedGroups.Add(eventStream.ToString() + "/" + name);
 
-            LogContext.Info?.Log("Removed the group {Group} of a temporary endpoint that is gone from {Stream}", name, eventStream);
+            LogContext.Info?.Log(temporary
+                ? "Removed the group {Group} of a temporary endpoint that is gone from {Stream}"
+                : "Removed the group {Group} of an endpoint inactive for longer than the InactiveGroupExpiry from {Stream}", name, eventStream);
         }
+    }
+
+    /// <summary>
+    /// Whether the endpoint <paramref name="group" /> is gone for the expiry that applies: none of its consumers is the leased
+    /// name of a running instance (an idle endpoint waits for wake-ups without reading, so idle time alone does not tell), and
+    /// none has read for the expiry. A durable endpoint whose consumers were all deleted (it stopped) shows no idle time: it
+    /// counts from the first pass of this instance that saw it so.
+    /// </summary>
+    async Task<bool> IsGone(RedisKey eventStream, string group, RedisKey queue, bool temporary, ReportBuilder report)
+    {
+        var expiry = temporary ? _settings.TemporaryGroupExpiry : _settings.InactiveGroupExpiry!.Value;
+
+        var consumers = await _admin.GetConsumers(eventStream, group).ConfigureAwait(false);
+        if (!temporary)
+        {
+            var onQueue = (await _admin.GetGroups(queue).ConfigureAwait(false)).Any(x => x.Name == group)
+                ? await _admin.GetConsumers(queue, group).ConfigureAwait(false)
+                : [];
+            consumers = [..consumers, ..onQueue];
+        }
+
+        var key = eventStream.ToString() + "/" + group;
+        report.LiveNames ??= await _leases.GetLiveNames().ConfigureAwait(false);
+        var live = report.LiveNames;
+        if (consumers.Any(x => live.Contains(x.Name) || x.IdleTimeInMilliseconds < expiry.TotalMilliseconds))
+        {
+            _inactiveSince.Remove(key);
+            return false;
+        }
+
+        if (temporary || consumers.Length > 0)
+            return true;
+
+        var now = _time.GetUtcNow();
+        if (!_inactiveSince.TryGetValue(key, out var since))
+        {
+            _inactiveSince[key] = since = now;
+            if (_inactiveSince.Count > 100_000)
+                _inactiveSince.Clear();
+        }
+
+        return now - since >= expiry;
     }
 
 
@@ -167,13 +265,19 @@ sealed class StreamTrimmer
         public readonly Dictionary<string, long> Removed = new(StringComparer.Ordinal);
         public readonly Dictionary<string, string> KeptFor = new(StringComparer.Ordinal);
         public readonly List<string> RemovedGroups = [];
+        public HostRecordSweep.Round? Round;
+        public HashSet<string>? LiveNames;
+        public int RemovedHostRecords;
+        public int RemovedDelayedStreams;
 
         public TrimReport Build() => new()
         {
             StreamsExamined = Examined,
             Removed = Removed,
             KeptForGroup = KeptFor,
-            RemovedGroups = RemovedGroups
+            RemovedGroups = RemovedGroups,
+            RemovedHostRecords = RemovedHostRecords,
+            RemovedDelayedStreams = RemovedDelayedStreams
         };
     }
 }

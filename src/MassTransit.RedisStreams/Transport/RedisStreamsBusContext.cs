@@ -36,11 +36,11 @@ sealed class RedisStreamsBusContext
             new AppendOptions(settings.WaitForReplicas, settings.WaitForReplicasTimeout, settings.DuplicateDetectionWindow));
         HostAddress = settings.HostAddress;
         Identity = new ConsumerIdentity(Redis.Leases, settings.ConsumerName, Time);
-        Hosts = new HostRecords(Redis.Hosts, () => hostConfiguration.BusEndpointAddress);
+        Hosts = new HostRecords(Redis.Hosts, () => hostConfiguration.BusEndpointAddress, hostConfiguration.Retention.HostRecordHold, Time);
 
         _publishTopologies = new ConcurrentDictionary<string, Lazy<Task>>();
         hostConfiguration.Retention.Apply(hostConfiguration.MessageTopology);
-        Trimmer = new StreamTrimmer(Redis, hostConfiguration.Retention, settings.DeadConsumerTimeout);
+        Trimmer = new StreamTrimmer(Redis, hostConfiguration.Retention, Time);
 
         _history = new Lazy<RedisStreamsEventHistory>(() =>
             new RedisStreamsEventHistory(Redis, hostConfiguration.MessageTopology, hostConfiguration.CreateSerialization(), hostConfiguration.Upgrades,

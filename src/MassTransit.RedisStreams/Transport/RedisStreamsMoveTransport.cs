@@ -90,6 +90,8 @@ abstract class RedisStreamsMoveTransport
                 entry.Add(field.Name, field.Value);
         }
 
+        // The copy names the writer's host record under a new entry ID: held first, so that retention keeps it.
+        await _bus.Hosts.HoldNamed(entry).ConfigureAwait(false);
         await _bus.Redis.Appends.Append(_destination, entry, onlyIfStreamExists: false).ConfigureAwait(false);
 
         Diagnostics.TransportMetrics.CountMoved(_endpoint, _target, reason);

@@ -88,7 +88,16 @@ sealed class RedisStreamsSendTransportContext :
 
         if (context.Delay is { } delay && delay > TimeSpan.Zero)
         {
-            await Schedule(context, entry, stream, DateTimeOffset.UtcNow + delay).ConfigureAwait(false);
+            var due = DateTimeOffset.UtcNow + delay;
+
+            // The record must outlive the wait: a message due later than the hold reaches holds it past its due time.
+            if (EntryWriter.NamesHost(context))
+            {
+                await RedisRetry.Send(() => _bus.Hosts.EnsureOwnHeldPast(due), _bus.Settings.SendTimeout, _bus.Keys.Hosts, context.CancellationToken)
+                    .ConfigureAwait(false);
+            }
+
+            await Schedule(context, entry, stream, due).ConfigureAwait(false);
             return;
         }
 

@@ -24,9 +24,10 @@ public class ScheduleScriptTests :
         var subscriber = Db.Multiplexer.GetSubscriber();
         await subscriber.SubscribeAsync(channel, (_, value) => heard.Enqueue(value!));
 
-        await Run(RedisScript.Schedule, [delayed, entries], "t1", 2000, "packed-1", channel.ToString(), "queue:x");
-        await Run(RedisScript.Schedule, [delayed, entries], "t2", 3000, "packed-2", channel.ToString(), "queue:x");
-        await Run(RedisScript.Schedule, [delayed, entries], "t1", 1000, "packed-1b", channel.ToString(), "queue:x");
+        // Each call answers how many messages wait now: 1 tells the caller the set was empty before.
+        Assert.Equal(1, (long)await Run(RedisScript.Schedule, [delayed, entries], "t1", 2000, "packed-1", channel.ToString(), "queue:x"));
+        Assert.Equal(2, (long)await Run(RedisScript.Schedule, [delayed, entries], "t2", 3000, "packed-2", channel.ToString(), "queue:x"));
+        Assert.Equal(2, (long)await Run(RedisScript.Schedule, [delayed, entries], "t1", 1000, "packed-1b", channel.ToString(), "queue:x"));
 
         Assert.Equal(2, await Db.SortedSetLengthAsync(delayed));
         Assert.Equal(1000, await Db.SortedSetScoreAsync(delayed, "t1"));
