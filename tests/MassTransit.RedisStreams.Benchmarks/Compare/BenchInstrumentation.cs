@@ -18,8 +18,9 @@ static class BenchInstrumentation
         if (mode == "off")
             return null;
 
-        var meters = Sdk.CreateMeterProviderBuilder()
-            .AddRedisStreamsInstrumentation()
+        var builder = Sdk.CreateMeterProviderBuilder();
+        builder = mode == "transport" ? builder.AddMeter(RedisStreamsInstrumentation.MeterName) : builder.AddRedisStreamsInstrumentation();
+        var meters = builder
             .AddReader(new PeriodicExportingMetricReader(new DroppingExporter<Metric>(), 1000))
             .Build();
 

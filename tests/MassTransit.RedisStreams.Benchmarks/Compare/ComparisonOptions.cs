@@ -67,8 +67,9 @@ public sealed class ComparisonOptions
     public bool RabbitMq { get; set; } = true;
 
     /// <summary>
-    /// What OpenTelemetry collects in the benchmark process while it runs: <c>off</c> (the default), <c>metrics</c>
-    /// (MassTransit's and the transport's meters, exported every second) or <c>all</c> (metrics and every trace).
+    /// What OpenTelemetry collects in the benchmark process while it runs: <c>off</c> (the default), <c>transport</c> (the
+    /// transport's meter alone), <c>metrics</c> (MassTransit's and the transport's meters, exported every second) or <c>all</c>
+    /// (metrics and every trace).
     /// </summary>
     public string Instrumentation { get; set; } = "off";
 
@@ -140,8 +141,8 @@ public sealed class ComparisonOptions
                     break;
                 case "--instrumentation":
                     options.Instrumentation = Value();
-                    if (options.Instrumentation is not ("off" or "metrics" or "all"))
-                        throw new ArgumentException("--instrumentation takes off, metrics or all");
+                    if (options.Instrumentation is not ("off" or "transport" or "metrics" or "all"))
+                        throw new ArgumentException("--instrumentation takes off, transport, metrics or all");
                     break;
                 default:
                     throw new ArgumentException($"Unknown option '{args[i]}'");
