@@ -22,7 +22,9 @@ public class ScheduleScriptTests :
         var channel = RedisChannel.Literal(Redis.KeyPrefix + ":delayed");
         var heard = new ConcurrentQueue<string>();
         var subscriber = Db.Multiplexer.GetSubscriber();
-        await subscriber.SubscribeAsync(channel, (_, value) => heard.Enqueue(value!));
+        // A message queue delivers in order; a handler may run concurrently with the next.
+        var messages = await subscriber.SubscribeAsync(channel);
+        messages.OnMessage(message => heard.Enqueue(message.Message!));
 
         // Each call answers how many messages wait now: 1 tells the caller the set was empty before.
         Assert.Equal(1, (long)await Run(RedisScript.Schedule, [delayed, entries], "t1", 2000, "packed-1", channel.ToString(), "queue:x"));
