@@ -477,7 +477,7 @@ public class ClusterTests :
         Assert.Contains(lines, x => x.Contains("LotWithdrawn", StringComparison.Ordinal) && x.Contains(" 3 ", StringComparison.Ordinal));
         Assert.Contains(lines, x => x.Contains("queue", StringComparison.Ordinal) && x.Contains("ledger", StringComparison.Ordinal));
 
-        var rewind = await CliProcess.Run(Cluster.ConnectionString, prefix, "rewind", "ledger", "--to", "0");
+        var rewind = await CliProcess.Run(Cluster.ConnectionString, prefix, "rewind", "ledger", "--to", "0", "--yes");
         Assert.True(rewind.ExitCode == 0, rewind.ToString());
         Assert.Contains("Moved ledger in 2 streams.", rewind.Output);
         foreach (var type in new[] { "events:LotSold", "events:LotWithdrawn" })
