@@ -77,6 +77,12 @@ public sealed class RedisStreamsAdmin :
         return _trimmer.TrimAll(cancellationToken);
     }
 
+    /// <summary>What <see cref="Trim" /> would do now, changing nothing: for the command line's dry run.</summary>
+    internal Task<TrimPlan> PlanTrim(CancellationToken cancellationToken = default)
+    {
+        return _trimmer.PlanAll(cancellationToken);
+    }
+
     /// <inheritdoc />
     public async Task<long> Requeue(string queueName, RedisStreamsRequeueSource source = RedisStreamsRequeueSource.Error, int? limit = null,
         CancellationToken cancellationToken = default)

@@ -188,18 +188,10 @@ public sealed class RedisStreamsEventHistory :
         if (problem != null)
             throw new ArgumentException($"The endpoint name '{endpoint}' {problem}", nameof(endpoint));
 
-        // The group stands at the entry before the first one to deliver: XREADGROUP delivers what comes after it.
-        var first = to.First;
-        RedisValue position = first == StreamEntryId.Max ? "$" : first == StreamEntryId.Zero ? "0" : first.Previous.ToString();
-
         var moved = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        foreach (var stream in await _redis.Admin.ScanAllStreams(_redis.Keys.EventsPattern).ConfigureAwait(false))
+        foreach (var (stream, _, position) in await PlanRewind(endpoint, to, cancellationToken).ConfigureAwait(false))
         {
             cancellationToken.ThrowIfCancellationRequested();
-
-            var groups = await _redis.Admin.GetGroups(stream).ConfigureAwait(false);
-            if (!groups.Any(x => x.Name == endpoint))
-                continue;
 
             await _redis.Admin.SetGroupPosition(stream, endpoint, position).ConfigureAwait(false);
             var group = (await _redis.Admin.GetGroups(stream).ConfigureAwait(false)).First(x => x.Name == endpoint);
@@ -209,13 +201,41 @@ public sealed class RedisStreamsEventHistory :
             await _redis.Wake.Announce(stream, WakeReason.Entries).ConfigureAwait(false);
         }
 
-        if (moved.Count == 0)
+        return moved;
+    }
+
+    /// <summary>
+    /// Where <see cref="Rewind" /> would set <paramref name="endpoint" />'s group: every event stream it reads, with where the group
+    /// stands now and the position it would be set to (<c>$</c>, <c>0</c> or the entry before the first to deliver).
+    /// </summary>
+    internal async Task<IReadOnlyList<(RedisKey Stream, string? Now, RedisValue Position)>> PlanRewind(string endpoint, EventPosition to,
+        CancellationToken cancellationToken = default)
+    {
+        var problem = StreamKeys.DescribeInvalidName(endpoint);
+        if (problem != null)
+            throw new ArgumentException($"The endpoint name '{endpoint}' {problem}", nameof(endpoint));
+
+        // The group stands at the entry before the first one to deliver: XREADGROUP delivers what comes after it.
+        var first = to.First;
+        RedisValue position = first == StreamEntryId.Max ? "$" : first == StreamEntryId.Zero ? "0" : first.Previous.ToString();
+
+        var plan = new List<(RedisKey Stream, string? Now, RedisValue Position)>();
+        foreach (var stream in await _redis.Admin.ScanAllStreams(_redis.Keys.EventsPattern).ConfigureAwait(false))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+
+            var group = (await _redis.Admin.GetGroups(stream).ConfigureAwait(false)).FirstOrDefault(x => x.Name == endpoint);
+            if (group.Name != null)
+                plan.Add((stream, group.LastDeliveredId, position));
+        }
+
+        if (plan.Count == 0)
         {
             throw new ArgumentException(
                 $"The endpoint '{endpoint}' reads no event stream under this key prefix: no stream has a consumer group of that name.", nameof(endpoint));
         }
 
-        return moved;
+        return plan.OrderBy(x => x.Stream.ToString(), StringComparer.Ordinal).ToList();
     }
 
     string EntityName<T>()
@@ -262,6 +282,32 @@ public sealed class RedisStreamsEventHistory :
 
         return await _replayer.ReplayAsStored(toEndpoint, streams, First(from), await LastNow(streams, to).ConfigureAwait(false), count, progress,
             cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// What <see cref="ReplayStored" /> would replay, changing nothing: the queue it would append to, how many events, the first
+    /// and last of them, and the newest position to read to (to pass as <c>to</c>, so that what is replayed is what was planned).
+    /// </summary>
+    internal async Task<(RedisKey Queue, long Count, string? First, string? Last, StreamEntryId Until)> PlanReplayStored(string entityName,
+        string toEndpoint, EventPosition? from, EventPosition? to, long? count, CancellationToken cancellationToken)
+    {
+        var streams = await GetOwnStreams(entityName).ConfigureAwait(false);
+        await EnsureConsumes(toEndpoint, streams, entityName).ConfigureAwait(false);
+        var until = await LastNow(streams, to).ConfigureAwait(false);
+
+        long found = 0;
+        string? first = null, last = null;
+        await foreach (var (_, entry) in _reader.Read(streams, First(from), until, newestFirst: false, cancellationToken).ConfigureAwait(false))
+        {
+            if (count.HasValue && found >= count.Value)
+                break;
+
+            first ??= entry.Id;
+            last = entry.Id;
+            found++;
+        }
+
+        return (_redis.Keys.Queue(toEndpoint), found, first, last, until);
     }
 
     /// <summary>

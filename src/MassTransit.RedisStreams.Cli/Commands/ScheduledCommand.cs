@@ -88,38 +88,58 @@ static class ScheduledCommand
     static Command CreateCancel()
     {
         var token = new Argument<string>("token") { Description = "The message's token, as 'scheduled list' shows it (a scheduled message's token ID)." };
+        var dryRun = CliOptions.DryRun();
+        var yes = CliOptions.Yes();
 
-        var command = new Command("cancel", "Cancels a waiting message: it is removed from Redis and never appended.") { token };
+        var command = new Command("cancel", "Cancels a waiting message: it is removed from Redis and never appended.") { token, dryRun, yes };
 
         command.SetAction((parse, cancellationToken) => CliSession.Run(parse, async (session, _) =>
         {
             var value = parse.GetRequiredValue(token).Trim();
-            var stream = await Cancel(session.Redis.Delayed, value).ConfigureAwait(false)
+            var keys = session.Redis.Keys;
+            var (stream, due, fields) = await Find(session.Redis.Delayed, value).ConfigureAwait(false)
                 ?? throw new CliException(ExitCodes.NotFound, $"no message with the token {value} is waiting (it was appended already, or cancelled).");
+            var what = $"{MessageType(fields)} due {due.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.fff", CultureInfo.InvariantCulture)} UTC for {Describe(keys, stream)}";
 
-            if (CliOutput.IsJson(parse))
+            if (parse.GetValue(dryRun))
             {
-                CliOutput.WriteJson(new { token = value, stream = Describe(session.Redis.Keys, stream), cancelled = true });
+                if (CliOutput.IsJson(parse))
+                    CliOutput.WriteJson(new CancelDocument(value, Describe(keys, stream), due, MessageType(fields), Field(fields, MessageHeaders.MessageId), true, false));
+                else
+                    AnsiConsole.WriteLine($"Dry run: would cancel {value}: {what}; nothing changed.");
+
                 return ExitCodes.Done;
             }
 
-            AnsiConsole.WriteLine($"Cancelled {value}: it will not be appended to {Describe(session.Redis.Keys, stream)}.");
+            if (!CliOutput.Confirm(parse, yes, $"Cancel {value} ({what})?"))
+                return ExitCodes.Done;
+
+            if (!await session.Redis.Delayed.Cancel(stream, value).ConfigureAwait(false))
+                throw new CliException(ExitCodes.NotFound, $"the message with the token {value} is no longer waiting (it was appended meanwhile, or cancelled).");
+
+            if (CliOutput.IsJson(parse))
+            {
+                CliOutput.WriteJson(new CancelDocument(value, Describe(keys, stream), due, MessageType(fields), Field(fields, MessageHeaders.MessageId), false, true));
+                return ExitCodes.Done;
+            }
+
+            AnsiConsole.WriteLine($"Cancelled {value}: it will not be appended to {Describe(keys, stream)}.");
             return ExitCodes.Done;
         }, cancellationToken));
 
         return command;
     }
 
-    /// <summary>Cancels by the token's recorded stream, else looks for the token beside every stream with waiting messages.</summary>
-    static async Task<RedisKey?> Cancel(IDelayedStore delayed, string token)
+    /// <summary>Finds the message by the token's recorded stream, else beside every stream with waiting messages.</summary>
+    static async Task<(RedisKey Stream, DateTimeOffset Due, NameValueEntry[] Fields)?> Find(IDelayedStore delayed, string token)
     {
-        if (await delayed.GetStreamOf(token).ConfigureAwait(false) is { } mapped && await delayed.Cancel(mapped, token).ConfigureAwait(false))
-            return mapped;
+        if (await delayed.GetStreamOf(token).ConfigureAwait(false) is { } mapped && await delayed.Find(mapped, token).ConfigureAwait(false) is { } found)
+            return (mapped, found.Due, found.Fields);
 
         foreach (var stream in await delayed.GetStreams().ConfigureAwait(false))
         {
-            if (await delayed.Cancel(stream, token).ConfigureAwait(false))
-                return stream;
+            if (await delayed.Find(stream, token).ConfigureAwait(false) is { } held)
+                return (stream, held.Due, held.Fields);
         }
 
         return null;
@@ -154,4 +174,7 @@ static class ScheduledCommand
         : wait < TimeSpan.FromHours(1) ? wait.ToString(@"m\:ss", CultureInfo.InvariantCulture)
         : wait < TimeSpan.FromDays(1) ? wait.ToString(@"h\:mm\:ss", CultureInfo.InvariantCulture)
         : wait.ToString(@"d\.hh\:mm\:ss", CultureInfo.InvariantCulture);
+
+
+    sealed record CancelDocument(string Token, string Stream, DateTimeOffset Due, string MessageType, string MessageId, bool DryRun, bool Cancelled);
 }

@@ -4,6 +4,8 @@ using System;
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
+using System.Linq;
+using RedisStreams.Retention;
 using Spectre.Console;
 
 
@@ -16,10 +18,13 @@ static class TrimCommand
         var faults = Policy("--faults", "Fault event streams.", "7d");
         var queues = Policy("--queues", "Queue streams an endpoint reads.", "0");
         var deadLetters = Policy("--dead-letters", "Error and skipped streams, and queues no endpoint reads yet.", "all");
+        var dryRun = CliOptions.DryRun();
+        var yes = CliOptions.Yes();
 
         var command = new Command("trim", "Trims every stream by its retention policy now, never removing an entry a consumer group has not "
-            + "had delivered and acknowledged, and reports what it removed. A policy is 'all' (keep everything), a number of entries (1000), "
-            + "an age (7d, 12h), or both (1000,7d).") { events, faults, queues, deadLetters };
+            + "had delivered and acknowledged, and reports what it removed; like the background pass, it also removes the groups of "
+            + "endpoints that are gone, host records nothing names and delayed streams nothing waits for. A policy is 'all' (keep "
+            + "everything), a number of entries (1000), an age (7d, 12h), or both (1000,7d).") { events, faults, queues, deadLetters, dryRun, yes };
 
         command.SetAction((parse, cancellationToken) => CliSession.Run(parse, async (session, token) =>
         {
@@ -30,6 +35,22 @@ static class TrimCommand
                 r.Queues = parse.GetRequiredValue(queues);
                 r.DeadLetters = parse.GetRequiredValue(deadLetters);
             });
+
+            var plan = await admin.PlanTrim(token).ConfigureAwait(false);
+            var nothing = plan.Streams.All(x => x.Trim.Removed == 0) && plan.RemovedGroups.Count == 0 && plan.RemovedHostRecords == 0
+                && plan.UnheldHostRecords == 0 && plan.RemovedDelayedStreams == 0;
+            if (parse.GetValue(dryRun) || nothing)
+            {
+                WritePlan(parse, plan, nothing);
+                return ExitCodes.Done;
+            }
+
+            var entries = plan.Streams.Sum(x => x.Trim.Removed);
+            var more = plan.Streams.Any(x => x.Trim.AtLeast) ? "at least " : "";
+            if (!CliOutput.IsJson(parse))
+                WritePlan(parse, plan, nothing: false, dryRun: false);
+            if (!CliOutput.Confirm(parse, yes, $"Trim {plan.Streams.Count(x => x.Trim.Removed > 0)} streams ({more}{entries} entries) and remove what the plan above lists?"))
+                return ExitCodes.Done;
 
             TrimReport? report = null;
             await CliOutput.Progress(parse, "trim", null, async _ => report = await admin.Trim(token).ConfigureAwait(false)).ConfigureAwait(false);
@@ -57,6 +78,59 @@ static class TrimCommand
         }, cancellationToken));
 
         return command;
+    }
+
+    /// <summary>What the pass would do: per stream, then the rest of the pass; a JSON document with <c>dryRun: true</c>.</summary>
+    static void WritePlan(ParseResult parse, TrimPlan plan, bool nothing, bool dryRun = true)
+    {
+        if (CliOutput.IsJson(parse))
+        {
+            CliOutput.WriteJson(new
+            {
+                dryRun = true,
+                streamsExamined = plan.StreamsExamined,
+                streams = plan.Streams.Select(x => new
+                {
+                    stream = x.Stream, policy = x.Policy.ToString(), wouldRemove = x.Trim.Removed, atLeast = x.Trim.AtLeast, downToId = x.Trim.MinId,
+                    downToLength = x.Trim.MaxLength, keptForGroup = x.Trim.KeptFor, lengthLimitUncounted = x.Trim.Uncounted
+                }),
+                totalWouldRemove = plan.Streams.Sum(x => x.Trim.Removed),
+                wouldRemoveGroups = plan.RemovedGroups,
+                wouldRemoveHostRecords = plan.RemovedHostRecords,
+                wouldHoldUnheldHostRecords = plan.UnheldHostRecords,
+                wouldRemoveDelayedStreams = plan.RemovedDelayedStreams
+            });
+            return;
+        }
+
+        var table = new Table().Border(TableBorder.Simple).AddColumns("Stream", "Policy", "Would remove", "Down to", "Kept for group");
+        foreach (var stream in plan.Streams)
+        {
+            var trim = stream.Trim;
+            var removed = trim.AtLeast ? $"more than {StreamsCommand.Count(trim.Removed - 1)}" : StreamsCommand.Count(trim.Removed);
+            var downTo = trim.MinId != null ? "ID " + trim.MinId : trim.MaxLength is { } length ? $"length {length}" : "";
+            var kept = trim.KeptFor ?? "";
+            if (trim.Uncounted)
+                kept += (kept.Length > 0 ? "; " : "") + "by length: not known without reading more than 1000 entries, left for now";
+            table.AddRow(Markup.Escape(stream.Stream), Markup.Escape(stream.Policy.ToString()), removed, Markup.Escape(downTo), Markup.Escape(kept));
+        }
+
+        AnsiConsole.Write(table);
+        foreach (var group in plan.RemovedGroups)
+            AnsiConsole.WriteLine($"Would remove the group of an endpoint that is gone: {group}");
+        if (plan.RemovedHostRecords > 0)
+            AnsiConsole.WriteLine($"Would remove {plan.RemovedHostRecords} host records no entry names (each checked again as it goes).");
+        if (plan.UnheldHostRecords > 0)
+            AnsiConsole.WriteLine($"Would give {plan.UnheldHostRecords} host records stored without a hold one, so that a later pass can remove them.");
+        if (plan.RemovedDelayedStreams > 0)
+            AnsiConsole.WriteLine($"Would forget {plan.RemovedDelayedStreams} delayed streams nothing waits for.");
+
+        var total = plan.Streams.Sum(x => x.Trim.Removed);
+        var more = plan.Streams.Any(x => x.Trim.AtLeast) ? "at least " : "";
+        if (nothing)
+            AnsiConsole.WriteLine($"Looked at {plan.StreamsExamined} streams: nothing to trim or remove; nothing changed.");
+        else if (dryRun)
+            AnsiConsole.WriteLine($"Dry run: looked at {plan.StreamsExamined} streams, would remove {more}{total} entries; nothing changed.");
     }
 
     static Option<RetentionPolicy> Policy(string name, string description, string defaultValue) => new(name)

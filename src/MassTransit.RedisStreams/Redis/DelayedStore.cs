@@ -31,6 +31,10 @@ interface IDelayedStore
     /// <summary>Removes a held message before it is due; false when it was not held (moved already, or never scheduled).</summary>
     Task<bool> Cancel(RedisKey stream, string token);
 
+    /// <summary>The message held for <paramref name="stream" /> under <paramref name="token" />: its due time and fields; null when none is.</summary>
+    /// <seealso href="https://redis.io/commands/zscore" />
+    Task<(DateTimeOffset Due, NameValueEntry[] Fields)?> Find(RedisKey stream, string token);
+
     /// <summary>The stream a scheduling token's message waits for, or null.</summary>
     Task<RedisKey?> GetStreamOf(string token);
 
@@ -155,6 +159,18 @@ sealed class DelayedStore :
 
         await Task.WhenAll(removed, unmapped).ConfigureAwait(false);
         return (long)await removed.ConfigureAwait(false) == 1;
+    }
+
+    public async Task<(DateTimeOffset Due, NameValueEntry[] Fields)?> Find(RedisKey stream, string token)
+    {
+        var database = await _connection.GetDatabase().ConfigureAwait(false);
+
+        var score = database.SortedSetScoreAsync(_keys.Delayed(stream), token);
+        var data = database.HashGetAsync(_keys.DelayedEntries(stream), token);
+        if (await score.ConfigureAwait(false) is not { } due)
+            return null;
+
+        return (DateTimeOffset.FromUnixTimeMilliseconds((long)due), PackedEntry.Unpack(await data.ConfigureAwait(false)));
     }
 
     public async Task<RedisKey?> GetStreamOf(string token)

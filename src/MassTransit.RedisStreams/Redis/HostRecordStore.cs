@@ -44,6 +44,10 @@ interface IHostRecordStore
     /// <seealso href="https://redis.io/commands/hscan" />
     Task<long> HoldUnheld(DateTimeOffset until);
 
+    /// <summary>How many stored records have no hold, as the counts tell: what <see cref="HoldUnheld" /> would hold.</summary>
+    /// <seealso href="https://redis.io/commands/hlen" />
+    Task<long> CountUnheld();
+
     /// <summary>The server's time: the clock of holds and entry IDs.</summary>
     /// <seealso href="https://redis.io/commands/time" />
     Task<DateTimeOffset> ServerTime();
@@ -132,6 +136,15 @@ sealed class HostRecordStore :
             added += await database.SortedSetAddAsync(_keys.HostHolds, batch.ToArray(), SortedSetWhen.NotExists).ConfigureAwait(false);
 
         return added;
+    }
+
+    public async Task<long> CountUnheld()
+    {
+        var database = await _connection.GetDatabase().ConfigureAwait(false);
+
+        var stored = database.HashLengthAsync(_keys.Hosts);
+        var held = database.SortedSetLengthAsync(_keys.HostHolds);
+        return Math.Max(0, await stored.ConfigureAwait(false) - await held.ConfigureAwait(false));
     }
 
     public async Task<DateTimeOffset> ServerTime()

@@ -62,38 +62,58 @@ sealed class HostRecordSweep
     /// <returns>How many delayed streams were forgotten, and how many host records removed.</returns>
     public async Task<(int DelayedStreams, int HostRecords)> Finish(Round round)
     {
-        var (forgotten, earliestDue) = await ForgetEmptyDelayedStreams().ConfigureAwait(false);
+        var (forgotten, earliestDue) = await ForgetEmptyDelayedStreams(forget: true).ConfigureAwait(false);
 
         await _hosts.HoldUnheld(DateTimeOffset.FromUnixTimeMilliseconds(round.StartMs) + UnheldRecordHold).ConfigureAwait(false);
 
-        var cutoff = Math.Min(round.StartMs, earliestDue) - _allowanceMs;
-        var candidates = await _hosts.GetHeldBefore(cutoff, CandidateLimit).ConfigureAwait(false);
-
+        var (cutoff, unnamed) = await Unnamed(round, earliestDue).ConfigureAwait(false);
         var removed = 0;
-        if (candidates.Length > 0)
-        {
-            var horizon = (long)candidates.Max(x => x.Score) + _allowanceMs;
-            var named = new HashSet<string>(StringComparer.Ordinal);
-
-            foreach (var stream in round.Streams)
-            {
-                var (names, readUntilMs) = await NamesOf(stream, horizon).ConfigureAwait(false);
-                named.UnionWith(names);
-
-                // More than the limit: an entry after the last one read may name a candidate held until after it.
-                if (readUntilMs - _allowanceMs < cutoff)
-                    cutoff = readUntilMs - _allowanceMs;
-            }
-
-            var unnamed = candidates.Where(x => x.Score < cutoff && !named.Contains((string)x.Element!)).Select(x => (string)x.Element!).ToList();
-            for (var i = 0; i < unnamed.Count; i += RemovalBatch)
-                removed += (int)await _hosts.Remove(cutoff, unnamed.GetRange(i, Math.Min(RemovalBatch, unnamed.Count - i))).ConfigureAwait(false);
-        }
+        for (var i = 0; i < unnamed.Count; i += RemovalBatch)
+            removed += (int)await _hosts.Remove(cutoff, unnamed.GetRange(i, Math.Min(RemovalBatch, unnamed.Count - i))).ConfigureAwait(false);
 
         if (forgotten > 0 || removed > 0)
             LogContext.Debug?.Log("Retention removed {Records} host records and forgot {Streams} delayed streams", removed, forgotten);
 
         return (forgotten, removed);
+    }
+
+    /// <summary>
+    /// What <see cref="Finish" /> would do now, changing nothing in Redis: the delayed streams it would forget, the host records
+    /// it would remove (each is checked again when it is removed, so a record held again meanwhile stays), and the records
+    /// stored without a hold that it would give one (they can go in a later round).
+    /// </summary>
+    public async Task<(int DelayedStreams, int HostRecords, long Unheld)> Plan(Round round)
+    {
+        var (forgettable, earliestDue) = await ForgetEmptyDelayedStreams(forget: false).ConfigureAwait(false);
+        var unheld = await _hosts.CountUnheld().ConfigureAwait(false);
+
+        // Records without a hold get one past the round's start: never candidates of this round.
+        var (_, unnamed) = await Unnamed(round, earliestDue).ConfigureAwait(false);
+        return (forgettable, unnamed.Count, unheld);
+    }
+
+    /// <summary>The held records that no entry names, and the hold before which each must still end when it is removed.</summary>
+    async Task<(long Cutoff, List<string> Unnamed)> Unnamed(Round round, long earliestDue)
+    {
+        var cutoff = Math.Min(round.StartMs, earliestDue) - _allowanceMs;
+        var candidates = await _hosts.GetHeldBefore(cutoff, CandidateLimit).ConfigureAwait(false);
+        if (candidates.Length == 0)
+            return (cutoff, []);
+
+        var horizon = (long)candidates.Max(x => x.Score) + _allowanceMs;
+        var named = new HashSet<string>(StringComparer.Ordinal);
+
+        foreach (var stream in round.Streams)
+        {
+            var (names, readUntilMs) = await NamesOf(stream, horizon).ConfigureAwait(false);
+            named.UnionWith(names);
+
+            // More than the limit: an entry after the last one read may name a candidate held until after it.
+            if (readUntilMs - _allowanceMs < cutoff)
+                cutoff = readUntilMs - _allowanceMs;
+        }
+
+        return (cutoff, candidates.Where(x => x.Score < cutoff && !named.Contains((string)x.Element!)).Select(x => (string)x.Element!).ToList());
     }
 
     /// <summary>
@@ -144,8 +164,11 @@ sealed class HostRecordSweep
         return (read.Names.Keys, read.Position >= horizon ? long.MaxValue : (long)read.Position.Milliseconds);
     }
 
-    /// <summary>Forgets the delayed streams nothing waits for; the earliest due time of the others, or the largest value when none.</summary>
-    async Task<(int Forgotten, long EarliestDueMs)> ForgetEmptyDelayedStreams()
+    /// <summary>
+    /// Forgets the delayed streams nothing waits for (with <paramref name="forget" /> false, only counts them); the earliest due
+    /// time of the others, or the largest value when none.
+    /// </summary>
+    async Task<(int Forgotten, long EarliestDueMs)> ForgetEmptyDelayedStreams(bool forget)
     {
         var forgotten = 0;
         var earliest = long.MaxValue;
@@ -155,7 +178,7 @@ sealed class HostRecordSweep
             var (count, nextDue) = await _delayed.GetSummary(stream).ConfigureAwait(false);
             if (nextDue is { } due)
                 earliest = Math.Min(earliest, due.ToUnixTimeMilliseconds());
-            else if (count == 0 && await _delayed.ForgetStreamIfEmpty(stream).ConfigureAwait(false))
+            else if (count == 0 && (!forget || await _delayed.ForgetStreamIfEmpty(stream).ConfigureAwait(false)))
                 forgotten++;
         }
 

@@ -62,8 +62,14 @@ sealed class StreamTrimmer
     /// <summary>Trims every stream once.</summary>
     public Task<TrimReport> TrimAll(CancellationToken cancellationToken) => OneAtATime(() => TrimAllAlone(cancellationToken));
 
+    /// <summary>
+    /// What <see cref="TrimAll" /> would do now, changing nothing: per stream what its policy would remove and which group holds
+    /// more back, the groups of gone endpoints it would remove, and what the end of the round would remove.
+    /// </summary>
+    public Task<TrimPlan> PlanAll(CancellationToken cancellationToken) => OneAtATime(() => PlanAllAlone(cancellationToken));
+
     /// <summary>Runs a pass after the one before it has ended, however it ended.</summary>
-    Task<TrimReport> OneAtATime(Func<Task<TrimReport>> pass)
+    Task<T> OneAtATime<T>(Func<Task<T>> pass)
     {
         lock (_passLock)
         {
@@ -133,6 +139,31 @@ sealed class StreamTrimmer
         return report.Build();
     }
 
+    async Task<TrimPlan> PlanAllAlone(CancellationToken cancellationToken)
+    {
+        var report = new ReportBuilder { Round = await _sweep.Begin().ConfigureAwait(false), Planning = true };
+
+        foreach (var pattern in new[] { Keys.EventsPattern, Keys.QueuesPattern })
+        {
+            foreach (var key in await _admin.ScanAllStreams(pattern).ConfigureAwait(false))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                await TrimStream(key, report).ConfigureAwait(false);
+            }
+        }
+
+        var (delayedStreams, hostRecords, unheld) = await _sweep.Plan(report.Round).ConfigureAwait(false);
+        return new TrimPlan
+        {
+            StreamsExamined = report.Examined,
+            Streams = report.Plans,
+            RemovedGroups = report.RemovedGroups,
+            RemovedHostRecords = hostRecords,
+            UnheldHostRecords = unheld,
+            RemovedDelayedStreams = delayedStreams
+        };
+    }
+
     async Task Finish(HostRecordSweep.Round round, ReportBuilder report)
     {
         var (delayedStreams, hostRecords) = await _sweep.Finish(round).ConfigureAwait(false);
@@ -165,6 +196,14 @@ sealed class StreamTrimmer
 
     async Task Trim(RedisKey key, RetentionPolicy policy, ReportBuilder report)
     {
+        if (report.Planning)
+        {
+            var plan = await _trimming.Plan(key, policy.MaxEntries, policy.MaxAge, CountLimit).ConfigureAwait(false);
+            if (plan.Removed > 0 || plan.KeptFor != null || plan.Uncounted)
+                report.Plans.Add(new TrimPlan.StreamPlan(key.ToString(), policy, plan));
+            return;
+        }
+
         var (removed, keptFor, uncounted) = await _trimming.Trim(key, policy.MaxEntries, policy.MaxAge, CountLimit).ConfigureAwait(false);
         if (removed > 0)
             report.Removed[key.ToString()] = removed;
@@ -203,6 +242,12 @@ sealed class StreamTrimmer
             if (hasGroup && !await IsGone(eventStream, name, queue, temporary, report).ConfigureAwait(false))
                 continue;
 
+            if (report.Planning)
+            {
+                report.RemovedGroups.Add(eventStream.ToString() + "/" + name);
+                continue;
+            }
+
             if (hasGroup)
                 await _admin.DestroyGroup(eventStream, name).ConfigureAwait(false);
 
@@ -240,14 +285,19 @@ sealed class StreamTrimmer
         var live = report.LiveNames;
         if (consumers.Any(x => live.Contains(x.Name) || x.IdleTimeInMilliseconds < expiry.TotalMilliseconds))
         {
-            _inactiveSince.Remove(key);
+            if (!report.Planning)
+                _inactiveSince.Remove(key);
             return false;
         }
 
         if (temporary || consumers.Length > 0)
             return true;
 
+        // A plan counts from now where no pass saw the group so before, and remembers nothing.
         var now = _time.GetUtcNow();
+        if (report.Planning)
+            return now - (_inactiveSince.TryGetValue(key, out var seen) ? seen : now) >= expiry;
+
         if (!_inactiveSince.TryGetValue(key, out var since))
         {
             _inactiveSince[key] = since = now;
@@ -269,6 +319,10 @@ sealed class StreamTrimmer
         public HashSet<string>? LiveNames;
         public int RemovedHostRecords;
         public int RemovedDelayedStreams;
+
+        /// <summary>A dry run: nothing is changed, and <see cref="Plans" /> says what would be.</summary>
+        public bool Planning;
+        public readonly List<TrimPlan.StreamPlan> Plans = [];
 
         public TrimReport Build() => new()
         {

@@ -309,8 +309,8 @@ public class CliErrorWorkflowTests
             new[] { "streams" }, ["info", "LotSold"], ["history", "LotSold"], ["peek", "events:LotSold"], ["peek", "queue:ledger_error", "--body"],
             ["groups", "list", "events:LotSold"], ["move", "queue:ledger_error", "--limit", "1", "--dry-run"], ["move", "queue:ledger_error", "--limit", "1", "--yes"],
             ["requeue", "ledger", "--limit", "1", "--yes"], ["delete", "queue:ledger_error", "--yes"], ["purge", "queue:ledger_error", "--yes"],
-            ["groups", "delete", "events:LotSold", "retired", "--yes"], ["replay", "LotSold", "--endpoint", "ledger"], ["rewind", "ledger", "--to", ids[0]],
-            ["trim"], ["scheduled", "list"], ["migrate-keys"]
+            ["groups", "delete", "events:LotSold", "retired", "--yes"], ["replay", "LotSold", "--endpoint", "ledger", "--yes"], ["rewind", "ledger", "--to", ids[0], "--yes"],
+            ["trim", "--dry-run"], ["trim", "--yes"], ["scheduled", "list"], ["migrate-keys", "--dry-run"], ["migrate-keys", "--yes"]
         })
         {
             var result = await CliProcess.Run(redis.ConnectionString, redis.KeyPrefix, [..command, "--output", "json"]);

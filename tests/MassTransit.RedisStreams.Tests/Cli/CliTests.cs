@@ -73,7 +73,7 @@ public class CliTests
         var (redis, ids) = await Publish(4);
         var db = await redis.Database();
 
-        var result = await CliProcess.Run(redis.ConnectionString, redis.KeyPrefix, "replay", "LotSold", "--endpoint", "ledger", "--from", ids[1]);
+        var result = await CliProcess.Run(redis.ConnectionString, redis.KeyPrefix, "replay", "LotSold", "--endpoint", "ledger", "--from", ids[1], "--yes");
 
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains("Replayed 3 LotSold events to ledger.", result.Output);
@@ -88,7 +88,7 @@ public class CliTests
         var (redis, ids) = await Publish(3);
         var db = await redis.Database();
 
-        var result = await CliProcess.Run(redis.ConnectionString, redis.KeyPrefix, "rewind", "ledger", "--to", ids[1]);
+        var result = await CliProcess.Run(redis.ConnectionString, redis.KeyPrefix, "rewind", "ledger", "--to", ids[1], "--yes");
 
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains("Moved ledger in 1 streams.", result.Output);
@@ -121,7 +121,7 @@ public class CliTests
         var db = await redis.Database();
 
         // The ledger endpoint has handled all six (its consumer acknowledged them), so trimming the log to two is safe.
-        var result = await CliProcess.Run(redis.ConnectionString, redis.KeyPrefix, "trim", "--events", "2");
+        var result = await CliProcess.Run(redis.ConnectionString, redis.KeyPrefix, "trim", "--events", "2", "--yes");
 
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains(result.Output.Split('\n'), x => x.Contains(redis.Key("events:LotSold").ToString(), StringComparison.Ordinal) && x.Contains('4'));
@@ -238,16 +238,16 @@ public class CliTests
         Assert.Contains(" 3 ", ledger);
         Assert.Single(streams.Output.Split('\n'), x => x.Contains("LotSold", StringComparison.Ordinal) && x.Contains(" 1 ", StringComparison.Ordinal));
 
-        var cancel = await CliProcess.Run(redis.ConnectionString, redis.KeyPrefix, "scheduled", "cancel", later.TokenId.ToString("D"));
+        var cancel = await CliProcess.Run(redis.ConnectionString, redis.KeyPrefix, "scheduled", "cancel", later.TokenId.ToString("D"), "--yes");
         Assert.True(cancel.ExitCode == 0, cancel.ToString());
         Assert.Contains("queue:ledger", cancel.Output);
         Assert.Equal(2, await db.SortedSetLengthAsync(redis.Beside("queue:ledger", "delayed")));
 
         var plain = (string)(await db.SortedSetRangeByRankAsync(redis.Beside("queue:ledger", "delayed"), -1, -1))[0]!;
-        Assert.Equal(0, (await CliProcess.Run(redis.ConnectionString, redis.KeyPrefix, "scheduled", "cancel", plain)).ExitCode);
+        Assert.Equal(0, (await CliProcess.Run(redis.ConnectionString, redis.KeyPrefix, "scheduled", "cancel", plain, "--yes")).ExitCode);
         Assert.Equal(1, await db.SortedSetLengthAsync(redis.Beside("queue:ledger", "delayed")));
 
-        var again = await CliProcess.Run(redis.ConnectionString, redis.KeyPrefix, "scheduled", "cancel", later.TokenId.ToString("D"));
+        var again = await CliProcess.Run(redis.ConnectionString, redis.KeyPrefix, "scheduled", "cancel", later.TokenId.ToString("D"), "--yes");
         Assert.Equal(4, again.ExitCode);
         Assert.Contains("no message with the token", again.Error);
     }
@@ -283,7 +283,7 @@ public class CliTests
         await db.StringSetAsync(Legacy("queue:ledger", "clock"), "9999999999999-5");
         await db.StringSetAsync(redis.Beside("queue:ledger", "clock"), "1700000000000-0");
 
-        var result = await CliProcess.Run(redis.ConnectionString, redis.KeyPrefix, "migrate-keys");
+        var result = await CliProcess.Run(redis.ConnectionString, redis.KeyPrefix, "migrate-keys", "--yes");
 
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains("Moved 4 keys", result.Output);
@@ -295,7 +295,7 @@ public class CliTests
         var subscribers = (await db.HashGetAllAsync(redis.Beside("events:LotSold", "subscribers"))).ToDictionary(x => (string)x.Name!, x => (string?)x.Value);
         Assert.Equal(new Dictionary<string, string?> { ["ledger"] = "$", ["audit"] = "$" }, subscribers);
 
-        Assert.Contains("Moved 0 keys", (await CliProcess.Run(redis.ConnectionString, redis.KeyPrefix, "migrate-keys")).Output);
+        Assert.Contains("No key to move", (await CliProcess.Run(redis.ConnectionString, redis.KeyPrefix, "migrate-keys")).Output);
         var withoutPrefix = await CliProcess.Run((IReadOnlyDictionary<string, string>?)null, "migrate-keys", "--connection", redis.ConnectionString);
         Assert.Equal(2, withoutPrefix.ExitCode);
         Assert.Contains("needs --prefix", withoutPrefix.Error);

@@ -114,6 +114,34 @@ public class ClusterTests :
     RedisClusterProcess Cluster => _fixture.Cluster;
 
     [RedisClusterFact]
+    public async Task The_tools_move_between_streams_in_different_hash_slots_appends_each_entry_once_and_deletes_it_from_the_source()
+    {
+        var prefix = await ClusterSupport.SpreadPrefix(Cluster, 2, "queue:ledger_error", "queue:audit");
+        var redis = ClusterSupport.Context(Cluster, prefix);
+        var db = await redis.Database();
+        var source = redis.Key("queue:ledger_error");
+        var target = redis.Key("queue:audit");
+        Assert.NotEqual(RedisClusterProcess.SlotOf(source), RedisClusterProcess.SlotOf(target));
+
+        await db.StreamCreateConsumerGroupAsync(target, "audit", "0", true);
+        for (var i = 0; i < 250; i++)
+            await db.StreamAddAsync(source, [new NameValueEntry("body", $"{{\"lot\":{i}}}"), new NameValueEntry("MT-Reason", "fault")]);
+
+        var dryRun = await CliProcess.Run(redis.ConnectionString, prefix, "move", "queue:ledger_error", "--to", "audit", "--dry-run", "-o", "json");
+        Assert.True(dryRun.ExitCode == 0, dryRun.ToString());
+        Assert.False(System.Text.Json.JsonDocument.Parse(dryRun.Output).RootElement.GetProperty("atomic").GetBoolean());
+        Assert.Equal(250, await db.StreamLengthAsync(source));
+
+        var result = await CliProcess.Run(redis.ConnectionString, prefix, "move", "queue:ledger_error", "--to", "audit", "--yes");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("Moved 250 messages from queue:ledger_error: 250 to queue:audit.", result.Output);
+        Assert.Equal(0, await db.StreamLengthAsync(source));
+        var bodies = (await db.StreamRangeAsync(target)).Select(x => (string)x["body"]!).ToList();
+        Assert.Equal(Enumerable.Range(0, 250).Select(i => $"{{\"lot\":{i}}}"), bodies);
+    }
+
+    [RedisClusterFact]
     public async Task Sends_publishes_and_polymorphic_publishes_reach_endpoints_whose_streams_live_on_different_primaries()
     {
         const string interfaceStream = "events:MassTransit.RedisStreams.Tests.History:ILotEvent";
@@ -449,7 +477,7 @@ public class ClusterTests :
         Assert.Contains(lines, x => x.Contains("LotWithdrawn", StringComparison.Ordinal) && x.Contains(" 3 ", StringComparison.Ordinal));
         Assert.Contains(lines, x => x.Contains("queue", StringComparison.Ordinal) && x.Contains("ledger", StringComparison.Ordinal));
 
-        var rewind = await CliProcess.Run(Cluster.ConnectionString, prefix, "rewind", "ledger", "--to", "0");
+        var rewind = await CliProcess.Run(Cluster.ConnectionString, prefix, "rewind", "ledger", "--to", "0", "--yes");
         Assert.True(rewind.ExitCode == 0, rewind.ToString());
         Assert.Contains("Moved ledger in 2 streams.", rewind.Output);
         foreach (var type in new[] { "events:LotSold", "events:LotWithdrawn" })
