@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the solution; the one command a fresh machine needs. The tests start private redis-server processes
 # of their own, so this script only makes sure redis-server (and openssl, for the TLS tests, and iproute2, for the test
-# that cuts a consumer off in a network namespace, and chromium, which the dashboard's browser tests drive through Playwright)
+# that cuts a consumer off in a network namespace, chromium, which the dashboard's browser tests drive through Playwright,
+# and rabbitmq-server, for the test of a cut-over from RabbitMQ)
 # is installed, with apt-get when it is missing. Playwright's own browser download is never used.
 # Extra arguments go to `dotnet test`, e.g. ./test.sh --filter "FullyQualifiedName~Smoke".
 # Results: console output, plus TestResults/results_*.trx (one per test project) for CI.
@@ -16,6 +17,8 @@ command -v openssl >/dev/null 2>&1 || packages+=(openssl)
 command -v ip >/dev/null 2>&1 || [[ -x /usr/sbin/ip || -x /sbin/ip ]] || packages+=(iproute2)
 # The dashboard's tests launch /usr/bin/chromium headless (tests/MassTransit.RedisStreams.Dashboard.Tests/BrowserFixture.cs).
 [[ -x /usr/bin/chromium ]] || packages+=(chromium)
+# The cut-over test from RabbitMQ starts a private rabbitmq-server (tests/.../Migration/CutOverTests.cs).
+[[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ]] || packages+=(rabbitmq-server)
 
 if [[ ${#packages[@]} -gt 0 ]]; then
     sudo=()

@@ -82,6 +82,14 @@ public sealed class RabbitBroker :
         return await StartPrivate();
     }
 
+    /// <summary>How many messages wait in a queue (ready, not counting those delivered and unacknowledged).</summary>
+    public async Task<uint> MessageCount(string queue)
+    {
+        await using var connection = await Factory(Address).CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        return await channel.MessageCountAsync(queue);
+    }
+
     /// <summary>Deletes queues and exchanges by name; names that do not exist are skipped.</summary>
     public async Task Delete(IEnumerable<string> queues, IEnumerable<string> exchanges)
     {
