@@ -59,7 +59,8 @@ public sealed class PackageTests : IClassFixture<PackedFeed>
 
             using var symbols = ZipFile.OpenRead(_feed.PackagePath(id, "snupkg"));
             var pdbs = symbols.Entries.Where(x => x.FullName.EndsWith(".pdb", StringComparison.Ordinal)).ToList();
-            Assert.Equal(2, pdbs.Count); // net8.0 and net10.0
+            // One per target (net8.0, net10.0); the tool carries those of the projects it bundles as well, all built here.
+            Assert.True(pdbs.Count >= 2, $"{id}: {pdbs.Count} PDBs");
             foreach (var pdb in pdbs)
             {
                 var sourceLink = SourceLinkJson(pdb);
@@ -140,12 +141,12 @@ public sealed class PackageTests : IClassFixture<PackedFeed>
         Assert.True(result.ExitCode == 0, result.Output);
     }
 
-    /// <summary>The README's whole quick-start program: the C# block that starts with <c>using MassTransit;</c>.</summary>
+    /// <summary>The README's whole quick-start program: the C# block that starts with <c>using Auctions;</c>.</summary>
     static string QuickStart(string readme)
     {
         readme = readme.ReplaceLineEndings("\n");
-        var start = readme.IndexOf("```csharp\nusing MassTransit;\n", StringComparison.Ordinal);
-        Assert.True(start >= 0, "README.md has no quick-start program (a csharp block starting with `using MassTransit;`).");
+        var start = readme.IndexOf("```csharp\nusing Auctions;\nusing MassTransit;\n", StringComparison.Ordinal);
+        Assert.True(start >= 0, "README.md has no quick-start program (a csharp block starting with `using Auctions;`).");
         start += "```csharp\n".Length;
         var end = readme.IndexOf("\n```", start, StringComparison.Ordinal);
         return readme[start..(end + 1)];
