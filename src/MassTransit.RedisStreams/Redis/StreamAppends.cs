@@ -165,7 +165,7 @@ sealed class StreamAppends :
             else
             {
                 var text = (string?)item ?? "";
-                outcomes[i] = text.StartsWith('!') ? new RedisServerException(RedisErrorKind.Unknown, CommandFlags.None, text[1..]) : text;
+                outcomes[i] = text.StartsWith('!') ? ServerErrors.Create(text[1..]) : text;
             }
         }
 

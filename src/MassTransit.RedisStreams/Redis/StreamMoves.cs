@@ -98,7 +98,7 @@ sealed class StreamMoves :
 
             var text = (string?)item ?? "";
             if (text.StartsWith('!'))
-                throw new RedisServerException(RedisErrorKind.Unknown, CommandFlags.None, $"Moving entry {entries[i].Id} from {source} to {target} failed: {text[1..]}");
+                throw ServerErrors.Create($"Moving entry {entries[i].Id} from {source} to {target} failed: {text[1..]}");
 
             moved[i] = text;
         }
