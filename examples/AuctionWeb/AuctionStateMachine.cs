@@ -45,18 +45,23 @@ public class AuctionStateMachine :
 
         During(Opened, Bidding,
             Ignore(Open),
-            When(Bid, context => IsHighest(context.Saga, context.Message))
-                .Then(context =>
-                {
-                    context.Saga.HighestBidder = context.Message.Bidder;
-                    context.Saga.HighestBid = context.Message.Amount;
-                    context.Saga.Bids++;
-                })
-                .RespondAsync(context => context.Init<BidAccepted>(context.Message))
-                .TransitionTo(Bidding),
-            When(Bid, context => !IsHighest(context.Saga, context.Message))
-                .RespondAsync(context => context.Init<BidRejected>(new BidRejected(context.Message.AuctionId, context.Message.Bidder,
-                    context.Message.Amount, $"the bid must be more than {context.Saga.HighestBid ?? context.Saga.StartingPrice - 0.01m}"))),
+            // One activity decides: two filtered When(Bid)s would both run, the second seeing the state the first changed.
+            When(Bid)
+                .IfElse(context => IsHighest(context.Saga, context.Message),
+                    accept => accept
+                        .Then(context =>
+                        {
+                            context.Saga.HighestBidder = context.Message.Bidder;
+                            context.Saga.HighestBid = context.Message.Amount;
+                            context.Saga.Bids++;
+                        })
+                        .Respond(context => new BidAccepted(context.Message.AuctionId, context.Message.Bidder, context.Message.Amount))
+                        .TransitionTo(Bidding),
+                    reject => reject
+                        .Respond(context => new BidRejected(context.Message.AuctionId, context.Message.Bidder, context.Message.Amount,
+                            context.Saga.HighestBid is { } highest
+                                ? $"the bid must be more than {highest}"
+                                : $"the bid must be at least {context.Saga.StartingPrice}"))),
             When(Closing!.Received)
                 .Publish(context => new AuctionClosed(context.Saga.CorrelationId, context.Saga.Item, context.Saga.HighestBidder,
                     context.Saga.HighestBid ?? 0m, DateTime.UtcNow))
@@ -65,14 +70,14 @@ public class AuctionStateMachine :
         During(Closed,
             Ignore(Open),
             When(Bid)
-                .RespondAsync(context => context.Init<BidRejected>(new BidRejected(context.Message.AuctionId, context.Message.Bidder,
-                    context.Message.Amount, "the auction is closed"))));
+                .Respond(context => new BidRejected(context.Message.AuctionId, context.Message.Bidder,
+                    context.Message.Amount, "the auction is closed")));
 
         DuringAny(
             When(Get)
-                .RespondAsync(context => context.Init<AuctionStatus>(new AuctionStatus(context.Saga.CorrelationId, context.Saga.Item,
+                .Respond(context => new AuctionStatus(context.Saga.CorrelationId, context.Saga.Item,
                     context.Saga.CurrentState, context.Saga.StartingPrice, context.Saga.HighestBidder, context.Saga.HighestBid, context.Saga.Bids,
-                    context.Saga.ClosesAt))));
+                    context.Saga.ClosesAt)));
     }
 
     public State Opened { get; private set; } = null!;
