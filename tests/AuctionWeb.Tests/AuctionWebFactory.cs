@@ -16,7 +16,7 @@ using Xunit;
 /// Redis under a key prefix of its own, with the connection string where Aspire puts it (<c>ConnectionStrings:redis</c>).
 /// One per test class: starting the bus takes a moment.
 /// </summary>
-public sealed class AuctionWebFactory :
+public class AuctionWebFactory :
     WebApplicationFactory<Program>,
     IAsyncLifetime
 {
@@ -31,6 +31,9 @@ public sealed class AuctionWebFactory :
 
     Task IAsyncLifetime.DisposeAsync() => DisposeAsync().AsTask();
 
+    /// <summary>Settings over the ones above, for a test class's own factory.</summary>
+    protected virtual IEnumerable<KeyValuePair<string, string?>> Settings => [];
+
     public HttpClient Client() => CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
@@ -44,6 +47,6 @@ public sealed class AuctionWebFactory :
             ["Demo:AutoOpen"] = "false",
             ["Logging:LogLevel:Default"] = "Warning",
             ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "",
-        }));
+        }).AddInMemoryCollection(Settings));
     }
 }
