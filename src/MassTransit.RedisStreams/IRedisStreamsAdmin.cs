@@ -32,7 +32,7 @@ public interface IRedisStreamsAdmin
     /// </summary>
     /// <param name="cancellationToken">Stops between streams.</param>
     /// <returns>What was removed, and what lagging groups kept.</returns>
-    Task<TrimReport> Trim(CancellationToken cancellationToken = default);
+    Task<RedisStreamsTrimReport> Trim(CancellationToken cancellationToken = default);
 }
 
 

@@ -22,7 +22,7 @@ public interface IRedisStreamsReceiveEndpointConfigurator :
     /// Where this endpoint's consumer groups on event streams start when they are first created, as a point in time: the
     /// endpoint receives the events appended from then on, the older ones still in the stream included — so a new projection
     /// gets the history it needs on its first start. Overrides <see cref="StartPosition" />. Groups that exist keep their
-    /// position; move them with <see cref="IEventHistory.Rewind" />.
+    /// position; move them with <see cref="IRedisStreamsEventHistory.Rewind" />.
     /// </summary>
     DateTimeOffset? StartTime { set; }
 

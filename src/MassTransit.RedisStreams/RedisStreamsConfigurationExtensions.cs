@@ -38,7 +38,7 @@ public static class RedisStreamsConfigurationExtensions
             var bus = GetBusContext<IBus>(provider);
             return new RedisStreamsAdmin(bus.Redis, bus.Trimmer);
         });
-        configurator.TryAddSingleton<IEventHistory>(provider => GetBusContext<IBus>(provider).History);
+        configurator.TryAddSingleton<IRedisStreamsEventHistory>(provider => GetBusContext<IBus>(provider).History);
 
         AddHealthCheck<IBus>(configurator, RedisStreamsInstrumentation.HealthCheckName);
     }
@@ -60,7 +60,7 @@ public static class RedisStreamsConfigurationExtensions
         configurator.SetBusFactory(new RedisStreamsRegistrationBusFactory(configure ?? ((context, cfg) => cfg.ConfigureEndpoints(context))));
         configurator.TryAddSingleton<OpenedConnections>();
 
-        configurator.TryAddSingleton<IEventHistory<TBus>>(provider => new EventHistory<TBus>(GetBusContext<TBus>(provider).History));
+        configurator.TryAddSingleton<IRedisStreamsEventHistory<TBus>>(provider => new EventHistory<TBus>(GetBusContext<TBus>(provider).History));
 
         AddHealthCheck<TBus>(configurator, RedisStreamsInstrumentation.HealthCheckName + "-" + typeof(TBus).Name);
     }
