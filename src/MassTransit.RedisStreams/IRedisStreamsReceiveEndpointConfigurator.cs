@@ -11,20 +11,13 @@ public interface IRedisStreamsReceiveEndpointConfigurator :
     IReceiveEndpointConfigurator
 {
     /// <summary>
-    /// Where this endpoint's consumer groups on event streams start when they are first created: at new messages (the
-    /// default), or at the beginning of each stream, which delivers every event already in the log. Groups that exist keep
-    /// their position. The endpoint's own queue stream always starts at its beginning, so nothing sent before the endpoint first
-    /// ran is missed.
+    /// Where this endpoint's consumer groups on event streams start when they are first created:
+    /// <see cref="RedisStreamsStartPosition.NewMessages" /> (the default), <see cref="RedisStreamsStartPosition.Beginning" />,
+    /// which delivers every event already in the log, or <see cref="RedisStreamsStartPosition.At" /> a point in time. Groups
+    /// that exist keep their position; move them with <see cref="IRedisStreamsEventHistory.Rewind" />. The endpoint's own queue
+    /// stream always starts at its beginning, so nothing sent before the endpoint first ran is missed.
     /// </summary>
     RedisStreamsStartPosition StartPosition { set; }
-
-    /// <summary>
-    /// Where this endpoint's consumer groups on event streams start when they are first created, as a point in time: the
-    /// endpoint receives the events appended from then on, the older ones still in the stream included — so a new projection
-    /// gets the history it needs on its first start. Overrides <see cref="StartPosition" />. Groups that exist keep their
-    /// position; move them with <see cref="IRedisStreamsEventHistory.Rewind" />.
-    /// </summary>
-    DateTimeOffset? StartTime { set; }
 
     /// <summary>
     /// The lag past which this endpoint's health is Degraded; overrides the bus's

@@ -14,6 +14,7 @@ sealed class RedisStreamsReceiveEndpointConfiguration :
 {
     readonly RedisStreamsEndpointConfiguration _endpointConfiguration;
     readonly RedisStreamsHostConfiguration _hostConfiguration;
+    RedisStreamsStartPosition _startPosition = RedisStreamsStartPosition.NewMessages;
 
     public RedisStreamsReceiveEndpointConfiguration(RedisStreamsHostConfiguration hostConfiguration, string queueName,
         RedisStreamsEndpointConfiguration endpointConfiguration)
@@ -30,9 +31,12 @@ sealed class RedisStreamsReceiveEndpointConfiguration :
     /// <summary>A temporary endpoint's queue stream expires when its process dies and is deleted, with its groups, on stop.</summary>
     public bool Temporary { get; set; }
 
-    public RedisStreamsStartPosition StartPosition { get; set; }
-
-    public DateTimeOffset? StartTime { get; set; }
+    public RedisStreamsStartPosition StartPosition
+    {
+        get => _startPosition;
+        set => _startPosition = value ?? throw new ArgumentNullException(nameof(value),
+            "The start position must be RedisStreamsStartPosition.NewMessages, .Beginning or .At(time), not null.");
+    }
 
     public long? DegradedLagThreshold { get; set; }
 

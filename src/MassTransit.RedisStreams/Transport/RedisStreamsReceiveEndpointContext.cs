@@ -28,9 +28,7 @@ sealed class RedisStreamsReceiveEndpointContext :
         QueueName = configuration.QueueName;
         QueueKey = BusContext.Keys.Queue(QueueName);
         Temporary = configuration.Temporary;
-        StartPosition = configuration.StartTime is { } startTime
-            ? StreamEntryId.FromTime(startTime).Previous.ToString()
-            : configuration.StartPosition == RedisStreamsStartPosition.Beginning ? "0" : "$";
+        StartPosition = configuration.StartPosition.GroupStartId;
 
         DegradedLagThreshold = configuration.DegradedLagThreshold ?? BusContext.Settings.DegradedLagThreshold;
         DegradedPendingAgeThreshold = configuration.DegradedPendingAgeThreshold ?? BusContext.Settings.DegradedPendingAgeThreshold;

@@ -168,7 +168,7 @@ public class RewindTests
                 cfg.Host(redis.ConnectionString, h => h.KeyPrefix = redis.KeyPrefix);
                 cfg.ReceiveEndpoint("late-projection", e =>
                 {
-                    e.StartTime = start;
+                    e.StartPosition = RedisStreamsStartPosition.At(start);
                     e.ConcurrentMessageLimit = 1;
                     e.Handler<LotSold>(ctx =>
                     {
