@@ -20,6 +20,25 @@ public interface IRedisStreamsReceiveEndpointConfigurator :
     RedisStreamsStartPosition StartPosition { set; }
 
     /// <summary>
+    /// How many times an entry is delivered to this endpoint without being acknowledged before it is moved to the endpoint's
+    /// <c>_error</c> stream; overrides the bus's <see cref="RedisStreamsTransportOptions.MaxDeliveryCount" />. At least 1.
+    /// </summary>
+    int? MaxDeliveryCount { set; }
+
+    /// <summary>
+    /// How long an entry this endpoint read may stay unacknowledged by an instance that still runs before another instance
+    /// claims it; overrides the bus's <see cref="RedisStreamsTransportOptions.ClaimTimeout" />. At least 1 second, and not
+    /// more than the bus's <see cref="RedisStreamsTransportOptions.DeadConsumerTimeout" />.
+    /// </summary>
+    TimeSpan? ClaimTimeout { set; }
+
+    /// <summary>
+    /// Whether a message whose time to live has passed when this endpoint reads it goes to the endpoint's <c>_skipped</c>
+    /// stream (true) or is dropped (false); overrides the bus's <see cref="RedisStreamsTransportOptions.MoveExpiredToSkipped" />.
+    /// </summary>
+    bool? MoveExpiredToSkipped { set; }
+
+    /// <summary>
     /// The lag past which this endpoint's health is Degraded; overrides the bus's
     /// <see cref="RedisStreamsTransportOptions.DegradedLagThreshold" />.
     /// </summary>

@@ -38,6 +38,12 @@ sealed class RedisStreamsReceiveEndpointConfiguration :
             "The start position must be RedisStreamsStartPosition.NewMessages, .Beginning or .At(time), not null.");
     }
 
+    public int? MaxDeliveryCount { get; set; }
+
+    public TimeSpan? ClaimTimeout { get; set; }
+
+    public bool? MoveExpiredToSkipped { get; set; }
+
     public long? DegradedLagThreshold { get; set; }
 
     public TimeSpan? DegradedPendingAgeThreshold { get; set; }
@@ -86,6 +92,16 @@ sealed class RedisStreamsReceiveEndpointConfiguration :
         var problem = StreamKeys.DescribeInvalidName(QueueName);
         if (problem != null)
             yield return this.Failure("QueueName", $"The queue name '{QueueName}' {problem}");
+
+        if (MaxDeliveryCount < 1)
+            yield return this.Failure("MaxDeliveryCount", $"must be at least 1 (was {MaxDeliveryCount}).");
+
+        var deadConsumerTimeout = _hostConfiguration.Settings.DeadConsumerTimeout;
+        if (ClaimTimeout < TimeSpan.FromSeconds(1) || ClaimTimeout > deadConsumerTimeout)
+        {
+            yield return this.Failure("ClaimTimeout",
+                $"must be between 1 second and the bus's DeadConsumerTimeout of {deadConsumerTimeout} (was {ClaimTimeout}).");
+        }
     }
 
     RedisStreamsReceiveEndpointContext CreateRedisStreamsReceiveEndpointContext()
