@@ -56,7 +56,7 @@ catch (Exception exception) when (exception is OperationCanceledException or Mas
 
 try
 {
-    var events = host.Services.GetRequiredService<IEventHistory>();
+    var events = host.Services.GetRequiredService<IRedisStreamsEventHistory>();
 
     var info = await events.GetStreamInfo<AuctionEnded>(timeout.Token);
     if (info.Length == 0)
@@ -124,7 +124,7 @@ finally
     await host.StopAsync(CancellationToken.None);
 }
 
-static string Describe(StoredEvent<AuctionEnded> stored) => stored.Message is { } auction
+static string Describe(RedisStreamsStoredEvent<AuctionEnded> stored) => stored.Message is { } auction
     ? $"{auction.Item}: {(auction.Winner is null ? "unsold" : $"{auction.Winner} paid {auction.Amount:N2}")}"
       + (stored.Headers.Get<string>("RunId") is { } runId ? $" (run {runId})" : "")
     : $"does not read as AuctionEnded: {stored.Error?.Message}";

@@ -82,23 +82,23 @@ static partial class CliOptions
     /// A position in a stream: an entry ID (<c>1696320000000-0</c>), a time (<c>2026-11-30T08:00:00Z</c>), or a time ago
     /// (<c>90s</c>, <c>15m</c>, <c>2h</c>, <c>7d</c>).
     /// </summary>
-    public static Option<EventPosition?> Position(string name, string description) => new(name)
+    public static Option<RedisStreamsPosition?> Position(string name, string description) => new(name)
     {
         Description = description + " An entry ID (1696320000000-0), a time (2026-11-30T08:00:00Z), or a time ago (90s, 15m, 2h, 7d).",
         CustomParser = ParsePosition
     };
 
-    static EventPosition? ParsePosition(ArgumentResult result)
+    static RedisStreamsPosition? ParsePosition(ArgumentResult result)
     {
         var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
         if (TryParseAgo(text, out var ago))
-            return EventPosition.FromTime(DateTimeOffset.UtcNow - ago);
+            return RedisStreamsPosition.FromTime(DateTimeOffset.UtcNow - ago);
 
         if (EntryIdPattern().IsMatch(text) || text is "-" or "+" or "$")
-            return EventPosition.FromId(text);
+            return RedisStreamsPosition.FromId(text);
 
         if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time))
-            return EventPosition.FromTime(time);
+            return RedisStreamsPosition.FromTime(time);
 
         result.AddError($"'{text}' is not an entry ID (1696320000000-0), a time (2026-11-30T08:00:00Z) or a time ago (2h).");
         return null;

@@ -37,7 +37,7 @@ sealed class CliSession :
     /// The stream an operator named, in any of the spellings <see cref="StreamResolver" /> takes; a failure with exit code 4
     /// when it does not exist.
     /// </summary>
-    public async Task<OperatedStream> ResolveExisting(string spelling, RedisStreamKind? bareKind = null)
+    public async Task<OperatedStream> ResolveExisting(string spelling, RedisStreamsStreamKind? bareKind = null)
     {
         var stream = await Operations.Resolver.Resolve(spelling, bareKind).ConfigureAwait(false);
         if (!await Redis.Admin.Exists(stream.Key).ConfigureAwait(false))

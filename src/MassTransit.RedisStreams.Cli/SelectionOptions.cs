@@ -14,10 +14,10 @@ sealed class SelectionOptions
         Description = "Only this entry; repeat for more (--id 1796028075124-0 --id 1796028075125-0)."
     };
 
-    readonly Option<EventPosition?> _from = CliOptions.Position("--from", "The oldest entry to take.");
-    readonly Option<EventPosition?> _to = CliOptions.Position("--to", "The newest entry to take.");
-    readonly Option<EventPosition?> _since = CliOptions.Position("--since", "Only entries appended since then.");
-    readonly Option<EventPosition?> _until = CliOptions.Position("--until", "Only entries appended until then.");
+    readonly Option<RedisStreamsPosition?> _from = CliOptions.Position("--from", "The oldest entry to take.");
+    readonly Option<RedisStreamsPosition?> _to = CliOptions.Position("--to", "The newest entry to take.");
+    readonly Option<RedisStreamsPosition?> _since = CliOptions.Position("--since", "Only entries appended since then.");
+    readonly Option<RedisStreamsPosition?> _until = CliOptions.Position("--until", "Only entries appended until then.");
 
     readonly Option<string?> _messageType = new("--message-type", "-t")
     {

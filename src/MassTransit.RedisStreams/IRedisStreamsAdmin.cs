@@ -6,8 +6,9 @@ using System.Threading.Tasks;
 
 /// <summary>
 /// Operations on the streams of a Redis Streams bus that an operator or an application runs by hand. With
-/// <c>UsingRedisStreams</c> it is registered in the container, bound to the bus's connection and key prefix; without a
-/// container, create a <see cref="RedisStreamsAdmin" />.
+/// <c>UsingRedisStreams</c> it is registered in the container, bound to the bus's connection and key prefix
+/// (<see cref="IRedisStreamsAdmin{TBus}" /> for an additional bus); without a container, create a
+/// <see cref="RedisStreamsAdmin" />.
 /// </summary>
 public interface IRedisStreamsAdmin
 {
@@ -32,9 +33,18 @@ public interface IRedisStreamsAdmin
     /// </summary>
     /// <param name="cancellationToken">Stops between streams.</param>
     /// <returns>What was removed, and what lagging groups kept.</returns>
-    Task<TrimReport> Trim(CancellationToken cancellationToken = default);
+    Task<RedisStreamsTrimReport> Trim(CancellationToken cancellationToken = default);
 }
 
+
+
+/// <summary>The operations of an additional bus (MultiBus) <typeparamref name="TBus" />; see <see cref="IRedisStreamsAdmin" />.</summary>
+/// <typeparam name="TBus">The bus interface.</typeparam>
+public interface IRedisStreamsAdmin<TBus> :
+    IRedisStreamsAdmin
+    where TBus : class, IBus
+{
+}
 
 /// <summary>
 /// The stream beside a receive endpoint's queue that <see cref="IRedisStreamsAdmin.Requeue" /> takes entries from.

@@ -39,7 +39,7 @@ public interface IRedisStreamsBusFactoryConfigurator :
     /// what every group has acknowledged, fault streams keep 7 days, error and skipped streams keep everything. An entry a
     /// consumer group still needs is never removed.
     /// </summary>
-    /// <param name="configure">Sets the policies, e.g. <c>r =&gt; r.MessageType&lt;AuctionEnded&gt;(RetentionPolicy.Age(TimeSpan.FromDays(90)))</c>.</param>
+    /// <param name="configure">Sets the policies, e.g. <c>r =&gt; r.MessageType&lt;AuctionEnded&gt;(RedisStreamsRetentionPolicy.Age(TimeSpan.FromDays(90)))</c>.</param>
     void Retention(Action<IRedisStreamsRetentionConfigurator> configure);
 
     /// <summary>

@@ -11,20 +11,32 @@ public interface IRedisStreamsReceiveEndpointConfigurator :
     IReceiveEndpointConfigurator
 {
     /// <summary>
-    /// Where this endpoint's consumer groups on event streams start when they are first created: at new messages (the
-    /// default), or at the beginning of each stream, which delivers every event already in the log. Groups that exist keep
-    /// their position. The endpoint's own queue stream always starts at its beginning, so nothing sent before the endpoint first
-    /// ran is missed.
+    /// Where this endpoint's consumer groups on event streams start when they are first created:
+    /// <see cref="RedisStreamsStartPosition.NewMessages" /> (the default), <see cref="RedisStreamsStartPosition.Beginning" />,
+    /// which delivers every event already in the log, or <see cref="RedisStreamsStartPosition.At" /> a point in time. Groups
+    /// that exist keep their position; move them with <see cref="IRedisStreamsEventHistory.Rewind" />. The endpoint's own queue
+    /// stream always starts at its beginning, so nothing sent before the endpoint first ran is missed.
     /// </summary>
     RedisStreamsStartPosition StartPosition { set; }
 
     /// <summary>
-    /// Where this endpoint's consumer groups on event streams start when they are first created, as a point in time: the
-    /// endpoint receives the events appended from then on, the older ones still in the stream included — so a new projection
-    /// gets the history it needs on its first start. Overrides <see cref="StartPosition" />. Groups that exist keep their
-    /// position; move them with <see cref="IEventHistory.Rewind" />.
+    /// How many times an entry is delivered to this endpoint without being acknowledged before it is moved to the endpoint's
+    /// <c>_error</c> stream; overrides the bus's <see cref="RedisStreamsTransportOptions.MaxDeliveryCount" />. At least 1.
     /// </summary>
-    DateTimeOffset? StartTime { set; }
+    int? MaxDeliveryCount { set; }
+
+    /// <summary>
+    /// How long an entry this endpoint read may stay unacknowledged by an instance that still runs before another instance
+    /// claims it; overrides the bus's <see cref="RedisStreamsTransportOptions.ClaimTimeout" />. At least 1 second, and not
+    /// more than the bus's <see cref="RedisStreamsTransportOptions.DeadConsumerTimeout" />.
+    /// </summary>
+    TimeSpan? ClaimTimeout { set; }
+
+    /// <summary>
+    /// Whether a message whose time to live has passed when this endpoint reads it goes to the endpoint's <c>_skipped</c>
+    /// stream (true) or is dropped (false); overrides the bus's <see cref="RedisStreamsTransportOptions.MoveExpiredToSkipped" />.
+    /// </summary>
+    bool? MoveExpiredToSkipped { set; }
 
     /// <summary>
     /// The lag past which this endpoint's health is Degraded; overrides the bus's

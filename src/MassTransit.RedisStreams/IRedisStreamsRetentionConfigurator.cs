@@ -9,27 +9,27 @@ using System;
 /// </summary>
 public interface IRedisStreamsRetentionConfigurator
 {
-    /// <summary>Event streams (<c>events:&lt;entity&gt;</c>): the log. Default: <see cref="RetentionPolicy.KeepAll" />.</summary>
-    RetentionPolicy Events { set; }
+    /// <summary>Event streams (<c>events:&lt;entity&gt;</c>): the log. Default: <see cref="RedisStreamsRetentionPolicy.KeepAll" />.</summary>
+    RedisStreamsRetentionPolicy Events { set; }
 
     /// <summary>
     /// The streams of the <c>Fault&lt;T&gt;</c> events MassTransit publishes when consumers fail. Default: 7 days
-    /// (<see cref="RetentionPolicy.Age" />).
+    /// (<see cref="RedisStreamsRetentionPolicy.Age" />).
     /// </summary>
-    RetentionPolicy Faults { set; }
+    RedisStreamsRetentionPolicy Faults { set; }
 
     /// <summary>
     /// Queue streams (<c>queue:&lt;name&gt;</c>) that an endpoint reads: a queue is not a log, so by default
-    /// (<c>RetentionPolicy.Entries(0)</c>) what every group has acknowledged is removed. Set a larger number to keep a tail of
+    /// (<c>RedisStreamsRetentionPolicy.Entries(0)</c>) what every group has acknowledged is removed. Set a larger number to keep a tail of
     /// handled messages to look at.
     /// </summary>
-    RetentionPolicy Queues { set; }
+    RedisStreamsRetentionPolicy Queues { set; }
 
     /// <summary>
-    /// Error and skipped streams, and queue streams no endpoint reads yet. Default: <see cref="RetentionPolicy.KeepAll" />,
+    /// Error and skipped streams, and queue streams no endpoint reads yet. Default: <see cref="RedisStreamsRetentionPolicy.KeepAll" />,
     /// as MassTransit's error queues on other transports.
     /// </summary>
-    RetentionPolicy DeadLetters { set; }
+    RedisStreamsRetentionPolicy DeadLetters { set; }
 
     /// <summary>How often the bus trims. Default 1 minute.</summary>
     TimeSpan Interval { set; }
@@ -58,11 +58,11 @@ public interface IRedisStreamsRetentionConfigurator
     /// <summary>The policy for the event stream of <typeparamref name="T" />, instead of <see cref="Events" />.</summary>
     /// <param name="policy">The policy.</param>
     /// <typeparam name="T">The message type.</typeparam>
-    void MessageType<T>(RetentionPolicy policy)
+    void MessageType<T>(RedisStreamsRetentionPolicy policy)
         where T : class;
 
     /// <summary>The policy for <c>events:&lt;entityName&gt;</c>, instead of <see cref="Events" />.</summary>
     /// <param name="entityName">The entity name, e.g. <c>AuctionEnded</c>.</param>
     /// <param name="policy">The policy.</param>
-    void EntityName(string entityName, RetentionPolicy policy);
+    void EntityName(string entityName, RedisStreamsRetentionPolicy policy);
 }

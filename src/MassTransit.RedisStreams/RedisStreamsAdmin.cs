@@ -72,7 +72,7 @@ public sealed class RedisStreamsAdmin :
     }
 
     /// <inheritdoc />
-    public Task<TrimReport> Trim(CancellationToken cancellationToken = default)
+    public Task<RedisStreamsTrimReport> Trim(CancellationToken cancellationToken = default)
     {
         return _trimmer.TrimAll(cancellationToken);
     }

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using RedisStreams.Diagnostics;
 using RedisStreams.Configuration;
 using RedisStreams.History;
+using RedisStreams.Operations;
 using RedisStreams.Transport;
 using Transports;
 
@@ -38,7 +39,7 @@ public static class RedisStreamsConfigurationExtensions
             var bus = GetBusContext<IBus>(provider);
             return new RedisStreamsAdmin(bus.Redis, bus.Trimmer);
         });
-        configurator.TryAddSingleton<IEventHistory>(provider => GetBusContext<IBus>(provider).History);
+        configurator.TryAddSingleton<IRedisStreamsEventHistory>(provider => GetBusContext<IBus>(provider).History);
 
         AddHealthCheck<IBus>(configurator, RedisStreamsInstrumentation.HealthCheckName);
     }
@@ -60,7 +61,12 @@ public static class RedisStreamsConfigurationExtensions
         configurator.SetBusFactory(new RedisStreamsRegistrationBusFactory(configure ?? ((context, cfg) => cfg.ConfigureEndpoints(context))));
         configurator.TryAddSingleton<OpenedConnections>();
 
-        configurator.TryAddSingleton<IEventHistory<TBus>>(provider => new EventHistory<TBus>(GetBusContext<TBus>(provider).History));
+        configurator.TryAddSingleton<IRedisStreamsAdmin<TBus>>(provider =>
+        {
+            var bus = GetBusContext<TBus>(provider);
+            return new BusAdmin<TBus>(new RedisStreamsAdmin(bus.Redis, bus.Trimmer));
+        });
+        configurator.TryAddSingleton<IRedisStreamsEventHistory<TBus>>(provider => new EventHistory<TBus>(GetBusContext<TBus>(provider).History));
 
         AddHealthCheck<TBus>(configurator, RedisStreamsInstrumentation.HealthCheckName + "-" + typeof(TBus).Name);
     }
@@ -79,7 +85,11 @@ public static class RedisStreamsConfigurationExtensions
     static RedisStreamsBusContext GetBusContext<TBus>(IServiceProvider provider)
         where TBus : class, IBus
     {
-        var hostConfiguration = provider.GetRequiredService<Bind<TBus, IBusInstance>>().Value.HostConfiguration as RedisStreamsHostConfiguration;
+        // MassTransit registers the default bus's instance as Bind<IBus, IBusInstance>, an additional bus's as IBusInstance<TBus>.
+        IBusInstance instance = typeof(TBus) == typeof(IBus)
+            ? provider.GetRequiredService<Bind<TBus, IBusInstance>>().Value
+            : provider.GetRequiredService<IBusInstance<TBus>>();
+        var hostConfiguration = instance.HostConfiguration as RedisStreamsHostConfiguration;
 
         return hostConfiguration?.BusContext ?? throw new ConfigurationException($"The bus {TypeCache<TBus>.ShortName} is not a Redis Streams bus.");
     }

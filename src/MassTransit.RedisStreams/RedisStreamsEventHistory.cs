@@ -15,11 +15,11 @@ using RedisStreams.Transport;
 
 
 /// <summary>
-/// <see cref="IEventHistory" /> over a connection and a key prefix. <c>UsingRedisStreams</c> registers one bound to the bus;
+/// <see cref="IRedisStreamsEventHistory" /> over a connection and a key prefix. <c>UsingRedisStreams</c> registers one bound to the bus;
 /// create one yourself to read the log of a bus from elsewhere, with a connection of your own.
 /// </summary>
 public sealed class RedisStreamsEventHistory :
-    IEventHistory
+    IRedisStreamsEventHistory
 {
     readonly RedisGateway _redis;
     readonly EventDecoder _decoder;
@@ -76,14 +76,14 @@ public sealed class RedisStreamsEventHistory :
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<StoredEvent<T>>> GetEvents<T>(int count = 10, EventPosition? from = null, EventPosition? to = null,
+    public async Task<IReadOnlyList<RedisStreamsStoredEvent<T>>> GetEvents<T>(int count = 10, RedisStreamsPosition? from = null, RedisStreamsPosition? to = null,
         CancellationToken cancellationToken = default)
         where T : class
     {
         if (count < 0)
             throw new ArgumentOutOfRangeException(nameof(count), count, "The count must not be negative.");
 
-        var events = new List<StoredEvent<T>>(Math.Min(count, 1000));
+        var events = new List<RedisStreamsStoredEvent<T>>(Math.Min(count, 1000));
         if (count == 0)
             return events;
 
@@ -99,7 +99,7 @@ public sealed class RedisStreamsEventHistory :
     }
 
     /// <inheritdoc />
-    public async IAsyncEnumerable<StoredEvent<T>> ReadEvents<T>(EventPosition? from = null, EventPosition? to = null, long? count = null,
+    public async IAsyncEnumerable<RedisStreamsStoredEvent<T>> ReadEvents<T>(RedisStreamsPosition? from = null, RedisStreamsPosition? to = null, long? count = null,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
         where T : class
     {
@@ -121,20 +121,20 @@ public sealed class RedisStreamsEventHistory :
     }
 
     /// <inheritdoc />
-    public Task<EventStreamInfo> GetStreamInfo<T>(CancellationToken cancellationToken = default)
+    public Task<RedisStreamsStreamInfo> GetStreamInfo<T>(CancellationToken cancellationToken = default)
         where T : class
     {
         return GetStreamInfo(EntityName<T>());
     }
 
     /// <inheritdoc />
-    public Task<IReadOnlyList<EventStreamInfo>> GetOverview(CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<RedisStreamsStreamInfo>> GetOverview(CancellationToken cancellationToken = default)
     {
         return _inspector.Overview();
     }
 
     /// <inheritdoc />
-    public async Task<long> Replay<T>(string toEndpoint, EventPosition? from = null, EventPosition? to = null, long? count = null,
+    public async Task<long> Replay<T>(string toEndpoint, RedisStreamsPosition? from = null, RedisStreamsPosition? to = null, long? count = null,
         IProgress<long>? progress = null, CancellationToken cancellationToken = default)
         where T : class
     {
@@ -149,7 +149,7 @@ public sealed class RedisStreamsEventHistory :
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyDictionary<string, long>> ReplayToConsumers<T>(EventPosition? from = null, EventPosition? to = null,
+    public async Task<IReadOnlyDictionary<string, long>> ReplayToConsumers<T>(RedisStreamsPosition? from = null, RedisStreamsPosition? to = null,
         long? count = null, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
         where T : class
     {
@@ -182,7 +182,7 @@ public sealed class RedisStreamsEventHistory :
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyDictionary<string, string>> Rewind(string endpoint, EventPosition to, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyDictionary<string, string>> Rewind(string endpoint, RedisStreamsPosition to, CancellationToken cancellationToken = default)
     {
         var problem = StreamKeys.DescribeInvalidName(endpoint);
         if (problem != null)
@@ -208,7 +208,7 @@ public sealed class RedisStreamsEventHistory :
     /// Where <see cref="Rewind" /> would set <paramref name="endpoint" />'s group: every event stream it reads, with where the group
     /// stands now and the position it would be set to (<c>$</c>, <c>0</c> or the entry before the first to deliver).
     /// </summary>
-    internal async Task<IReadOnlyList<(RedisKey Stream, string? Now, RedisValue Position)>> PlanRewind(string endpoint, EventPosition to,
+    internal async Task<IReadOnlyList<(RedisKey Stream, string? Now, RedisValue Position)>> PlanRewind(string endpoint, RedisStreamsPosition to,
         CancellationToken cancellationToken = default)
     {
         var problem = StreamKeys.DescribeInvalidName(endpoint);
@@ -259,7 +259,7 @@ public sealed class RedisStreamsEventHistory :
     }
 
     /// <summary>The stored entries of <paramref name="entityName" />'s streams, as they are: for the command line, which has no types.</summary>
-    internal async IAsyncEnumerable<(RedisKey Stream, StreamEntry Entry)> ReadStored(string entityName, EventPosition? from, EventPosition? to,
+    internal async IAsyncEnumerable<(RedisKey Stream, StreamEntry Entry)> ReadStored(string entityName, RedisStreamsPosition? from, RedisStreamsPosition? to,
         bool newestFirst, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var streams = await GetOwnStreams(entityName).ConfigureAwait(false);
@@ -268,13 +268,13 @@ public sealed class RedisStreamsEventHistory :
     }
 
     /// <summary>Describes the event stream of <paramref name="entityName" />.</summary>
-    internal Task<EventStreamInfo> GetStreamInfo(string entityName)
+    internal Task<RedisStreamsStreamInfo> GetStreamInfo(string entityName)
     {
         return _inspector.Describe(_redis.Keys.Events(entityName), entityName, StreamInspector.EventKind(entityName));
     }
 
     /// <summary><see cref="Replay{T}" /> by entity name, of the entries as they are: for the command line.</summary>
-    internal async Task<long> ReplayStored(string entityName, string toEndpoint, EventPosition? from, EventPosition? to, long? count,
+    internal async Task<long> ReplayStored(string entityName, string toEndpoint, RedisStreamsPosition? from, RedisStreamsPosition? to, long? count,
         IProgress<long>? progress, CancellationToken cancellationToken)
     {
         var streams = await GetOwnStreams(entityName).ConfigureAwait(false);
@@ -289,7 +289,7 @@ public sealed class RedisStreamsEventHistory :
     /// and last of them, and the newest position to read to (to pass as <c>to</c>, so that what is replayed is what was planned).
     /// </summary>
     internal async Task<(RedisKey Queue, long Count, string? First, string? Last, StreamEntryId Until)> PlanReplayStored(string entityName,
-        string toEndpoint, EventPosition? from, EventPosition? to, long? count, CancellationToken cancellationToken)
+        string toEndpoint, RedisStreamsPosition? from, RedisStreamsPosition? to, long? count, CancellationToken cancellationToken)
     {
         var streams = await GetOwnStreams(entityName).ConfigureAwait(false);
         await EnsureConsumes(toEndpoint, streams, entityName).ConfigureAwait(false);
@@ -350,9 +350,9 @@ public sealed class RedisStreamsEventHistory :
     }
 
     /// <summary>The newest position to read to: <paramref name="to" />, or the newest entry of the streams now.</summary>
-    async Task<StreamEntryId> LastNow(IEnumerable<RedisKey> streams, EventPosition? to)
+    async Task<StreamEntryId> LastNow(IEnumerable<RedisKey> streams, RedisStreamsPosition? to)
     {
-        if (to is { } position && position != EventPosition.End)
+        if (to is { } position && position != RedisStreamsPosition.End)
             return position.Last;
 
         var last = StreamEntryId.Zero;
@@ -366,7 +366,7 @@ public sealed class RedisStreamsEventHistory :
         return last;
     }
 
-    static StreamEntryId First(EventPosition? from) => from?.First ?? StreamEntryId.Zero;
+    static StreamEntryId First(RedisStreamsPosition? from) => from?.First ?? StreamEntryId.Zero;
 
-    static StreamEntryId Last(EventPosition? to) => to?.Last ?? StreamEntryId.Max;
+    static StreamEntryId Last(RedisStreamsPosition? to) => to?.Last ?? StreamEntryId.Max;
 }

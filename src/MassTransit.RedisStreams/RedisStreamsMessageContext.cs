@@ -25,7 +25,7 @@ public interface RedisStreamsMessageContext
     int DeliveryCount { get; }
 
     /// <summary>
-    /// True when the message is a replayed copy of a stored event (see <see cref="IEventHistory.Replay{T}" />), not its first
+    /// True when the message is a replayed copy of a stored event (see <see cref="IRedisStreamsEventHistory.Replay{T}" />), not its first
     /// delivery.
     /// </summary>
     bool IsReplay { get; }

@@ -69,13 +69,14 @@ public class RedisStreamsTransportOptions
     /// <summary>
     /// How long an entry read by an instance may go unacknowledged and untouched before another instance claims it: the time
     /// after which the work of a crashed instance is taken over. Entries still being handled are kept alive, however long
-    /// their handler runs, so this does not limit handler time. Default 30 seconds.
+    /// their handler runs, so this does not limit handler time. Default 30 seconds; an endpoint can set its own.
     /// </summary>
     public TimeSpan ClaimTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// How many times an entry is delivered without being acknowledged — each crash or lost connection in its handler counts —
-    /// before it is moved to the endpoint's <c>_error</c> stream instead of being delivered again. Default 10.
+    /// before it is moved to the endpoint's <c>_error</c> stream instead of being delivered again. Default 10; an endpoint can set
+    /// its own.
     /// </summary>
     public int MaxDeliveryCount { get; set; } = 10;
 
@@ -135,7 +136,7 @@ public class RedisStreamsTransportOptions
     /// <summary>
     /// What happens to a message whose time to live (<c>SendContext.TimeToLive</c>) has passed when it is read: false (the
     /// default, as on RabbitMQ) drops it, true moves it to the endpoint's <c>_skipped</c> stream with <c>MT-Reason: expired</c>.
-    /// Either way it is not delivered, and it is counted.
+    /// Either way it is not delivered, and it is counted. An endpoint can set its own.
     /// </summary>
     public bool MoveExpiredToSkipped { get; set; }
 

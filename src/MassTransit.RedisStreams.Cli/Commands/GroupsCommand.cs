@@ -83,8 +83,8 @@ static class GroupsCommand
     }
 
 
-    sealed record GroupsDocument(string Stream, System.Collections.Generic.IReadOnlyList<ConsumerGroupInfo> Groups);
+    sealed record GroupsDocument(string Stream, System.Collections.Generic.IReadOnlyList<RedisStreamsGroupInfo> Groups);
 
 
-    sealed record GroupDeleteDocument(string Stream, string Group, bool DryRun, bool Deleted, ConsumerGroupInfo Before);
+    sealed record GroupDeleteDocument(string Stream, string Group, bool DryRun, bool Deleted, RedisStreamsGroupInfo Before);
 }

@@ -59,7 +59,7 @@ static class InfoCommand
     static async System.Threading.Tasks.Task<OperatedStream> Resolve(CliSession session, string name, bool queue)
     {
         if (queue)
-            return await session.Operations.Resolver.Resolve(name, RedisStreamKind.Queue).ConfigureAwait(false);
+            return await session.Operations.Resolver.Resolve(name, RedisStreamsStreamKind.Queue).ConfigureAwait(false);
 
         try
         {
@@ -67,16 +67,16 @@ static class InfoCommand
         }
         catch (ArgumentException)
         {
-            return await session.Operations.Resolver.Resolve(name, RedisStreamKind.Events).ConfigureAwait(false);
+            return await session.Operations.Resolver.Resolve(name, RedisStreamsStreamKind.Events).ConfigureAwait(false);
         }
     }
 
-    static Rows View(EventStreamInfo info)
+    static Rows View(RedisStreamsStreamInfo info)
     {
         var grid = new Grid().AddColumns(2);
         grid.AddRow("Stream", Markup.Escape(info.StreamKey));
         grid.AddRow("Kind", info.Kind.ToString().ToLowerInvariant());
-        grid.AddRow("Length", info.Kind is RedisStreamKind.Error && info.Length > 0 ? $"[red]{StreamsCommand.Count(info.Length)}[/]" : StreamsCommand.Count(info.Length));
+        grid.AddRow("Length", info.Kind is RedisStreamsStreamKind.Error && info.Length > 0 ? $"[red]{StreamsCommand.Count(info.Length)}[/]" : StreamsCommand.Count(info.Length));
         grid.AddRow("First", $"{info.FirstEntryId} {StreamsCommand.Time(info.FirstEntryTime)}");
         grid.AddRow("Last", $"{info.LastEntryId} {StreamsCommand.Time(info.LastEntryTime)}");
         grid.AddRow("Memory", StreamsCommand.Bytes(info.MemoryBytes));
@@ -86,7 +86,7 @@ static class InfoCommand
     }
 
     /// <summary>The groups of a stream with their consumers; lag in yellow.</summary>
-    public static Table GroupsTable(EventStreamInfo info)
+    public static Table GroupsTable(RedisStreamsStreamInfo info)
     {
         var groups = new Table().Border(TableBorder.Simple).AddColumns("Group", "Pending", "Lag", "Last delivered", "Consumer", "Its pending", "Idle");
         foreach (var group in info.Groups)

@@ -40,7 +40,7 @@ static class MoveCommand
         command.SetAction((parse, cancellationToken) => CliSession.Run(parse, async (session, token) =>
         {
             var from = await session.ResolveExisting(parse.GetRequiredValue(stream)).ConfigureAwait(false);
-            var target = parse.GetValue(to) is { } name ? await session.ResolveExisting(name, RedisStreamKind.Queue).ConfigureAwait(false) : null;
+            var target = parse.GetValue(to) is { } name ? await session.ResolveExisting(name, RedisStreamsStreamKind.Queue).ConfigureAwait(false) : null;
 
             return await Run(parse, session, from, selection.Get(parse), target, dryRun, yes, "Moved", token).ConfigureAwait(false);
         }, cancellationToken));

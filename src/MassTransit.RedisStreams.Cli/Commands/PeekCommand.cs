@@ -63,7 +63,7 @@ static class PeekCommand
 
     static void Render(EntryOperations operations, OperatedStream from, List<StoredEntry> entries, bool withBody, bool withStack)
     {
-        var failures = from.Kind is RedisStreamKind.Error or RedisStreamKind.Skipped || entries.Any(x => x.Reason != null);
+        var failures = from.Kind is RedisStreamsStreamKind.Error or RedisStreamsStreamKind.Skipped || entries.Any(x => x.Reason != null);
         var table = new Table().Border(TableBorder.Simple).AddColumns("ID", "Time (UTC)", "Type", "Message ID");
         if (failures)
             table.AddColumns("Reason", "Exception", "Fault message", "Came from", "Goes back to");
@@ -157,7 +157,7 @@ static class PeekCommand
     static string Time(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
 
 
-    sealed record PeekDocument(string Stream, string Key, RedisStreamKind Kind, IReadOnlyList<PeekEntry> Entries);
+    sealed record PeekDocument(string Stream, string Key, RedisStreamsStreamKind Kind, IReadOnlyList<PeekEntry> Entries);
 
 
     sealed record PeekEntry(string Id, DateTimeOffset Time, string? MessageType, IReadOnlyList<string> MessageTypes, string? MessageId,

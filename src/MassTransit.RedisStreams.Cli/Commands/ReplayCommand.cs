@@ -53,7 +53,7 @@ static class ReplayCommand
             // What was confirmed is what is replayed: up to the last event planned, not those appended since.
             long replayed = 0;
             await CliOutput.Progress(parse, $"replay to {target}", Math.Max(1, plan.Count), async progress =>
-                replayed = await session.History.ReplayStored(entityName, target, parse.GetValue(from), EventPosition.FromId(plan.Last!),
+                replayed = await session.History.ReplayStored(entityName, target, parse.GetValue(from), RedisStreamsPosition.FromId(plan.Last!),
                     plan.Count, progress, token).ConfigureAwait(false)).ConfigureAwait(false);
 
             if (CliOutput.IsJson(parse))

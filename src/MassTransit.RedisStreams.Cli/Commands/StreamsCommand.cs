@@ -41,7 +41,7 @@ static class StreamsCommand
         return command;
     }
 
-    static Rows View(IReadOnlyList<EventStreamInfo> streams, string prefix)
+    static Rows View(IReadOnlyList<RedisStreamsStreamInfo> streams, string prefix)
     {
         var table = new Table().Border(TableBorder.Simple)
             .AddColumns("Kind", "Name", "Length", "Groups", "Pending", "Lag", "First", "Last", "Memory", "Scheduled", "Next due");
@@ -49,7 +49,7 @@ static class StreamsCommand
         {
             var maxLag = stream.Groups.Count == 0 || stream.Groups.Any(x => x.Lag == null) ? (long?)null : stream.Groups.Max(x => x.Lag!.Value);
             var lag = stream.Groups.Count == 0 ? "" : maxLag is not { } value ? "?" : value > 0 ? $"[yellow]{Count(value)}[/]" : "0";
-            var failed = stream.Kind == RedisStreamKind.Error && stream.Length > 0;
+            var failed = stream.Kind == RedisStreamsStreamKind.Error && stream.Length > 0;
 
             table.AddRow(failed ? "[red]error[/]" : Markup.Escape(stream.Kind.ToString().ToLowerInvariant()),
                 failed ? $"[red]{Markup.Escape(stream.Name)}[/]" : Markup.Escape(stream.Name), failed ? $"[red]{Count(stream.Length)}[/]" : Count(stream.Length),

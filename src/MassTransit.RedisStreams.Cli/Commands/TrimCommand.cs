@@ -52,7 +52,7 @@ static class TrimCommand
             if (!CliOutput.Confirm(parse, yes, $"Trim {plan.Streams.Count(x => x.Trim.Removed > 0)} streams ({more}{entries} entries) and remove what the plan above lists?"))
                 return ExitCodes.Done;
 
-            TrimReport? report = null;
+            RedisStreamsTrimReport? report = null;
             await CliOutput.Progress(parse, "trim", null, async _ => report = await admin.Trim(token).ConfigureAwait(false)).ConfigureAwait(false);
             if (CliOutput.IsJson(parse))
             {
@@ -133,27 +133,27 @@ static class TrimCommand
             AnsiConsole.WriteLine($"Dry run: looked at {plan.StreamsExamined} streams, would remove {more}{total} entries; nothing changed.");
     }
 
-    static Option<RetentionPolicy> Policy(string name, string description, string defaultValue) => new(name)
+    static Option<RedisStreamsRetentionPolicy> Policy(string name, string description, string defaultValue) => new(name)
     {
         Description = description + $" Default: {defaultValue}.",
         DefaultValueFactory = _ => Parse(defaultValue)!,
         CustomParser = result => ParsePolicy(result)
     };
 
-    static RetentionPolicy ParsePolicy(ArgumentResult result)
+    static RedisStreamsRetentionPolicy ParsePolicy(ArgumentResult result)
     {
         var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
         var policy = Parse(text);
         if (policy == null)
             result.AddError($"'{text}' is not a retention policy: use 'all', a number of entries (1000), an age (7d) or both (1000,7d).");
 
-        return policy ?? RetentionPolicy.KeepAll;
+        return policy ?? RedisStreamsRetentionPolicy.KeepAll;
     }
 
-    static RetentionPolicy? Parse(string text)
+    static RedisStreamsRetentionPolicy? Parse(string text)
     {
         if (text == "all")
-            return RetentionPolicy.KeepAll;
+            return RedisStreamsRetentionPolicy.KeepAll;
 
         long? entries = null;
         TimeSpan? age = null;
@@ -167,6 +167,6 @@ static class TrimCommand
                 return null;
         }
 
-        return RetentionPolicy.Limit(entries, age);
+        return RedisStreamsRetentionPolicy.Limit(entries, age);
     }
 }

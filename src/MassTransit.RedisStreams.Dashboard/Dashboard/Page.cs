@@ -61,7 +61,7 @@ static class Page
         : idle.TotalHours < 48 ? $"{idle.TotalHours:F0}h"
         : $"{idle.TotalDays:F0}d";
 
-    public static string Kind(RedisStreamKind kind) => kind.ToString().ToLowerInvariant();
+    public static string Kind(RedisStreamsStreamKind kind) => kind.ToString().ToLowerInvariant();
 }
 
 

@@ -13,7 +13,7 @@ static partial class Positions
 {
     /// <summary>Null for an empty field.</summary>
     /// <exception cref="ArgumentException">The text is none of the three.</exception>
-    public static EventPosition? Parse(string? text, string field)
+    public static RedisStreamsPosition? Parse(string? text, string field)
     {
         if (string.IsNullOrWhiteSpace(text))
             return null;
@@ -31,14 +31,14 @@ static partial class Positions
                 _ => TimeSpan.FromDays(amount)
             };
 
-            return EventPosition.FromTime(DateTimeOffset.UtcNow - duration);
+            return RedisStreamsPosition.FromTime(DateTimeOffset.UtcNow - duration);
         }
 
         if (EntryIdPattern().IsMatch(text))
-            return EventPosition.FromId(text);
+            return RedisStreamsPosition.FromId(text);
 
         if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time))
-            return EventPosition.FromTime(time);
+            return RedisStreamsPosition.FromTime(time);
 
         throw new ArgumentException($"{field}: '{text}' is not an entry ID (1696320000000-0), a UTC time (2026-11-30T08:00:00Z) or a time ago (2h).");
     }

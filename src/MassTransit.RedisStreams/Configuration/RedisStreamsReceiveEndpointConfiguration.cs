@@ -14,6 +14,7 @@ sealed class RedisStreamsReceiveEndpointConfiguration :
 {
     readonly RedisStreamsEndpointConfiguration _endpointConfiguration;
     readonly RedisStreamsHostConfiguration _hostConfiguration;
+    RedisStreamsStartPosition _startPosition = RedisStreamsStartPosition.NewMessages;
 
     public RedisStreamsReceiveEndpointConfiguration(RedisStreamsHostConfiguration hostConfiguration, string queueName,
         RedisStreamsEndpointConfiguration endpointConfiguration)
@@ -30,9 +31,18 @@ sealed class RedisStreamsReceiveEndpointConfiguration :
     /// <summary>A temporary endpoint's queue stream expires when its process dies and is deleted, with its groups, on stop.</summary>
     public bool Temporary { get; set; }
 
-    public RedisStreamsStartPosition StartPosition { get; set; }
+    public RedisStreamsStartPosition StartPosition
+    {
+        get => _startPosition;
+        set => _startPosition = value ?? throw new ArgumentNullException(nameof(value),
+            "The start position must be RedisStreamsStartPosition.NewMessages, .Beginning or .At(time), not null.");
+    }
 
-    public DateTimeOffset? StartTime { get; set; }
+    public int? MaxDeliveryCount { get; set; }
+
+    public TimeSpan? ClaimTimeout { get; set; }
+
+    public bool? MoveExpiredToSkipped { get; set; }
 
     public long? DegradedLagThreshold { get; set; }
 
@@ -82,6 +92,16 @@ sealed class RedisStreamsReceiveEndpointConfiguration :
         var problem = StreamKeys.DescribeInvalidName(QueueName);
         if (problem != null)
             yield return this.Failure("QueueName", $"The queue name '{QueueName}' {problem}");
+
+        if (MaxDeliveryCount < 1)
+            yield return this.Failure("MaxDeliveryCount", $"must be at least 1 (was {MaxDeliveryCount}).");
+
+        var deadConsumerTimeout = _hostConfiguration.Settings.DeadConsumerTimeout;
+        if (ClaimTimeout < TimeSpan.FromSeconds(1) || ClaimTimeout > deadConsumerTimeout)
+        {
+            yield return this.Failure("ClaimTimeout",
+                $"must be between 1 second and the bus's DeadConsumerTimeout of {deadConsumerTimeout} (was {ClaimTimeout}).");
+        }
     }
 
     RedisStreamsReceiveEndpointContext CreateRedisStreamsReceiveEndpointContext()

@@ -7,7 +7,7 @@ using Transport;
 
 
 /// <summary>
-/// Turns stored entries into <see cref="StoredEvent{T}" />s: the entry read as <c>T</c>, or through a registered upgrade
+/// Turns stored entries into <see cref="RedisStreamsStoredEvent{T}" />s: the entry read as <c>T</c>, or through a registered upgrade
 /// from an older contract, or — when neither works — with the reason, so that one unreadable entry never fails a read.
 /// </summary>
 sealed class EventDecoder
@@ -35,7 +35,7 @@ sealed class EventDecoder
     /// Reads an entry as <typeparamref name="T" />, in this order: as the type it says it is; as an older contract it says it
     /// is, upgraded; from its JSON as <typeparamref name="T" />; from its JSON as an older contract, upgraded.
     /// </summary>
-    public StoredEvent<T> Decode<T>(RedisKey stream, StreamEntry entry)
+    public RedisStreamsStoredEvent<T> Decode<T>(RedisKey stream, StreamEntry entry)
         where T : class
     {
         var message = new EntryMessage(entry, _serialization, _hosts);
@@ -76,7 +76,7 @@ sealed class EventDecoder
 
         var destination = message.Context?.DestinationAddress ?? _destinationOf?.Invoke(stream, entry);
 
-        return new StoredEvent<T>(stream.ToString(), id.ToString(), id.Timestamp, result, result == null ? error : null,
+        return new RedisStreamsStoredEvent<T>(stream.ToString(), id.ToString(), id.Timestamp, result, result == null ? error : null,
             message.GetAllHeaders(), message.Context, destination, upgraded, declared, isReplay);
     }
 }

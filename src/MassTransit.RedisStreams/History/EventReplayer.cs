@@ -140,7 +140,7 @@ sealed class EventReplayer
         TraceLinks.LinkToOriginal(copy, entry);
     }
 
-    static NewEntry Serialize<T>(T message, StoredEvent<T> stored)
+    static NewEntry Serialize<T>(T message, RedisStreamsStoredEvent<T> stored)
         where T : class
     {
         var context = new MessageSendContext<T>(message)

@@ -27,11 +27,11 @@ sealed class StreamInspector
     StreamKeys Keys { get; }
 
     /// <summary>The kind of event stream an entity name has: faults or events.</summary>
-    public static RedisStreamKind EventKind(string entityName) =>
-        entityName.StartsWith(FaultEntityPrefix, StringComparison.Ordinal) ? RedisStreamKind.Faults : RedisStreamKind.Events;
+    public static RedisStreamsStreamKind EventKind(string entityName) =>
+        entityName.StartsWith(FaultEntityPrefix, StringComparison.Ordinal) ? RedisStreamsStreamKind.Faults : RedisStreamsStreamKind.Events;
 
     /// <summary>One stream: XINFO STREAM, XINFO GROUPS, XINFO CONSUMERS of each group and MEMORY USAGE, sent together.</summary>
-    public async Task<EventStreamInfo> Describe(RedisKey key, string name, RedisStreamKind kind)
+    public async Task<RedisStreamsStreamInfo> Describe(RedisKey key, string name, RedisStreamsStreamKind kind)
     {
         var infoTask = _admin.GetStreamInfo(key);
         var groupsTask = _admin.GetGroups(key);
@@ -45,7 +45,7 @@ sealed class StreamInspector
 
         if (info is not { } stream)
         {
-            return new EventStreamInfo
+            return new RedisStreamsStreamInfo
             {
                 StreamKey = key.ToString(),
                 Name = name,
@@ -58,7 +58,7 @@ sealed class StreamInspector
 
         var consumers = await Task.WhenAll(groups.Select(x => _admin.GetConsumers(key, x.Name))).ConfigureAwait(false);
 
-        return new EventStreamInfo
+        return new RedisStreamsStreamInfo
         {
             StreamKey = key.ToString(),
             Name = name,
@@ -72,13 +72,13 @@ sealed class StreamInspector
             MemoryBytes = memory,
             ScheduledCount = scheduled,
             NextScheduledTime = nextDue,
-            Groups = groups.Select((group, i) => new ConsumerGroupInfo
+            Groups = groups.Select((group, i) => new RedisStreamsGroupInfo
             {
                 Name = group.Name,
                 Pending = group.PendingMessageCount,
                 Lag = group.Lag,
                 LastDeliveredId = group.LastDeliveredId ?? "0-0",
-                Consumers = consumers[i].Select(c => new GroupConsumerInfo
+                Consumers = consumers[i].Select(c => new RedisStreamsConsumerInfo
                 {
                     Name = c.Name,
                     Pending = c.PendingMessageCount,
@@ -92,7 +92,7 @@ sealed class StreamInspector
     /// Every event stream and queue stream under the bus's prefix, and every stream that has messages scheduled for it. A
     /// queue stream that is another queue's error or skipped stream (by the bus's name formatters) is described as such.
     /// </summary>
-    public async Task<IReadOnlyList<EventStreamInfo>> Overview()
+    public async Task<IReadOnlyList<RedisStreamsStreamInfo>> Overview()
     {
         var eventKeys = await _admin.ScanAllStreams(Keys.EventsPattern).ConfigureAwait(false);
         var queueKeys = await _admin.ScanAllStreams(Keys.QueuesPattern).ConfigureAwait(false);
@@ -101,7 +101,7 @@ sealed class StreamInspector
         var errorNames = queueNames.Select(Keys.ErrorQueueName).ToHashSet(StringComparer.Ordinal);
         var skippedNames = queueNames.Select(Keys.SkippedQueueName).ToHashSet(StringComparer.Ordinal);
 
-        var described = new List<Task<EventStreamInfo>>(eventKeys.Count + queueKeys.Count);
+        var described = new List<Task<RedisStreamsStreamInfo>>(eventKeys.Count + queueKeys.Count);
         foreach (var key in eventKeys)
         {
             var entityName = Keys.EntityNameOf(key) ?? key.ToString();
@@ -111,9 +111,9 @@ sealed class StreamInspector
         foreach (var key in queueKeys)
         {
             var queueName = Keys.QueueNameOf(key) ?? key.ToString();
-            var kind = errorNames.Contains(queueName) ? RedisStreamKind.Error
-                : skippedNames.Contains(queueName) ? RedisStreamKind.Skipped
-                : RedisStreamKind.Queue;
+            var kind = errorNames.Contains(queueName) ? RedisStreamsStreamKind.Error
+                : skippedNames.Contains(queueName) ? RedisStreamsStreamKind.Skipped
+                : RedisStreamsStreamKind.Queue;
 
             described.Add(Describe(key, queueName, kind));
         }
@@ -128,7 +128,7 @@ sealed class StreamInspector
             if (Keys.EntityNameOf(key) is { } entityName)
                 described.Add(Describe(key, entityName, EventKind(entityName)));
             else if (Keys.QueueNameOf(key) is { } queueName)
-                described.Add(Describe(key, queueName, RedisStreamKind.Queue));
+                described.Add(Describe(key, queueName, RedisStreamsStreamKind.Queue));
         }
 
         var streams = (await Task.WhenAll(described).ConfigureAwait(false)).Where(x => x.Exists || x.ScheduledCount > 0);

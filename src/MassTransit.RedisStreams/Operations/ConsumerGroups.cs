@@ -23,7 +23,7 @@ sealed class ConsumerGroups
     }
 
     /// <summary>The stream with its groups, their consumers, pending entries, lag, last delivered entry and idle times.</summary>
-    public Task<EventStreamInfo> Describe(OperatedStream stream) => _inspector.Describe(stream.Key, stream.Name, stream.Kind);
+    public Task<RedisStreamsStreamInfo> Describe(OperatedStream stream) => _inspector.Describe(stream.Key, stream.Name, stream.Kind);
 
     /// <summary>
     /// Removes a group (XGROUP DESTROY) with its pending entries list and, on an event stream, its registration as a subscriber of
@@ -31,14 +31,14 @@ sealed class ConsumerGroups
     /// </summary>
     /// <returns>The group as it was.</returns>
     /// <exception cref="ArgumentException">The stream has no such group.</exception>
-    public async Task<ConsumerGroupInfo> Delete(OperatedStream stream, string group)
+    public async Task<RedisStreamsGroupInfo> Delete(OperatedStream stream, string group)
     {
         var info = await Describe(stream).ConfigureAwait(false);
         var found = info.Groups.FirstOrDefault(x => x.Name == group)
             ?? throw new ArgumentException($"{stream.DisplayName} has no consumer group '{group}'.");
 
         await _redis.Admin.DestroyGroup(stream.Key, group).ConfigureAwait(false);
-        if (stream.Kind is RedisStreamKind.Events or RedisStreamKind.Faults)
+        if (stream.Kind is RedisStreamsStreamKind.Events or RedisStreamsStreamKind.Faults)
             await _redis.Types.UnregisterSubscriber(stream.Key, group).ConfigureAwait(false);
 
         return found;

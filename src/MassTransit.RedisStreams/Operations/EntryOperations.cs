@@ -43,10 +43,10 @@ sealed class EntryOperations
     /// </summary>
     public OperatedStream? OriginalDestination(OperatedStream from, StoredEntry entry)
     {
-        if (entry.SourceStream is { Length: > 0 } source && Resolver.OfKey(source) is { Kind: RedisStreamKind.Queue } queue)
+        if (entry.SourceStream is { Length: > 0 } source && Resolver.OfKey(source) is { Kind: RedisStreamsStreamKind.Queue } queue)
             return queue;
 
-        return from.Kind is RedisStreamKind.Error or RedisStreamKind.Skipped && from.Endpoint != null ? Resolver.Queue(from.Endpoint) : null;
+        return from.Kind is RedisStreamsStreamKind.Error or RedisStreamsStreamKind.Skipped && from.Endpoint != null ? Resolver.Queue(from.Endpoint) : null;
     }
 
     /// <summary>What <see cref="Move" /> would do now: each selected entry with its target. Changes nothing.</summary>
@@ -177,7 +177,7 @@ sealed class EntryOperations
     {
         if (to != null && to.Key == from.Key)
             throw new ArgumentException($"the entries are in {from.DisplayName} already: name another stream to move them to.");
-        if (to != null && to.Kind is RedisStreamKind.Events or RedisStreamKind.Faults)
+        if (to != null && to.Kind is RedisStreamsStreamKind.Events or RedisStreamsStreamKind.Faults)
             throw new ArgumentException($"entries are moved to queues, not to the event stream {to.DisplayName}: a copy there would go to every subscriber.");
     }
 }

@@ -50,8 +50,8 @@ sealed record EntrySelection
         && ExceptionType == null && Limit == null;
 
     /// <summary>The window between the later of two lower bounds and the earlier of two upper bounds, each optional.</summary>
-    public static (StreamEntryId First, StreamEntryId Last) Window(EventPosition? from, EventPosition? to, EventPosition? since = null,
-        EventPosition? until = null)
+    public static (StreamEntryId First, StreamEntryId Last) Window(RedisStreamsPosition? from, RedisStreamsPosition? to, RedisStreamsPosition? since = null,
+        RedisStreamsPosition? until = null)
     {
         var first = new[] { from?.First, since?.First }.OfType<StreamEntryId>().DefaultIfEmpty(StreamEntryId.Zero).Max();
         var last = new[] { to?.Last, until?.Last }.OfType<StreamEntryId>().DefaultIfEmpty(StreamEntryId.Max).Min();

@@ -12,10 +12,10 @@ using StackExchange.Redis;
 /// <param name="Name">The entity name of an event stream, or the queue name of a queue, error or skipped stream.</param>
 /// <param name="Kind">What the stream is.</param>
 /// <param name="Endpoint">The receive endpoint an error or skipped stream belongs to; the queue's own name for a queue.</param>
-sealed record OperatedStream(RedisKey Key, string Name, RedisStreamKind Kind, string? Endpoint)
+sealed record OperatedStream(RedisKey Key, string Name, RedisStreamsStreamKind Kind, string? Endpoint)
 {
     /// <summary>The stream as the <c>streams</c> table and redis-cli show it without the prefix: <c>events:X</c>, <c>queue:x_error</c>.</summary>
-    public string DisplayName => (Kind is RedisStreamKind.Events or RedisStreamKind.Faults ? StreamKeys.EventSegment : StreamKeys.QueueSegment) + Name;
+    public string DisplayName => (Kind is RedisStreamsStreamKind.Events or RedisStreamsStreamKind.Faults ? StreamKeys.EventSegment : StreamKeys.QueueSegment) + Name;
 
     /// <inheritdoc />
     public override string ToString() => DisplayName;
@@ -44,7 +44,7 @@ sealed class StreamResolver
     /// <paramref name="bareKind" /> says; without it, whichever of the two exists.
     /// </summary>
     /// <exception cref="ArgumentException">The name is empty or ambiguous, or a bare name names no stream.</exception>
-    public async Task<OperatedStream> Resolve(string spelling, RedisStreamKind? bareKind = null)
+    public async Task<OperatedStream> Resolve(string spelling, RedisStreamsStreamKind? bareKind = null)
     {
         if (string.IsNullOrWhiteSpace(spelling))
             throw new ArgumentException("The stream name is empty.", nameof(spelling));
@@ -72,7 +72,7 @@ sealed class StreamResolver
             }
         }
 
-        if (bareKind is RedisStreamKind.Events or RedisStreamKind.Faults)
+        if (bareKind is RedisStreamsStreamKind.Events or RedisStreamsStreamKind.Faults)
             return Event(text);
         if (bareKind != null)
             return Queue(text);
@@ -99,11 +99,11 @@ sealed class StreamResolver
     public OperatedStream Queue(string queueName)
     {
         if (_keys.EndpointOfError(queueName) is { } failed)
-            return new OperatedStream(_keys.Queue(queueName), queueName, RedisStreamKind.Error, failed);
+            return new OperatedStream(_keys.Queue(queueName), queueName, RedisStreamsStreamKind.Error, failed);
 
         return _keys.EndpointOfSkipped(queueName) is { } skipped
-            ? new OperatedStream(_keys.Queue(queueName), queueName, RedisStreamKind.Skipped, skipped)
-            : new OperatedStream(_keys.Queue(queueName), queueName, RedisStreamKind.Queue, queueName);
+            ? new OperatedStream(_keys.Queue(queueName), queueName, RedisStreamsStreamKind.Skipped, skipped)
+            : new OperatedStream(_keys.Queue(queueName), queueName, RedisStreamsStreamKind.Queue, queueName);
     }
 
     /// <summary>The stream a full key is, or null when the key is no stream of this prefix.</summary>

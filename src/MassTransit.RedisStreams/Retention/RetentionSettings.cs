@@ -11,13 +11,13 @@ sealed class RetentionSettings :
     IRedisStreamsRetentionConfigurator,
     ISpecification
 {
-    readonly Dictionary<string, RetentionPolicy> _byEntityName = new(StringComparer.Ordinal);
+    readonly Dictionary<string, RedisStreamsRetentionPolicy> _byEntityName = new(StringComparer.Ordinal);
     readonly List<Action<IMessageTopology>> _byType = [];
 
-    public RetentionPolicy Events { get; set; } = RetentionPolicy.KeepAll;
-    public RetentionPolicy Faults { get; set; } = RetentionPolicy.Age(TimeSpan.FromDays(7));
-    public RetentionPolicy Queues { get; set; } = RetentionPolicy.Entries(0);
-    public RetentionPolicy DeadLetters { get; set; } = RetentionPolicy.KeepAll;
+    public RedisStreamsRetentionPolicy Events { get; set; } = RedisStreamsRetentionPolicy.KeepAll;
+    public RedisStreamsRetentionPolicy Faults { get; set; } = RedisStreamsRetentionPolicy.Age(TimeSpan.FromDays(7));
+    public RedisStreamsRetentionPolicy Queues { get; set; } = RedisStreamsRetentionPolicy.Entries(0);
+    public RedisStreamsRetentionPolicy DeadLetters { get; set; } = RedisStreamsRetentionPolicy.KeepAll;
     public TimeSpan Interval { get; set; } = TimeSpan.FromMinutes(1);
     public int StreamsPerPass { get; set; } = 100;
     public bool Enabled { get; set; } = true;
@@ -30,7 +30,7 @@ sealed class RetentionSettings :
     /// </summary>
     internal TimeSpan HostRecordHold { get; set; } = Transport.HostRecords.DefaultHold;
 
-    public void MessageType<T>(RetentionPolicy policy)
+    public void MessageType<T>(RedisStreamsRetentionPolicy policy)
         where T : class
     {
         ArgumentNullException.ThrowIfNull(policy);
@@ -39,7 +39,7 @@ sealed class RetentionSettings :
         _byType.Add(topology => _byEntityName[topology.GetMessageTopology<T>().EntityName] = policy);
     }
 
-    public void EntityName(string entityName, RetentionPolicy policy)
+    public void EntityName(string entityName, RedisStreamsRetentionPolicy policy)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(entityName);
         ArgumentNullException.ThrowIfNull(policy);
@@ -57,9 +57,9 @@ sealed class RetentionSettings :
     }
 
     /// <summary>The policy of the event stream of <paramref name="entityName" />.</summary>
-    public RetentionPolicy ForEvents(string entityName, RedisStreamKind kind)
+    public RedisStreamsRetentionPolicy ForEvents(string entityName, RedisStreamsStreamKind kind)
     {
-        return _byEntityName.TryGetValue(entityName, out var policy) ? policy : kind == RedisStreamKind.Faults ? Faults : Events;
+        return _byEntityName.TryGetValue(entityName, out var policy) ? policy : kind == RedisStreamsStreamKind.Faults ? Faults : Events;
     }
 
     public IEnumerable<ValidationResult> Validate()
@@ -78,7 +78,7 @@ sealed class RetentionSettings :
         foreach (var (name, value) in new[] { ("Events", Events), ("Faults", Faults), ("Queues", Queues), ("DeadLetters", DeadLetters) })
         {
             if (value == null)
-                yield return this.Failure("Retention." + name, "must not be null; use RetentionPolicy.KeepAll to keep everything.");
+                yield return this.Failure("Retention." + name, "must not be null; use RedisStreamsRetentionPolicy.KeepAll to keep everything.");
         }
     }
 }

@@ -56,11 +56,11 @@ sealed class StreamTrimmer
     /// Trims the next <paramref name="maxStreams" /> streams (event streams first, then queues), going on from where the last
     /// call stopped; after the last stream, the next call starts over.
     /// </summary>
-    public Task<TrimReport> TrimNext(int maxStreams, CancellationToken cancellationToken) =>
+    public Task<RedisStreamsTrimReport> TrimNext(int maxStreams, CancellationToken cancellationToken) =>
         OneAtATime(() => TrimNextAlone(maxStreams, cancellationToken));
 
     /// <summary>Trims every stream once.</summary>
-    public Task<TrimReport> TrimAll(CancellationToken cancellationToken) => OneAtATime(() => TrimAllAlone(cancellationToken));
+    public Task<RedisStreamsTrimReport> TrimAll(CancellationToken cancellationToken) => OneAtATime(() => TrimAllAlone(cancellationToken));
 
     /// <summary>
     /// What <see cref="TrimAll" /> would do now, changing nothing: per stream what its policy would remove and which group holds
@@ -79,7 +79,7 @@ sealed class StreamTrimmer
         }
     }
 
-    async Task<TrimReport> TrimNextAlone(int maxStreams, CancellationToken cancellationToken)
+    async Task<RedisStreamsTrimReport> TrimNextAlone(int maxStreams, CancellationToken cancellationToken)
     {
         var report = new ReportBuilder();
         // A round begins with the scans: it must see every stream, so one taken up in the middle waits for the next.
@@ -122,7 +122,7 @@ sealed class StreamTrimmer
         return report.Build();
     }
 
-    async Task<TrimReport> TrimAllAlone(CancellationToken cancellationToken)
+    async Task<RedisStreamsTrimReport> TrimAllAlone(CancellationToken cancellationToken)
     {
         var report = new ReportBuilder { Round = await _sweep.Begin().ConfigureAwait(false) };
 
@@ -176,7 +176,7 @@ sealed class StreamTrimmer
         report.Examined++;
         report.Round?.Saw(key);
 
-        RetentionPolicy policy;
+        RedisStreamsRetentionPolicy policy;
         if (Keys.EntityNameOf(key) is { } entityName)
         {
             await RemoveGoneGroups(key, report).ConfigureAwait(false);
@@ -194,7 +194,7 @@ sealed class StreamTrimmer
             await Trim(key, policy, report).ConfigureAwait(false);
     }
 
-    async Task Trim(RedisKey key, RetentionPolicy policy, ReportBuilder report)
+    async Task Trim(RedisKey key, RedisStreamsRetentionPolicy policy, ReportBuilder report)
     {
         if (report.Planning)
         {
@@ -324,7 +324,7 @@ sealed class StreamTrimmer
         public bool Planning;
         public readonly List<TrimPlan.StreamPlan> Plans = [];
 
-        public TrimReport Build() => new()
+        public RedisStreamsTrimReport Build() => new()
         {
             StreamsExamined = Examined,
             Removed = Removed,

@@ -4,7 +4,7 @@ using System.Collections.Generic;
 using Redis;
 
 
-/// <summary>What a trim pass would do now: the answer to a dry run, in the shape of <see cref="TrimReport" />.</summary>
+/// <summary>What a trim pass would do now: the answer to a dry run, in the shape of <see cref="RedisStreamsTrimReport" />.</summary>
 sealed class TrimPlan
 {
     /// <summary>How many streams were looked at.</summary>
@@ -27,5 +27,5 @@ sealed class TrimPlan
 
 
     /// <summary>One stream: its policy and what trimming it would do.</summary>
-    public sealed record StreamPlan(string Stream, RetentionPolicy Policy, StreamTrimPlan Trim);
+    public sealed record StreamPlan(string Stream, RedisStreamsRetentionPolicy Policy, StreamTrimPlan Trim);
 }

@@ -28,10 +28,11 @@ sealed class RedisStreamsReceiveEndpointContext :
         QueueName = configuration.QueueName;
         QueueKey = BusContext.Keys.Queue(QueueName);
         Temporary = configuration.Temporary;
-        StartPosition = configuration.StartTime is { } startTime
-            ? StreamEntryId.FromTime(startTime).Previous.ToString()
-            : configuration.StartPosition == RedisStreamsStartPosition.Beginning ? "0" : "$";
+        StartPosition = configuration.StartPosition.GroupStartId;
 
+        MaxDeliveryCount = configuration.MaxDeliveryCount ?? BusContext.Settings.MaxDeliveryCount;
+        ClaimTimeout = configuration.ClaimTimeout ?? BusContext.Settings.ClaimTimeout;
+        MoveExpiredToSkipped = configuration.MoveExpiredToSkipped ?? BusContext.Settings.MoveExpiredToSkipped;
         DegradedLagThreshold = configuration.DegradedLagThreshold ?? BusContext.Settings.DegradedLagThreshold;
         DegradedPendingAgeThreshold = configuration.DegradedPendingAgeThreshold ?? BusContext.Settings.DegradedPendingAgeThreshold;
 
@@ -46,6 +47,15 @@ sealed class RedisStreamsReceiveEndpointContext :
     }
 
     public RedisStreamsBusContext BusContext { get; }
+
+    /// <summary>How many times an entry is delivered without being acknowledged before it goes to <c>_error</c>.</summary>
+    public int MaxDeliveryCount { get; }
+
+    /// <summary>How long an entry may stay unacknowledged by a live instance before another claims it.</summary>
+    public TimeSpan ClaimTimeout { get; }
+
+    /// <summary>Whether expired messages go to <c>_skipped</c>; else they are dropped.</summary>
+    public bool MoveExpiredToSkipped { get; }
 
     /// <summary>The lag past which the endpoint's health is Degraded; null for none.</summary>
     public long? DegradedLagThreshold { get; }

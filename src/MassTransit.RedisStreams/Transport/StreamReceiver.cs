@@ -63,8 +63,8 @@ sealed class StreamReceiver :
         _streams = new EndpointStreams(context, _signals.OnWake);
         _acknowledger = new Acknowledger(redis.Groups, context.QueueName, _buffer, Stopping);
         _pending = new PendingEntries(redis.Groups, redis.Pending, redis.Wake, _streams, _buffer, _acknowledger, _standing,
-            () => _bus.Identity.CurrentName, settings.ClaimTimeout);
-        _keeper = new PendingEntryKeeper(_pending, _streams, _buffer, _signals, settings.ClaimTimeout, settings.DeadConsumerTimeout, time, Stopping);
+            () => _bus.Identity.CurrentName, context.ClaimTimeout);
+        _keeper = new PendingEntryKeeper(_pending, _streams, _buffer, _signals, context.ClaimTimeout, settings.DeadConsumerTimeout, time, Stopping);
         var reader = new GroupReader(redis.Groups, _streams, _buffer, _standing, () => _bus.ConsumerName);
         _readLoop = new ReadLoop(context, new ReadLoopSettings(settings.IdlePollInterval, context.Temporary, settings.TemporaryStreamExpiry), _streams,
             _buffer, _pending, reader, _signals, time, Stopping);

@@ -43,11 +43,11 @@ sealed class UndeliverableEntries
             return true;
         }
 
-        if (deliveryCount > settings.MaxDeliveryCount)
+        if (deliveryCount > _context.MaxDeliveryCount)
         {
             reason = EntryFieldNames.MaxDeliveriesReason;
             message = $"Delivered {deliveryCount} times without being acknowledged, more than the MaxDeliveryCount of "
-                + $"{settings.MaxDeliveryCount}; its handler may crash the process or lose the connection every time.";
+                + $"{_context.MaxDeliveryCount}; its handler may crash the process or lose the connection every time.";
         }
         else
         {
@@ -102,7 +102,7 @@ sealed class UndeliverableEntries
         _context.CountExpired();
         try
         {
-            if (_context.BusContext.Settings.MoveExpiredToSkipped)
+            if (_context.MoveExpiredToSkipped)
             {
                 await _context.SkippedTransport.Move(entry,
                 [
@@ -115,7 +115,7 @@ sealed class UndeliverableEntries
             await _acknowledger.Acknowledge(stream, entry.Id).ConfigureAwait(false);
 
             LogContext.Debug?.Log("Entry {EntryId} of {Stream} expired at {ExpiredAt:O}; {Action}", entry.Id, stream.Key, expiredAt,
-                _context.BusContext.Settings.MoveExpiredToSkipped ? "moved to the skipped stream" : "dropped");
+                _context.MoveExpiredToSkipped ? "moved to the skipped stream" : "dropped");
         }
         catch (Exception exception) when (TransientFailures.IsRedisFailure(exception))
         {

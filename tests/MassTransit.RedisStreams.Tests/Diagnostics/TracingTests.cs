@@ -96,7 +96,7 @@ public class TracingTests
         // The published event replayed to the endpoint: a trace of its own, linked to the publish.
         var (publishTrace, publishParent) = sends[3];
         var publish = SendSpan(publishTrace, publishParent);
-        var history = provider.GetRequiredService<IEventHistory>();
+        var history = provider.GetRequiredService<IRedisStreamsEventHistory>();
         Assert.Equal(1, await history.Replay<Work>("work"));
         Assert.True(await Eventually.True(() => HostSpans().Any(x => x.TraceId != publishTrace.ToString() && x.Links.Contains($"{publishTrace}:{publish.SpanId}")), Timeout),
             $"the replay is consumed in a trace linked to the publish:\n{host.Output}");

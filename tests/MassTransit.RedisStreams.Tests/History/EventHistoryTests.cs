@@ -29,7 +29,7 @@ public class EventHistoryTests
         for (var i = 1; i <= 25; i++)
             await bus.Publish(new LotSold(i, "buyer-" + i, i * 10m), x => x.Headers.Set("Auction", "spring"));
 
-        var history = provider.GetRequiredService<IEventHistory>();
+        var history = provider.GetRequiredService<IRedisStreamsEventHistory>();
         var last = await history.GetEvents<LotSold>(count: 10);
 
         Assert.Equal(Enumerable.Range(16, 10).Reverse(), last.Select(x => x.Message!.Lot));
@@ -51,7 +51,7 @@ public class EventHistoryTests
         var redis = await RedisTestContext.Create();
         await using var provider = await redis.StartHarness(_ => { });
         var bus = provider.GetRequiredService<ITestHarness>().Bus;
-        var history = provider.GetRequiredService<IEventHistory>();
+        var history = provider.GetRequiredService<IRedisStreamsEventHistory>();
 
         for (var i = 1; i <= 10; i++)
             await bus.Publish(new LotSold(i, "b", 1m));
@@ -92,7 +92,7 @@ public class EventHistoryTests
                 await bus.Publish(new LotSold(i, "b", 1m));
         }
 
-        var history = provider.GetRequiredService<IEventHistory>();
+        var history = provider.GetRequiredService<IRedisStreamsEventHistory>();
 
         var lots = await Collect(history.ReadEvents<ILotEvent>());
         Assert.Equal(Enumerable.Range(1, 300), lots.Select(x => x.Message!.Lot));
@@ -117,7 +117,7 @@ public class EventHistoryTests
         await db.StreamAddAsync(redis.Key("events:LotSold"), "other", "no body at all");
         await bus.Publish(new LotSold(2, "b", 2m));
 
-        var events = await Collect(provider.GetRequiredService<IEventHistory>().ReadEvents<LotSold>());
+        var events = await Collect(provider.GetRequiredService<IRedisStreamsEventHistory>().ReadEvents<LotSold>());
 
         Assert.Equal(5, events.Count);
         Assert.Equal(1, events[0].Message!.Lot);
@@ -162,7 +162,7 @@ public class EventHistoryTests
                 await bus.Publish(new LotSold(i, "b", 1m));
         }
 
-        var history = provider.GetRequiredService<IEventHistory>();
+        var history = provider.GetRequiredService<IRedisStreamsEventHistory>();
         var lots = new List<int>();
         await foreach (var stored in history.ReadEvents<ILotEvent>())
             lots.Add(stored.Message!.Lot);
@@ -190,13 +190,13 @@ public class EventHistoryTests
         });
 
         var bus = provider.GetRequiredService<ITestHarness>().Bus;
-        var history = provider.GetRequiredService<IEventHistory>();
+        var history = provider.GetRequiredService<IRedisStreamsEventHistory>();
         try
         {
             for (var i = 1; i <= 5; i++)
                 await bus.Publish(new LotSold(i, "b", 1m));
 
-            EventStreamInfo? info = null;
+            RedisStreamsStreamInfo? info = null;
             Assert.True(await Eventually.True(async () =>
             {
                 info = await history.GetStreamInfo<LotSold>();
@@ -204,7 +204,7 @@ public class EventHistoryTests
             }, TimeSpan.FromSeconds(10)), "the endpoint holds two entries: " + string.Join(", ", info?.Groups.Select(x => $"{x.Name} {x.Pending}") ?? []));
 
             Assert.True(info!.Exists);
-            Assert.Equal(RedisStreamKind.Events, info.Kind);
+            Assert.Equal(RedisStreamsStreamKind.Events, info.Kind);
             Assert.Equal("LotSold", info.Name);
             Assert.Equal(5, info.Length);
             Assert.NotNull(info.FirstEntryId);
@@ -250,22 +250,22 @@ public class EventHistoryTests
         Assert.True(await Eventually.True(async () => await db.StreamLengthAsync(redis.Key("queue:ledger_error")) == 1
             && await db.StreamLengthAsync(redis.Key("queue:ledger_skipped")) == 1, TimeSpan.FromSeconds(10)));
 
-        var overview = await provider.GetRequiredService<IEventHistory>().GetOverview();
+        var overview = await provider.GetRequiredService<IRedisStreamsEventHistory>().GetOverview();
         var byName = overview.ToDictionary(x => x.Name);
 
-        Assert.Equal(RedisStreamKind.Events, byName["LotSold"].Kind);
+        Assert.Equal(RedisStreamsStreamKind.Events, byName["LotSold"].Kind);
         Assert.Equal(2, byName["LotSold"].Length);
-        Assert.Equal(RedisStreamKind.Queue, byName["ledger"].Kind);
-        Assert.Equal(RedisStreamKind.Error, byName["ledger_error"].Kind);
-        Assert.Equal(RedisStreamKind.Skipped, byName["ledger_skipped"].Kind);
-        Assert.Contains(overview, x => x.Kind == RedisStreamKind.Faults);
+        Assert.Equal(RedisStreamsStreamKind.Queue, byName["ledger"].Kind);
+        Assert.Equal(RedisStreamsStreamKind.Error, byName["ledger_error"].Kind);
+        Assert.Equal(RedisStreamsStreamKind.Skipped, byName["ledger_skipped"].Kind);
+        Assert.Contains(overview, x => x.Kind == RedisStreamsStreamKind.Faults);
         Assert.Equal(overview.OrderBy(x => x.Kind).ThenBy(x => x.Name, StringComparer.Ordinal).Select(x => x.Name), overview.Select(x => x.Name));
     }
 
-    static async Task<List<StoredEvent<T>>> Collect<T>(IAsyncEnumerable<StoredEvent<T>> events)
+    static async Task<List<RedisStreamsStoredEvent<T>>> Collect<T>(IAsyncEnumerable<RedisStreamsStoredEvent<T>> events)
         where T : class
     {
-        var list = new List<StoredEvent<T>>();
+        var list = new List<RedisStreamsStoredEvent<T>>();
         await foreach (var stored in events)
             list.Add(stored);
 

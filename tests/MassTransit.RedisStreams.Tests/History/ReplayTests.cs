@@ -39,7 +39,7 @@ public class ReplayTests
         await using var provider = await StartTwoEndpoints(redis);
         var bus = provider.GetRequiredService<ITestHarness>().Bus;
         var seen = provider.GetRequiredService<Recorder<Seen>>();
-        var history = provider.GetRequiredService<IEventHistory>();
+        var history = provider.GetRequiredService<IRedisStreamsEventHistory>();
 
         for (var i = 1; i <= 5; i++)
             await bus.Publish(new LotSold(i, "b", i));
@@ -71,7 +71,7 @@ public class ReplayTests
         await using var provider = await StartTwoEndpoints(redis);
         var bus = provider.GetRequiredService<ITestHarness>().Bus;
         var seen = provider.GetRequiredService<Recorder<Seen>>();
-        var history = provider.GetRequiredService<IEventHistory>();
+        var history = provider.GetRequiredService<IRedisStreamsEventHistory>();
 
         for (var i = 1; i <= 10; i++)
             await bus.Publish(new LotSold(i, "b", i));
@@ -98,7 +98,7 @@ public class ReplayTests
             await bus.Publish(new LotSold(i, "b", i));
         await seen.WaitForCount(6);
 
-        var replayed = await provider.GetRequiredService<IEventHistory>().ReplayToConsumers<LotSold>();
+        var replayed = await provider.GetRequiredService<IRedisStreamsEventHistory>().ReplayToConsumers<LotSold>();
 
         Assert.Equal(new[] { ("mailer", 3L), ("reports", 3L) }, replayed.Select(x => (x.Key, x.Value)).OrderBy(x => x.Key));
         var replays = (await seen.WaitFor(x => x.Count(y => y.IsReplay) == 6, "6 replays")).Where(x => x.IsReplay).ToList();
@@ -133,7 +133,7 @@ public class ReplayTests
         await harness.Bus.Publish(new LotSold(1, "b", 1m));
         Assert.True(await harness.Consumed.Any<LotSold>());
 
-        Assert.Equal(1, await provider.GetRequiredService<IEventHistory>().Replay<LotSold>("fragile"));
+        Assert.Equal(1, await provider.GetRequiredService<IRedisStreamsEventHistory>().Replay<LotSold>("fragile"));
 
         var db = await redis.Database();
         Assert.True(await Eventually.True(async () => await db.StreamLengthAsync(redis.Key("queue:fragile_error")) == 1, Timeout));
@@ -151,7 +151,7 @@ public class ReplayTests
         await using var provider = await StartTwoEndpoints(redis);
         var bus = provider.GetRequiredService<ITestHarness>().Bus;
         await bus.Publish(new LotSold(1, "b", 1m));
-        var history = provider.GetRequiredService<IEventHistory>();
+        var history = provider.GetRequiredService<IRedisStreamsEventHistory>();
 
         var unknown = await Assert.ThrowsAsync<ArgumentException>(() => history.Replay<LotSold>("no-such-endpoint"));
         Assert.Contains("no-such-endpoint", unknown.Message);

@@ -29,7 +29,7 @@ public class RewindTests
         await using var provider = await StartProjection(redis);
         var bus = provider.GetRequiredService<ITestHarness>().Bus;
         var lots = provider.GetRequiredService<Recorder<int>>();
-        var history = provider.GetRequiredService<IEventHistory>();
+        var history = provider.GetRequiredService<IRedisStreamsEventHistory>();
 
         for (var i = 1; i <= 10; i++)
             await bus.Publish(new LotSold(i, "b", i));
@@ -55,7 +55,7 @@ public class RewindTests
             await bus.Publish(new LotSold(i, "b", i));
         await lots.WaitForCount(10);
 
-        await provider.GetRequiredService<IEventHistory>().Rewind("projection", to: DateTimeOffset.UtcNow.AddDays(-1));
+        await provider.GetRequiredService<IRedisStreamsEventHistory>().Rewind("projection", to: DateTimeOffset.UtcNow.AddDays(-1));
 
         var all = await lots.WaitForCount(20);
         Assert.Equal(Enumerable.Range(1, 10), all.Skip(10));
@@ -83,7 +83,7 @@ public class RewindTests
             await bus.Publish(new LotSold(i, "b", i));
 
         using var multiplexer = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
-        await new RedisStreamsEventHistory(multiplexer, redis.KeyPrefix).Rewind("projection", to: EventPosition.End);
+        await new RedisStreamsEventHistory(multiplexer, redis.KeyPrefix).Rewind("projection", to: RedisStreamsPosition.End);
 
         await bus.StartAsync();
         try
@@ -121,7 +121,7 @@ public class RewindTests
         });
 
         var bus = provider.GetRequiredService<ITestHarness>().Bus;
-        var history = provider.GetRequiredService<IEventHistory>();
+        var history = provider.GetRequiredService<IRedisStreamsEventHistory>();
 
         var publishing = Task.Run(async () =>
         {
@@ -168,7 +168,7 @@ public class RewindTests
                 cfg.Host(redis.ConnectionString, h => h.KeyPrefix = redis.KeyPrefix);
                 cfg.ReceiveEndpoint("late-projection", e =>
                 {
-                    e.StartTime = start;
+                    e.StartPosition = RedisStreamsStartPosition.At(start);
                     e.ConcurrentMessageLimit = 1;
                     e.Handler<LotSold>(ctx =>
                     {
@@ -202,7 +202,7 @@ public class RewindTests
         using var multiplexer = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
 
         var exception = await Assert.ThrowsAsync<ArgumentException>(() =>
-            new RedisStreamsEventHistory(multiplexer, redis.KeyPrefix).Rewind("nobody", to: EventPosition.Beginning));
+            new RedisStreamsEventHistory(multiplexer, redis.KeyPrefix).Rewind("nobody", to: RedisStreamsPosition.Beginning));
 
         Assert.Contains("'nobody' reads no event stream", exception.Message);
     }

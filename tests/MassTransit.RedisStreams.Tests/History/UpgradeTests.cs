@@ -35,7 +35,7 @@ public class UpgradeTests
 
         await after.GetRequiredService<ITestHarness>().Bus.Publish(new LotSold(3, "carol", 300.5m));
 
-        var history = after.GetRequiredService<IEventHistory>();
+        var history = after.GetRequiredService<IRedisStreamsEventHistory>();
         var events = await history.ReadEvents<LotSold>().ToListAsync();
 
         Assert.Equal([new LotSold(1, "unknown", 100), new LotSold(2, "unknown", 200), new LotSold(3, "carol", 300.5m)],
@@ -62,7 +62,7 @@ public class UpgradeTests
 
         await after.GetRequiredService<ITestHarness>().Bus.Publish(new LotSold(2, "dave", 20m));
 
-        var events = await after.GetRequiredService<IEventHistory>().ReadEvents<LotSold>().ToListAsync();
+        var events = await after.GetRequiredService<IRedisStreamsEventHistory>().ReadEvents<LotSold>().ToListAsync();
 
         Assert.All(events, x => Assert.EndsWith(":events:LotSold", x.StreamKey));
         Assert.Equal([new LotSold(1, "legacy", 12.50m), new LotSold(2, "dave", 20m)], events.Select(x => x.Message));
@@ -88,7 +88,7 @@ public class UpgradeTests
             }));
         }, services: s => s.AddSingleton<Recorder<LotSold>>());
 
-        Assert.Equal(1, await after.GetRequiredService<IEventHistory>().Replay<LotSold>("ledger"));
+        Assert.Equal(1, await after.GetRequiredService<IRedisStreamsEventHistory>().Replay<LotSold>("ledger"));
 
         Assert.Equal(new LotSold(1, "unknown", 100), Assert.Single(await after.GetRequiredService<Recorder<LotSold>>().WaitForCount(1)));
     }

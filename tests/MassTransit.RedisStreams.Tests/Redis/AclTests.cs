@@ -138,7 +138,7 @@ public class AclTests
             Assert.Contains(await history.GetOverview(), x => x.StreamKey == prefix + ":events:AuctionEnded");
             Assert.Equal(1, await history.Replay<AuctionEnded>("lots"));
             Assert.Equal(auctionId, await replayed.Task.WaitAsync(timeout));
-            Assert.NotEmpty(await history.Rewind("lots", EventPosition.Beginning));
+            Assert.NotEmpty(await history.Rewind("lots", RedisStreamsPosition.Beginning));
 
             var report = await new RedisStreamsAdmin(multiplexer, prefix).Trim();
             Assert.NotNull(report);

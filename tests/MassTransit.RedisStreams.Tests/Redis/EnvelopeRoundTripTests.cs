@@ -74,7 +74,7 @@ public class EnvelopeRoundTripTests
         var consumed = (await seen.WaitForCount(2))[0].Envelope;
         Assert.EndsWith(":CrateShipped", consumed.DestinationAddress!.AbsolutePath);
 
-        var history = provider.GetRequiredService<IEventHistory>();
+        var history = provider.GetRequiredService<IRedisStreamsEventHistory>();
         var stored = Assert.Single(await history.GetEvents<CrateShipped>());
         Assert.Equal(consumed, new ParcelEnvelope(stored.MessageId, stored.CorrelationId, stored.ConversationId, stored.DestinationAddress,
             stored.SourceAddress, stored.ResponseAddress, stored.FaultAddress, Truncate(stored.SentTime), Truncate(stored.ExpirationTime),

@@ -44,7 +44,7 @@ public class BoundedGrowthTests
             Assert.Equal(2, named.Distinct().Count());
             var (goneId, liveId) = (named[0], named[1]);
 
-            var admin = Admin(db, redis, r => r.Events = RetentionPolicy.Entries(0));
+            var admin = Admin(db, redis, r => r.Events = RedisStreamsRetentionPolicy.Entries(0));
             var removed = 0;
             Assert.True(await Eventually.True(async () =>
             {

@@ -30,7 +30,7 @@ public class HostRecordMemoryTests(ITestOutputHelper output)
         var trimmed = await RedisTestContext.Create();
         var untrimmed = RedisTestContext.Create(trimmed.ConnectionString, trimmed.KeyPrefix + "-untrimmed");
         var db = await trimmed.Database();
-        var admin = BoundedGrowthTests.Admin(db, trimmed, r => r.Events = RetentionPolicy.Entries(EventsKept));
+        var admin = BoundedGrowthTests.Admin(db, trimmed, r => r.Events = RedisStreamsRetentionPolicy.Entries(EventsKept));
 
         var withRetention = new List<(long Records, long Bytes)>();
         var without = new List<(long Records, long Bytes)>();

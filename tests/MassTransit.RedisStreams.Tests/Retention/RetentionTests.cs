@@ -52,7 +52,7 @@ public class RetentionTests
     public async Task A_policy_for_one_message_type_trims_its_stream_and_no_other()
     {
         var redis = await RedisTestContext.Create();
-        await using var provider = await StartLedger(redis, r => r.MessageType<LotSold>(RetentionPolicy.Entries(3)));
+        await using var provider = await StartLedger(redis, r => r.MessageType<LotSold>(RedisStreamsRetentionPolicy.Entries(3)));
         var harness = provider.GetRequiredService<ITestHarness>();
         var db = await redis.Database();
 
@@ -71,7 +71,7 @@ public class RetentionTests
         Assert.Equal(3, await db.StreamLengthAsync(redis.Key("events:LotSold")));
         Assert.Equal(10, await db.StreamLengthAsync(redis.Key("events:LotWithdrawn")));
 
-        var history = provider.GetRequiredService<IEventHistory>();
+        var history = provider.GetRequiredService<IRedisStreamsEventHistory>();
         Assert.Equal([9, 8, 7], (await history.GetEvents<LotSold>()).Select(x => x.Message!.Lot));
     }
 
@@ -93,7 +93,7 @@ public class RetentionTests
         for (var i = 0; i < 10; i++)
             await ledger.Publish(new LotSold(i, "b", 1m));
 
-        var admin = new RedisStreamsAdmin(db.Multiplexer, redis.KeyPrefix, retention: r => r.Events = RetentionPolicy.Entries(2));
+        var admin = new RedisStreamsAdmin(db.Multiplexer, redis.KeyPrefix, retention: r => r.Events = RedisStreamsRetentionPolicy.Entries(2));
         var report = await admin.Trim();
 
         var stream = redis.Key("events:LotSold").ToString();

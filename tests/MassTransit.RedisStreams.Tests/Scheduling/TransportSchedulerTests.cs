@@ -221,7 +221,7 @@ public class TransportSchedulerTests
     {
         var redis = await RedisTestContext.Create();
         await using var provider = await redis.StartHarness(x => x.AddRedisStreamsMessageScheduler());
-        var history = provider.GetRequiredService<IEventHistory>();
+        var history = provider.GetRequiredService<IRedisStreamsEventHistory>();
 
         await using var scope = provider.CreateAsyncScope();
         var scheduler = scope.ServiceProvider.GetRequiredService<IMessageScheduler>();
@@ -243,7 +243,7 @@ public class TransportSchedulerTests
         var overview = await history.GetOverview();
         Assert.Equal(2, Assert.Single(overview, x => x.StreamKey == redis.Key(SeatReleasedStream).ToString()).ScheduledCount);
         var audit = Assert.Single(overview, x => x.Name == "seat-audit");
-        Assert.Equal(RedisStreamKind.Queue, audit.Kind);
+        Assert.Equal(RedisStreamsStreamKind.Queue, audit.Kind);
         Assert.Equal(1, audit.ScheduledCount);
     }
 

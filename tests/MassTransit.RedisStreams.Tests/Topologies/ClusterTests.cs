@@ -320,7 +320,7 @@ public class ClusterTests :
 
         await using var provider = await redis.StartHarness(_ => { }, (context, cfg) =>
         {
-            cfg.Retention(r => r.MessageType<LotWithdrawn>(RetentionPolicy.Entries(3)));
+            cfg.Retention(r => r.MessageType<LotWithdrawn>(RedisStreamsRetentionPolicy.Entries(3)));
             var projection = context.GetRequiredService<Recorder<int>>();
             var replayed = context.GetRequiredService<Recorder<string>>();
             cfg.ReceiveEndpoint("projection", e =>
@@ -347,7 +347,7 @@ public class ClusterTests :
         var bus = provider.GetRequiredService<ITestHarness>().Bus;
         var projection = provider.GetRequiredService<Recorder<int>>();
         var replayed = provider.GetRequiredService<Recorder<string>>();
-        var history = provider.GetRequiredService<IEventHistory>();
+        var history = provider.GetRequiredService<IRedisStreamsEventHistory>();
 
         for (var i = 1; i <= 10; i++)
             await bus.Publish(new LotSold(i, "b", i));

@@ -101,7 +101,7 @@ static class EntryActions
 
     static async Task<OperatedStream> ResolveTarget(DashboardRequest request, string target)
     {
-        var stream = await request.Data.Operations.Resolver.Resolve(target, RedisStreamKind.Queue).ConfigureAwait(false);
+        var stream = await request.Data.Operations.Resolver.Resolve(target, RedisStreamsStreamKind.Queue).ConfigureAwait(false);
         if (!await request.Data.Redis.Admin.Exists(stream.Key).ConfigureAwait(false))
             throw new System.ArgumentException($"there is no queue {stream.DisplayName} to move to.");
 

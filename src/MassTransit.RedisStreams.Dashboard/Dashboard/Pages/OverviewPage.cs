@@ -34,7 +34,7 @@ static class OverviewPage
         return new PageResult(Rows(request, streams).Value, StatusCodes.Status200OK);
     }
 
-    static Markup Rows(DashboardRequest request, IReadOnlyList<EventStreamInfo> streams)
+    static Markup Rows(DashboardRequest request, IReadOnlyList<RedisStreamsStreamInfo> streams)
     {
         var html = new Html();
         if (streams.Count == 0)
@@ -43,12 +43,12 @@ static class OverviewPage
         foreach (var stream in streams)
         {
             var display = Display(stream);
-            var failed = stream.Kind is RedisStreamKind.Error or RedisStreamKind.Skipped && stream.Length > 0;
+            var failed = stream.Kind is RedisStreamsStreamKind.Error or RedisStreamsStreamKind.Skipped && stream.Length > 0;
             var lag = stream.Groups.Count == 0 ? ""
                 : stream.Groups.Any(x => x.Lag == null) ? "?"
                 : Page.Count(stream.Groups.Max(x => x.Lag!.Value));
             var lagging = stream.Groups.Any(x => x.Lag is > 0);
-            var extra = stream.Kind is RedisStreamKind.Events or RedisStreamKind.Faults
+            var extra = stream.Kind is RedisStreamsStreamKind.Events or RedisStreamsStreamKind.Faults
                 ? Html.Of($"<a href=\"{request.Link("history", ("type", stream.Name))}\">history</a>")
                 : new Markup("");
 
@@ -71,6 +71,6 @@ static class OverviewPage
     }
 
     /// <summary>The stream's name as the CLI and the stream page take it: <c>events:X</c>, <c>queue:x_error</c>.</summary>
-    public static string Display(EventStreamInfo stream) =>
-        (stream.Kind is RedisStreamKind.Events or RedisStreamKind.Faults ? "events:" : "queue:") + stream.Name;
+    public static string Display(RedisStreamsStreamInfo stream) =>
+        (stream.Kind is RedisStreamsStreamKind.Events or RedisStreamsStreamKind.Faults ? "events:" : "queue:") + stream.Name;
 }

@@ -44,7 +44,7 @@ static class RewindPage
         if (!DashboardRequest.Confirmed(form))
         {
             var streams = (await request.Data.Inspector.Overview().ConfigureAwait(false))
-                .Where(x => x.Kind is RedisStreamKind.Events or RedisStreamKind.Faults)
+                .Where(x => x.Kind is RedisStreamsStreamKind.Events or RedisStreamsStreamKind.Faults)
                 .SelectMany(x => x.Groups.Where(g => g.Name == endpoint).Select(g => (Stream: x, Group: g)))
                 .ToList();
             if (streams.Count == 0)

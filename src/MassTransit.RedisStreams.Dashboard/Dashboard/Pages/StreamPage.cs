@@ -45,7 +45,7 @@ static class StreamPage
             """);
 
         Groups(html, info);
-        if (stream.Kind is RedisStreamKind.Error or RedisStreamKind.Skipped)
+        if (stream.Kind is RedisStreamsStreamKind.Error or RedisStreamsStreamKind.Skipped)
             FailedEntries(html, request, stream, entries);
         else
             Entries(html, entries);
@@ -58,7 +58,7 @@ static class StreamPage
         return Page.Result(request, stream.DisplayName, html.ToMarkup());
     }
 
-    static void Groups(Html html, EventStreamInfo info)
+    static void Groups(Html html, RedisStreamsStreamInfo info)
     {
         html.Add($"<h2>Consumer groups</h2>");
         if (info.Groups.Count == 0)

@@ -10,13 +10,13 @@ using RedisStreams.Redis;
 /// Strings and times convert to it implicitly, so <c>from: "1696320000000-0"</c> and <c>from: DateTimeOffset.UtcNow.AddHours(-1)</c>
 /// both work where a position is asked for.
 /// </summary>
-public readonly struct EventPosition :
-    IEquatable<EventPosition>
+public readonly struct RedisStreamsPosition :
+    IEquatable<RedisStreamsPosition>
 {
     readonly StreamEntryId _id;
     readonly Kind _kind;
 
-    EventPosition(Kind kind, StreamEntryId id, DateTimeOffset? time)
+    RedisStreamsPosition(Kind kind, StreamEntryId id, DateTimeOffset? time)
     {
         _kind = kind;
         _id = id;
@@ -24,10 +24,10 @@ public readonly struct EventPosition :
     }
 
     /// <summary>Before the first entry.</summary>
-    public static EventPosition Beginning => new(Kind.Beginning, StreamEntryId.Zero, null);
+    public static RedisStreamsPosition Beginning => new(Kind.Beginning, StreamEntryId.Zero, null);
 
     /// <summary>After the last entry.</summary>
-    public static EventPosition End => new(Kind.End, StreamEntryId.Zero, null);
+    public static RedisStreamsPosition End => new(Kind.End, StreamEntryId.Zero, null);
 
     /// <summary>The entry ID, for a position made from one; otherwise null.</summary>
     public string? EntryId => _kind == Kind.Id ? _id.ToString() : null;
@@ -38,7 +38,7 @@ public readonly struct EventPosition :
     /// <summary>A position at an entry ID, <c>ms-seq</c> or <c>ms</c>.</summary>
     /// <param name="entryId">The entry ID, e.g. <c>1696320000000-0</c>.</param>
     /// <exception cref="ArgumentException">The text is not an entry ID.</exception>
-    public static EventPosition FromId(string entryId)
+    public static RedisStreamsPosition FromId(string entryId)
     {
         ArgumentNullException.ThrowIfNull(entryId);
 
@@ -53,21 +53,21 @@ public readonly struct EventPosition :
                 nameof(entryId));
         }
 
-        return new EventPosition(Kind.Id, id, null);
+        return new RedisStreamsPosition(Kind.Id, id, null);
     }
 
     /// <summary>A position at a point in time: the entries appended at or after it follow it.</summary>
-    public static EventPosition FromTime(DateTimeOffset time)
+    public static RedisStreamsPosition FromTime(DateTimeOffset time)
     {
         var milliseconds = Math.Max(0, time.ToUnixTimeMilliseconds());
-        return new EventPosition(Kind.Time, new StreamEntryId((ulong)milliseconds, 0), time);
+        return new RedisStreamsPosition(Kind.Time, new StreamEntryId((ulong)milliseconds, 0), time);
     }
 
     /// <summary>See <see cref="FromId" />.</summary>
-    public static implicit operator EventPosition(string entryId) => FromId(entryId);
+    public static implicit operator RedisStreamsPosition(string entryId) => FromId(entryId);
 
     /// <summary>See <see cref="FromTime" />.</summary>
-    public static implicit operator EventPosition(DateTimeOffset time) => FromTime(time);
+    public static implicit operator RedisStreamsPosition(DateTimeOffset time) => FromTime(time);
 
     /// <summary>The lowest entry ID at or after this position.</summary>
     internal StreamEntryId First => _kind switch
@@ -87,19 +87,19 @@ public readonly struct EventPosition :
     };
 
     /// <inheritdoc />
-    public bool Equals(EventPosition other) => _kind == other._kind && _id == other._id;
+    public bool Equals(RedisStreamsPosition other) => _kind == other._kind && _id == other._id;
 
     /// <inheritdoc />
-    public override bool Equals(object? obj) => obj is EventPosition other && Equals(other);
+    public override bool Equals(object? obj) => obj is RedisStreamsPosition other && Equals(other);
 
     /// <inheritdoc />
     public override int GetHashCode() => HashCode.Combine(_kind, _id);
 
     /// <summary>Compares two positions.</summary>
-    public static bool operator ==(EventPosition left, EventPosition right) => left.Equals(right);
+    public static bool operator ==(RedisStreamsPosition left, RedisStreamsPosition right) => left.Equals(right);
 
     /// <summary>Compares two positions.</summary>
-    public static bool operator !=(EventPosition left, EventPosition right) => !left.Equals(right);
+    public static bool operator !=(RedisStreamsPosition left, RedisStreamsPosition right) => !left.Equals(right);
 
     /// <inheritdoc />
     public override string ToString() => _kind switch

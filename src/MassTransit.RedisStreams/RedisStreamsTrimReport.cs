@@ -4,7 +4,7 @@ using System.Collections.Generic;
 
 
 /// <summary>What a trim pass did: the answer to <see cref="IRedisStreamsAdmin.Trim" />.</summary>
-public sealed class TrimReport
+public sealed class RedisStreamsTrimReport
 {
     /// <summary>How many streams were looked at.</summary>
     public int StreamsExamined { get; init; }

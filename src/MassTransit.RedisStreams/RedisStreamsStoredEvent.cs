@@ -8,10 +8,10 @@ using System;
 /// stored, with its headers.
 /// </summary>
 /// <typeparam name="T">The message type it was read as.</typeparam>
-public sealed class StoredEvent<T>
+public sealed class RedisStreamsStoredEvent<T>
     where T : class
 {
-    internal StoredEvent(string streamKey, string entryId, DateTimeOffset timestamp, T? message, Exception? error, Headers headers,
+    internal RedisStreamsStoredEvent(string streamKey, string entryId, DateTimeOffset timestamp, T? message, Exception? error, Headers headers,
         MessageContext? messageContext, Uri? destinationAddress, bool upgraded, bool declared, bool isReplay)
     {
         Declared = declared;
@@ -93,7 +93,7 @@ public sealed class StoredEvent<T>
     /// <summary>True when the entry was stored under an older contract and read through a registered upgrade.</summary>
     public bool Upgraded { get; }
 
-    /// <summary>True when the entry is a replayed copy of an earlier one (see <see cref="IEventHistory.Replay{T}" />).</summary>
+    /// <summary>True when the entry is a replayed copy of an earlier one (see <see cref="IRedisStreamsEventHistory.Replay{T}" />).</summary>
     public bool IsReplay { get; }
 
     /// <summary>

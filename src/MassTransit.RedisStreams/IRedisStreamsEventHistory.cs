@@ -9,7 +9,7 @@ using System.Threading.Tasks;
 /// <summary>
 /// The event log of a Redis Streams bus: the events kept in its streams, read by message type, replayed to endpoints, and
 /// where endpoints stand in them. With <c>UsingRedisStreams</c> it is registered in the container, bound to the bus's
-/// connection and key prefix (<see cref="IEventHistory{TBus}" /> for an additional bus); without a container, create a
+/// connection and key prefix (<see cref="IRedisStreamsEventHistory{TBus}" /> for an additional bus); without a container, create a
 /// <see cref="RedisStreamsEventHistory" />.
 /// </summary>
 /// <remarks>
@@ -18,7 +18,7 @@ using System.Threading.Tasks;
 /// <see cref="IRedisStreamsBusFactoryConfigurator.UpgradeEvent{TOld,TNew}" />. Several streams are read together in the
 /// order the events were appended.
 /// </remarks>
-public interface IEventHistory
+public interface IRedisStreamsEventHistory
 {
     /// <summary>The newest events of <typeparamref name="T" />, newest first.</summary>
     /// <param name="count">How many at most.</param>
@@ -26,7 +26,7 @@ public interface IEventHistory
     /// <param name="to">The newest position to include; the end when null.</param>
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <typeparam name="T">The message type.</typeparam>
-    Task<IReadOnlyList<StoredEvent<T>>> GetEvents<T>(int count = 10, EventPosition? from = null, EventPosition? to = null,
+    Task<IReadOnlyList<RedisStreamsStoredEvent<T>>> GetEvents<T>(int count = 10, RedisStreamsPosition? from = null, RedisStreamsPosition? to = null,
         CancellationToken cancellationToken = default)
         where T : class;
 
@@ -39,7 +39,7 @@ public interface IEventHistory
     /// <param name="count">How many at most; all when null.</param>
     /// <param name="cancellationToken">Ends the enumeration.</param>
     /// <typeparam name="T">The message type.</typeparam>
-    IAsyncEnumerable<StoredEvent<T>> ReadEvents<T>(EventPosition? from = null, EventPosition? to = null, long? count = null,
+    IAsyncEnumerable<RedisStreamsStoredEvent<T>> ReadEvents<T>(RedisStreamsPosition? from = null, RedisStreamsPosition? to = null, long? count = null,
         CancellationToken cancellationToken = default)
         where T : class;
 
@@ -48,14 +48,14 @@ public interface IEventHistory
     /// on it with its pending entries, lag, last delivered entry and consumers.
     /// </summary>
     /// <typeparam name="T">The message type.</typeparam>
-    Task<EventStreamInfo> GetStreamInfo<T>(CancellationToken cancellationToken = default)
+    Task<RedisStreamsStreamInfo> GetStreamInfo<T>(CancellationToken cancellationToken = default)
         where T : class;
 
     /// <summary>
     /// Every stream of the bus — event streams, queues, and their error and skipped streams — as
     /// <see cref="GetStreamInfo{T}" /> describes one, ordered by kind and name.
     /// </summary>
-    Task<IReadOnlyList<EventStreamInfo>> GetOverview(CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<RedisStreamsStreamInfo>> GetOverview(CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Delivers past events of <typeparamref name="T" /> again to one receive endpoint: each is appended to the endpoint's
@@ -71,7 +71,7 @@ public interface IEventHistory
     /// <param name="cancellationToken">Stops between pages; what was replayed stays replayed.</param>
     /// <typeparam name="T">The message type.</typeparam>
     /// <returns>The number of events replayed.</returns>
-    Task<long> Replay<T>(string toEndpoint, EventPosition? from = null, EventPosition? to = null, long? count = null,
+    Task<long> Replay<T>(string toEndpoint, RedisStreamsPosition? from = null, RedisStreamsPosition? to = null, long? count = null,
         IProgress<long>? progress = null, CancellationToken cancellationToken = default)
         where T : class;
 
@@ -80,7 +80,7 @@ public interface IEventHistory
     /// consumer group on the type's streams.
     /// </summary>
     /// <returns>For each endpoint, the number of events replayed to it.</returns>
-    Task<IReadOnlyDictionary<string, long>> ReplayToConsumers<T>(EventPosition? from = null, EventPosition? to = null, long? count = null,
+    Task<IReadOnlyDictionary<string, long>> ReplayToConsumers<T>(RedisStreamsPosition? from = null, RedisStreamsPosition? to = null, long? count = null,
         IProgress<long>? progress = null, CancellationToken cancellationToken = default)
         where T : class;
 
@@ -93,14 +93,14 @@ public interface IEventHistory
     /// <param name="to">The first event to deliver again (or next): an entry ID or a time.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The streams moved, with the entry ID each group now stands at.</returns>
-    Task<IReadOnlyDictionary<string, string>> Rewind(string endpoint, EventPosition to, CancellationToken cancellationToken = default);
+    Task<IReadOnlyDictionary<string, string>> Rewind(string endpoint, RedisStreamsPosition to, CancellationToken cancellationToken = default);
 }
 
 
-/// <summary>The event log of an additional bus (MultiBus) <typeparamref name="TBus" />; see <see cref="IEventHistory" />.</summary>
+/// <summary>The event log of an additional bus (MultiBus) <typeparamref name="TBus" />; see <see cref="IRedisStreamsEventHistory" />.</summary>
 /// <typeparam name="TBus">The bus interface.</typeparam>
-public interface IEventHistory<TBus> :
-    IEventHistory
+public interface IRedisStreamsEventHistory<TBus> :
+    IRedisStreamsEventHistory
     where TBus : class, IBus
 {
 }
