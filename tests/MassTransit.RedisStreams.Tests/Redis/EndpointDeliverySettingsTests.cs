@@ -124,6 +124,63 @@ public class EndpointDeliverySettingsTests
         Assert.Contains("ClaimTimeout", exception.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task An_endpoint_that_moves_expired_messages_to_skipped_does_so_while_the_bus_default_drops_them()
+    {
+        var redis = await RedisTestContext.Create();
+        var db = await redis.Database();
+
+        // An expiring message for each endpoint, sent before either reads: both have expired when they are read.
+        var sender = Bus.Factory.CreateUsingRedisStreams(cfg => cfg.Host(redis.ConnectionString, h => h.KeyPrefix = redis.KeyPrefix));
+        await sender.StartAsync();
+        try
+        {
+            var timeToLive = TimeSpan.FromMilliseconds(100);
+            foreach (var queue in new[] { "keeping", "dropping" })
+            {
+                var endpoint = await sender.GetSendEndpoint(new Uri("queue:" + queue));
+                await endpoint.Send(new AuctionEnded(Guid.NewGuid(), queue, 1), x => x.TimeToLive = timeToLive);
+            }
+
+            // Its time to live counts from when it was written, before the send returned.
+            await Task.Delay(timeToLive + TimeSpan.FromMilliseconds(50));
+        }
+        finally
+        {
+            await sender.StopAsync();
+        }
+
+        var consumed = new ConcurrentQueue<string>();
+        var bus = Bus.Factory.CreateUsingRedisStreams(cfg =>
+        {
+            cfg.Host(redis.ConnectionString, h => h.KeyPrefix = redis.KeyPrefix);
+            cfg.ReceiveEndpoint("keeping", e =>
+            {
+                e.MoveExpiredToSkipped = true;
+                e.Handler<AuctionEnded>(_ => Record(consumed, "keeping"));
+            });
+            cfg.ReceiveEndpoint("dropping", e => e.Handler<AuctionEnded>(_ => Record(consumed, "dropping")));
+        });
+
+        await bus.StartAsync();
+        try
+        {
+            Assert.True(await Eventually.True(async () => await db.StreamLengthAsync(redis.Key("queue:keeping_skipped")) == 1, Timeout),
+                "the endpoint that says so moves its expired message to keeping_skipped");
+            var entry = (await db.StreamRangeAsync(redis.Key("queue:keeping_skipped"), "-", "+")).Single();
+            Assert.Equal("expired", (string?)entry[MessageHeaders.Reason]);
+
+            Assert.True(await Eventually.True(async () => (await db.StreamPendingAsync(redis.Key("queue:dropping"), "dropping")).PendingMessageCount == 0
+                && (await db.StreamGroupInfoAsync(redis.Key("queue:dropping"))).Single().Lag == 0, Timeout), "the other endpoint drops its own");
+            Assert.Equal(0, await db.StreamLengthAsync(redis.Key("queue:dropping_skipped")));
+            Assert.Empty(consumed);
+        }
+        finally
+        {
+            await bus.StopAsync();
+        }
+    }
+
     static Task Record(ConcurrentQueue<string> consumed, string endpoint)
     {
         consumed.Enqueue(endpoint);
