@@ -68,6 +68,9 @@ sealed class EndpointMonitor
 
     public int Held => _held();
 
+    /// <summary>Now, by the clock the endpoint's ages are measured with.</summary>
+    public DateTimeOffset Now => _time.GetUtcNow();
+
     public GroupSample[] Samples { get; private set; } = NoSamples;
 
     /// <summary>When <see cref="Samples" /> were read; null before the first sample.</summary>
@@ -110,7 +113,7 @@ sealed class EndpointMonitor
     {
         get
         {
-            var now = _time.GetUtcNow();
+            var now = Now;
             var oldest = TimeSpan.Zero;
             foreach (var sample in Samples)
             {

@@ -188,9 +188,9 @@ static class TransportMetrics
 
     static IEnumerable<Measurement<double>> ObserveOldestPending()
     {
-        var now = DateTimeOffset.UtcNow;
         foreach (var endpoint in Endpoints.Keys)
         {
+            var now = endpoint.Now;
             foreach (var sample in endpoint.Samples)
                 yield return new Measurement<double>(sample.OldestPendingAgeAt(now).TotalSeconds, SystemPair, endpoint.GroupPair, sample.DestinationPair);
         }
