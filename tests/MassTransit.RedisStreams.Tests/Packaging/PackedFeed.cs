@@ -147,7 +147,7 @@ public sealed class PackedFeed : IDisposable
     public static Task<ProcessResult> Run(string workingDirectory, TimeSpan timeout, params string[] arguments) =>
         RunProgram("dotnet", workingDirectory, timeout, null, arguments);
 
-    static string FindRepositoryRoot()
+    internal static string FindRepositoryRoot()
     {
         for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory != null; directory = directory.Parent)
         {
