@@ -31,12 +31,15 @@ public sealed class PackedFeed : IDisposable
 
     static readonly TimeSpan PackTimeout = TimeSpan.FromMinutes(4);
 
+    readonly Lazy<Task<string>> _dotNet8Root;
+
     public PackedFeed()
     {
         RepositoryRoot = FindRepositoryRoot();
         Version = "0.0.0-test." + DateTime.UtcNow.ToString("yyyyMMddHHmmss", System.Globalization.CultureInfo.InvariantCulture);
         WorkDirectory = Directory.CreateTempSubdirectory("redis-streams-pack-").FullName;
         Feed = Path.Combine(WorkDirectory, "feed");
+        _dotNet8Root = new Lazy<Task<string>>(() => DotNet8Runtime.Create(WorkDirectory, PackTimeout));
         Directory.CreateDirectory(Feed);
 
         // Its own bin and obj (--artifacts-path), so that packing leaves the repository's build outputs alone.
@@ -55,6 +58,9 @@ public sealed class PackedFeed : IDisposable
     public string Version { get; }
     public string WorkDirectory { get; }
     public string Feed { get; }
+
+    /// <summary>A .NET installation with only the .NET 8 runtimes, made once (see <see cref="DotNet8Runtime" />).</summary>
+    public Task<string> DotNet8Root => _dotNet8Root.Value;
 
     public string PackagePath(string id, string extension = "nupkg") => Path.Combine(Feed, $"{id}.{Version}.{extension}");
 
