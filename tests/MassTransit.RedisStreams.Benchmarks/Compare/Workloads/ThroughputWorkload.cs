@@ -55,16 +55,71 @@ public abstract class ThroughputWorkload :
         await deliveries.Completed.WaitAsync(environment.Timeout);
 
         deliveries.Expect(options.Messages * Endpoints);
+        var cost = await CostReading.Start(transport == TransportNames.RedisStreams ? environment.Redis : null);
         var stopwatch = Stopwatch.StartNew();
         await Load.InFlight(options.Messages, options.InFlight, i => Put(bus, scope, i));
         var published = stopwatch.Elapsed;
         await deliveries.Completed.WaitAsync(environment.Timeout);
         var consumed = stopwatch.Elapsed;
 
-        return new Outcome
+        var outcome = new Outcome
         {
             Values = { [EndToEnd.Key] = options.Messages / consumed.TotalSeconds, [Rate.Key] = options.Messages / published.TotalSeconds }
         };
+        await cost.Finish(outcome, options.Messages);
+        return outcome;
+    }
+}
+
+
+/// <summary>
+/// What a measured part cost per message: the benchmark process's CPU (publisher and consumer together) and, on Redis, the
+/// server's CPU and each command's calls and time (INFO cpu and commandstats, read before and after).
+/// </summary>
+sealed class CostReading
+{
+    readonly Brokers.RedisBroker? _redis;
+    readonly TimeSpan _processCpu;
+    double _serverCpu;
+    Dictionary<string, (long Calls, long Usec)>? _commands;
+
+    CostReading(Brokers.RedisBroker? redis)
+    {
+        _redis = redis;
+        _processCpu = Process.GetCurrentProcess().TotalProcessorTime;
+    }
+
+    public static async Task<CostReading> Start(Brokers.RedisBroker? redis)
+    {
+        var reading = new CostReading(redis);
+        if (redis != null)
+        {
+            reading._serverCpu = await redis.ServerCpuSeconds();
+            reading._commands = await redis.CommandStats();
+        }
+
+        return reading;
+    }
+
+    public async Task Finish(Outcome outcome, int messages)
+    {
+        var processCpu = Process.GetCurrentProcess().TotalProcessorTime - _processCpu;
+        outcome.Details["client CPU us/msg"] = processCpu.TotalMicroseconds / messages;
+        if (_redis == null || _commands == null)
+            return;
+
+        outcome.Details["Redis CPU us/msg"] = (await _redis.ServerCpuSeconds() - _serverCpu) * 1e6 / messages;
+        foreach (var (command, (calls, usec)) in await _redis.CommandStats())
+        {
+            _commands.TryGetValue(command, out var before);
+            var count = calls - before.Calls;
+            if (count <= 0 || command is "info" or "ping")
+                continue;
+
+            outcome.Details[$"{command} calls/msg"] = (double)count / messages;
+            outcome.Details[$"{command} us/call"] = (double)(usec - before.Usec) / count;
+            outcome.Details[$"{command} us/msg"] = (double)(usec - before.Usec) / messages;
+        }
     }
 }
 
