@@ -31,7 +31,8 @@ static class EntryWriter
     public static NewEntry Write<T>(MessageSendContext<T> context, HostRecord? host)
         where T : class
     {
-        var entry = new NewEntry();
+        // The body, the IDs, the host record and the message types, with room for a few headers more; it grows when needed.
+        var entry = new NewEntry(10);
         entry.Add(Names.Body, context.Body.GetBytes());
 
         var ownFormat = NamesHost(context);
