@@ -109,18 +109,18 @@ public abstract class ThroughputWorkload :
 sealed class CostReading
 {
     readonly Brokers.RedisBroker? _redis;
-    readonly TimeSpan _processCpu;
-    readonly TimeSpan _jitTime = JitInfo.GetCompilationTime();
-    readonly long _jitMethods = JitInfo.GetCompiledMethodCount();
+    TimeSpan _processCpu;
+    TimeSpan _jitTime;
+    long _jitMethods;
     double _serverCpu;
     Dictionary<string, (long Calls, long Usec)>? _commands;
 
     CostReading(Brokers.RedisBroker? redis)
     {
         _redis = redis;
-        _processCpu = Process.GetCurrentProcess().TotalProcessorTime;
     }
 
+    /// <summary>Reads Redis first, then the process, so that the readings' own work (and its compiling) is not counted.</summary>
     public static async Task<CostReading> Start(Brokers.RedisBroker? redis)
     {
         var reading = new CostReading(redis);
@@ -130,6 +130,9 @@ sealed class CostReading
             reading._commands = await redis.CommandStats();
         }
 
+        reading._processCpu = Process.GetCurrentProcess().TotalProcessorTime;
+        reading._jitTime = JitInfo.GetCompilationTime();
+        reading._jitMethods = JitInfo.GetCompiledMethodCount();
         return reading;
     }
 
