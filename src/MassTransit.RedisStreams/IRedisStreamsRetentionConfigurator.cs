@@ -65,4 +65,15 @@ public interface IRedisStreamsRetentionConfigurator
     /// <param name="entityName">The entity name, e.g. <c>AuctionEnded</c>.</param>
     /// <param name="policy">The policy.</param>
     void EntityName(string entityName, RedisStreamsRetentionPolicy policy);
+
+    /// <summary>
+    /// Archives instead of deleting: what the policies remove from event streams is first written to
+    /// <paramref name="archive" />, and removed from Redis only once it is stored there. <see cref="IRedisStreamsEventHistory" />
+    /// then reads the archive and the stream as one history. Entries a consumer group still needs stay in Redis, as without an
+    /// archive. The package <c>MassTransit.RedisStreams.Archive</c> has Parquet archives in a directory or an S3 bucket
+    /// (<c>r.ArchiveToDirectory(path)</c>, <c>r.ArchiveToS3(...)</c>).
+    /// </summary>
+    /// <param name="archive">Where the entries go.</param>
+    /// <param name="faults">True to archive the <c>Fault&lt;T&gt;</c> streams too; by default what their policy removes is deleted.</param>
+    void Archive(IRedisStreamsArchive archive, bool faults = false);
 }

@@ -24,6 +24,24 @@ sealed class RetentionSettings :
     public TimeSpan TemporaryGroupExpiry { get; set; } = TimeSpan.FromMinutes(5);
     public TimeSpan? InactiveGroupExpiry { get; set; }
 
+    /// <summary>Where the policies' removals from event streams go first; null: they are deleted.</summary>
+    public IRedisStreamsArchive? Archive { get; private set; }
+
+    /// <summary>Whether fault streams are archived too.</summary>
+    public bool ArchiveFaults { get; private set; }
+
+    void IRedisStreamsRetentionConfigurator.Archive(IRedisStreamsArchive archive, bool faults)
+    {
+        ArgumentNullException.ThrowIfNull(archive);
+
+        Archive = archive;
+        ArchiveFaults = faults;
+    }
+
+    /// <summary>The archive of the event stream of <paramref name="kind" />, or null.</summary>
+    public IRedisStreamsArchive? ArchiveFor(RedisStreamsStreamKind kind) =>
+        kind == RedisStreamsStreamKind.Faults && !ArchiveFaults ? null : Archive;
+
     /// <summary>
     /// How long a write holds the host record it names (see <see cref="Transport.HostRecords" />): a record is removed no sooner
     /// than this after the last write that named it. Not public: the tests shorten it.
