@@ -99,6 +99,7 @@ static class ArchiveBenchmark
             Console.WriteLine($"redis after: {await db.StreamLengthAsync(stream):N0} events, {left:N0} bytes");
 
             var history = new RedisStreamsEventHistory(multiplexer, prefix).WithArchive(archive);
+            Console.WriteLine($"live heap before reading: {GC.GetTotalMemory(forceFullCollection: true) / 1024.0 / 1024:F1} MB");
             var sampler = new HeapSampler(events / 10);
 
             watch.Restart();

@@ -71,5 +71,12 @@ public sealed class ArchiveCliTests :
         var redisOnly = await CliProcess.Run(redis.ConnectionString, redis.KeyPrefix, "history", "LotSold", "-n", "15");
         using (var document = JsonDocument.Parse(redisOnly.Output))
             Assert.Equal(10, document.RootElement.GetArrayLength());
+
+        // trim --archive archives what its policy removes, as the bus does.
+        var trim = await CliProcess.Run(redis.ConnectionString, redis.KeyPrefix, "trim", "--events", "4", "--archive", _directory, "--yes");
+        Assert.True(trim.ExitCode == 0, trim.ToString());
+        Assert.Contains($"Archived 6 entries of {stream} first", trim.Output);
+        Assert.Equal(4, await db.StreamLengthAsync(stream));
+        Assert.Equal(26, (await RedisStreamsParquetArchive.Directory(_directory).GetSegments(stream.ToString())).Sum(x => x.Count));
     }
 }
