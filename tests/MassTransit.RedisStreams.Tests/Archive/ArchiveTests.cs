@@ -209,6 +209,67 @@ public sealed class ArchiveTests :
         Assert.Equal(12, await db.StreamLengthAsync(stream));
     }
 
+    [Fact]
+    public async Task A_read_that_retention_archives_under_reads_every_entry_once_in_order()
+    {
+        var redis = await RedisTestContext.Create();
+        var db = await redis.Database();
+        var stream = redis.Key("events:LotSold");
+        var ids = new List<string>();
+        for (var i = 0; i < 1000; i++)
+            ids.Add((string)(await db.StreamAddAsync(stream, "body", $"{{\"lot\":{i}}}"))!);
+
+        using var multiplexer = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+        var archive = RedisStreamsParquetArchive.Directory(_directory);
+        var admin = new RedisStreamsAdmin(multiplexer, redis.KeyPrefix, retention: r =>
+        {
+            r.Events = RedisStreamsRetentionPolicy.Entries(800);
+            r.Archive(archive);
+        });
+        var moreAdmin = new RedisStreamsAdmin(multiplexer, redis.KeyPrefix, retention: r =>
+        {
+            r.Events = RedisStreamsRetentionPolicy.Entries(100);
+            r.Archive(archive);
+        });
+        await admin.Trim();
+        Assert.Equal(800, await db.StreamLengthAsync(stream));
+
+        var history = new RedisStreamsEventHistory(multiplexer, redis.KeyPrefix).WithArchive(archive);
+
+        // Oldest first: 250 read (past the seam at 200, into Redis), then 700 more are archived and removed under the reader.
+        var read = new List<string>();
+        await foreach (var e in history.ReadEvents<LotSold>())
+        {
+            read.Add(e.EntryId);
+            if (read.Count == 250)
+                Assert.Equal(700, (await moreAdmin.Trim()).Archived[stream.ToString()]);
+        }
+
+        Assert.Equal(100, await db.StreamLengthAsync(stream));
+        Assert.Equal(ids, read);
+
+        // Newest first: 300 more, 400 in Redis; 50 read, then all but 10 archived and removed under the reader.
+        for (var i = 1000; i < 1300; i++)
+            ids.Add((string)(await db.StreamAddAsync(stream, "body", $"{{\"lot\":{i}}}"))!);
+        var evenMore = new RedisStreamsAdmin(multiplexer, redis.KeyPrefix, retention: r =>
+        {
+            r.Events = RedisStreamsRetentionPolicy.Entries(10);
+            r.Archive(archive);
+        });
+
+        var newest = new List<string>();
+        await foreach (var (_, entry) in history.ReadStored("LotSold", null, null, newestFirst: true))
+        {
+            newest.Add(entry.Id!);
+            if (newest.Count == 50)
+                Assert.Equal(390, (await evenMore.Trim()).Archived[stream.ToString()]);
+        }
+
+        Assert.Equal(10, await db.StreamLengthAsync(stream));
+        Assert.Equal(ids.AsEnumerable().Reverse(), newest);
+        Assert.Equal(ids.AsEnumerable().Reverse().Take(400), (await history.GetEvents<LotSold>(count: 400)).Select(x => x.EntryId));
+    }
+
     Task<ServiceProvider> Start(RedisTestContext redis)
     {
         return redis.StartHarness(_ => { }, (context, cfg) =>
