@@ -211,7 +211,22 @@ sealed class StreamTrimmer
 
         if (archive != null)
         {
-            var (archived, trimmed, kept) = await _archiver.Archive(key, archive, policy, CountLimit, CancellationToken.None).ConfigureAwait(false);
+            long archived, trimmed;
+            string? kept;
+            try
+            {
+                (archived, trimmed, kept) = await _archiver.Archive(key, archive, policy, CountLimit, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception exception) when (!TransientFailures.IsRedisFailure(exception) && exception is not OperationCanceledException)
+            {
+                // The archive failed (a full disk, a bucket out of reach): nothing it did not store is removed, and the other
+                // streams are trimmed; the next pass tries again.
+                LogContext.Warning?.Log(exception, "Archiving {Stream} to {Archive} failed; nothing more is removed from it this pass", key,
+                    archive.Location);
+                report.ArchiveFailures[key.ToString()] = exception.Message;
+                return;
+            }
+
             if (archived > 0)
                 report.Archived[key.ToString()] = archived;
             if (trimmed > 0)
@@ -331,6 +346,7 @@ sealed class StreamTrimmer
         public int Examined;
         public readonly Dictionary<string, long> Removed = new(StringComparer.Ordinal);
         public readonly Dictionary<string, long> Archived = new(StringComparer.Ordinal);
+        public readonly Dictionary<string, string> ArchiveFailures = new(StringComparer.Ordinal);
         public readonly Dictionary<string, string> KeptFor = new(StringComparer.Ordinal);
         public readonly List<string> RemovedGroups = [];
         public HostRecordSweep.Round? Round;
@@ -347,6 +363,7 @@ sealed class StreamTrimmer
             StreamsExamined = Examined,
             Removed = Removed,
             Archived = Archived,
+            ArchiveFailures = ArchiveFailures,
             KeptForGroup = KeptFor,
             RemovedGroups = RemovedGroups,
             RemovedHostRecords = RemovedHostRecords,

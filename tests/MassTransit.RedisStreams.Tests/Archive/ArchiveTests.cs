@@ -210,6 +210,37 @@ public sealed class ArchiveTests :
     }
 
     [Fact]
+    public async Task When_the_archive_fails_nothing_is_removed_and_the_next_pass_archives()
+    {
+        var redis = await RedisTestContext.Create();
+        var db = await redis.Database();
+        var stream = redis.Key("events:LotSold");
+        for (var i = 0; i < 20; i++)
+            await db.StreamAddAsync(stream, "body", $"{{\"lot\":{i}}}");
+
+        // A file where the archive's directory should be: every write fails.
+        await File.WriteAllTextAsync(_directory, "not a directory");
+
+        using var multiplexer = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+        var admin = new RedisStreamsAdmin(multiplexer, redis.KeyPrefix, retention: r =>
+        {
+            r.Events = RedisStreamsRetentionPolicy.Entries(5);
+            r.ArchiveToDirectory(_directory);
+        });
+
+        var report = await admin.Trim();
+        Assert.True(report.ArchiveFailures.ContainsKey(stream.ToString()));
+        Assert.False(report.Removed.ContainsKey(stream.ToString()));
+        Assert.Equal(20, await db.StreamLengthAsync(stream));
+
+        File.Delete(_directory);
+        report = await admin.Trim();
+        Assert.Empty(report.ArchiveFailures);
+        Assert.Equal(15, report.Archived[stream.ToString()]);
+        Assert.Equal(5, await db.StreamLengthAsync(stream));
+    }
+
+    [Fact]
     public async Task A_read_that_retention_archives_under_reads_every_entry_once_in_order()
     {
         var redis = await RedisTestContext.Create();
