@@ -185,7 +185,7 @@ sealed class StreamTrimmer
             await RemoveGoneGroups(key, report).ConfigureAwait(false);
             var kind = StreamInspector.EventKind(entityName);
             policy = _settings.ForEvents(entityName, kind);
-            archive = _settings.ArchiveFor(kind);
+            archive = _settings.ArchiveFor(entityName, kind);
         }
         else
         {

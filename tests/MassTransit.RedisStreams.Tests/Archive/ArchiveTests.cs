@@ -210,6 +210,37 @@ public sealed class ArchiveTests :
     }
 
     [Fact]
+    public async Task A_message_type_can_be_left_out_of_the_archive_or_a_fault_stream_put_in()
+    {
+        var redis = await RedisTestContext.Create();
+        var db = await redis.Database();
+        var archived = redis.Key("events:LotSold");
+        var deleted = redis.Key("events:LotWithdrawn");
+        var faults = redis.Key("events:MassTransit:Fault--LotSold");
+        foreach (var stream in new[] { archived, deleted, faults })
+        {
+            for (var i = 0; i < 10; i++)
+                await db.StreamAddAsync(stream, "body", $"{{\"lot\":{i}}}");
+        }
+
+        using var multiplexer = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+        var admin = new RedisStreamsAdmin(multiplexer, redis.KeyPrefix, retention: r =>
+        {
+            r.Events = RedisStreamsRetentionPolicy.Entries(4);
+            r.ArchiveToDirectory(_directory);
+            r.EntityName("LotWithdrawn", RedisStreamsRetentionPolicy.Entries(4), archive: false);
+            r.EntityName("MassTransit:Fault--LotSold", RedisStreamsRetentionPolicy.Entries(4), archive: true);
+        });
+
+        var report = await admin.Trim();
+        Assert.Equal(6, report.Archived[archived.ToString()]);
+        Assert.Equal(6, report.Archived[faults.ToString()]);
+        Assert.False(report.Archived.ContainsKey(deleted.ToString()));
+        Assert.Equal(6, report.Removed[deleted.ToString()]);
+        Assert.Empty(await RedisStreamsParquetArchive.Directory(_directory).GetSegments(deleted.ToString()));
+    }
+
+    [Fact]
     public async Task When_the_archive_fails_nothing_is_removed_and_the_next_pass_archives()
     {
         var redis = await RedisTestContext.Create();
