@@ -20,12 +20,13 @@ public sealed class PackedFeed : IDisposable
     [
         "src/MassTransit.RedisStreams.Cli/MassTransit.RedisStreams.Cli.csproj",
         "src/MassTransit.RedisStreams/MassTransit.RedisStreams.csproj",
+        "src/MassTransit.RedisStreams.Archive/MassTransit.RedisStreams.Archive.csproj",
         "src/MassTransit.RedisStreams.Dashboard/MassTransit.RedisStreams.Dashboard.csproj",
         "src/MassTransit.RedisStreams.OpenTelemetry/MassTransit.RedisStreams.OpenTelemetry.csproj"
     ];
 
     public static readonly string[] PackageIds =
-        ["redis-streams", "MassTransit.RedisStreams", "MassTransit.RedisStreams.Dashboard", "MassTransit.RedisStreams.OpenTelemetry"];
+        ["redis-streams", "MassTransit.RedisStreams", "MassTransit.RedisStreams.Archive", "MassTransit.RedisStreams.Dashboard", "MassTransit.RedisStreams.OpenTelemetry"];
 
     public const string RepositoryUrl = "https://github.com/masstransit-redisstreams/MassTransit.RedisStreams";
 
