@@ -86,6 +86,7 @@ sealed class StreamAppends :
         }
 
         var pending = new PendingAppend(entry);
+        Diagnostics.LatencyTrace.Mark(Diagnostics.LatencyStage.Appending);
         batcher.Add(pending);
         return pending.Task;
     }
@@ -147,8 +148,10 @@ sealed class StreamAppends :
         var generation = window > 0 ? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / window : 0;
         var sent = window > 0 ? _keys.Sent(stream, generation) : stream;
         var sentBefore = window > 0 ? _keys.Sent(stream, generation - 1) : stream;
+        Diagnostics.LatencyTrace.Mark(Diagnostics.LatencyStage.ScriptSent);
         var result = await RedisScript.Append.Evaluate(database, [stream, _keys.Wake(stream), _keys.ClockFor(stream, cluster), sent, sentBefore, stream, stream],
             arguments).ConfigureAwait(false);
+        Diagnostics.LatencyTrace.Mark(Diagnostics.LatencyStage.ScriptReplied);
 
         if (_options.WaitForReplicas > 0)
             await WaitForReplicas(multiplexer, database, stream, cluster).ConfigureAwait(false);

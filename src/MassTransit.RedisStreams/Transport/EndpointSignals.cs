@@ -31,6 +31,7 @@ sealed class EndpointSignals
         switch (reason)
         {
             case WakeReason.Entries:
+                Diagnostics.LatencyTrace.Mark(Diagnostics.LatencyStage.WakeReceived);
                 // An append cleared a wake flag: entries to read, and the flag to arm again.
                 Interlocked.Exchange(ref _rearmWakeFlags, 1);
                 Reader.Set();

@@ -92,6 +92,7 @@ sealed class EntryBuffer
     /// <summary>Queues a held entry for the workers, after those queued before it.</summary>
     public void Queue(Delivery delivery)
     {
+        Diagnostics.LatencyTrace.Mark(Diagnostics.LatencyStage.Queued);
         _fresh.Enqueue(delivery);
         _tickets.Writer.TryWrite(true);
     }

@@ -71,7 +71,9 @@ sealed class GroupReader
         var counts = Plan(streams, capacity, _rotation++ & int.MaxValue);
         var epoch = _standing.Epoch;
 
+        Diagnostics.LatencyTrace.Mark(Diagnostics.LatencyStage.ReadSent);
         var (results, atomic, ordered) = await _groups.ReadNew(_keys, counts, _streams.Group, _consumer(), armWake).ConfigureAwait(false);
+        Diagnostics.LatencyTrace.Mark(Diagnostics.LatencyStage.ReadReplied);
 
         // Where each stream stands: every entry still unread in a stream that returned all it was asked for is newer than the
         // last one read from it. In a stream that returned less, it is newer than every entry read before that stream's read

@@ -266,6 +266,7 @@ sealed class ReadLoop
 
             if (await _signals.Reader.Wait(left < SubscriptionCheckInterval ? left : SubscriptionCheckInterval, _time, _stopping).ConfigureAwait(false))
             {
+                Diagnostics.LatencyTrace.Mark(Diagnostics.LatencyStage.ReaderWoken);
                 Diagnostics.TransportMetrics.CountIdleWait(_streams.Group, woken: true);
                 return;
             }

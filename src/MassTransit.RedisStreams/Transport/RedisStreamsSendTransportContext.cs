@@ -64,11 +64,13 @@ sealed class RedisStreamsSendTransportContext :
     public async Task Send<T>(PipeContext transportContext, SendContext<T> sendContext)
         where T : class
     {
+        Diagnostics.LatencyTrace.Mark(Diagnostics.LatencyStage.TransportSend);
         sendContext.CancellationToken.ThrowIfCancellationRequested();
 
         var context = sendContext as MessageSendContext<T> ?? throw new ArgumentException("Unexpected SendContext<T> type", nameof(sendContext));
 
         var entry = EntryWriter.Write(context, _bus.Hosts.Own);
+        Diagnostics.LatencyTrace.Mark(Diagnostics.LatencyStage.Serialized);
         if (entry.Size > _bus.Settings.MaxMessageSize)
         {
             throw new TransportException(_address,
@@ -121,6 +123,7 @@ sealed class RedisStreamsSendTransportContext :
         try
         {
             id = await appends.Append(stream, entry, _address.Temporary).ConfigureAwait(false);
+            Diagnostics.LatencyTrace.Mark(Diagnostics.LatencyStage.AppendCompleted);
         }
         catch (Exception exception) when (TransientFailures.IsTransient(exception))
         {

@@ -132,6 +132,7 @@ sealed class StreamReceiver :
     {
         while (!IsStopping && await _buffer.Take().ConfigureAwait(false) is { } delivery)
         {
+            LatencyTrace.Mark(LatencyStage.Taken);
             // Buffered but never started when the endpoint stops: handed back for other instances once the workers are done.
             if (IsStopping)
             {
@@ -167,6 +168,7 @@ sealed class StreamReceiver :
             var context = new RedisStreamsReceiveContext(delivery.Entry, delivery.Stream, _context, delivery.DeliveryCount);
             try
             {
+                LatencyTrace.Mark(LatencyStage.Dispatching);
                 await Dispatch(delivery.Key, context, context).ConfigureAwait(false);
             }
             catch (Exception exception)

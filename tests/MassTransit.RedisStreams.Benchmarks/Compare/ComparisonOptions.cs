@@ -143,6 +143,10 @@ public sealed class ComparisonOptions
                 case "--steady-messages":
                     options.SteadyMessages = Number();
                     break;
+                case "--latency-rates":
+                    options.LatencyRates = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                        .Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray();
+                    break;
                 case "--no-rabbitmq":
                     options.RabbitMq = false;
                     break;

@@ -4,6 +4,7 @@ using System;
 using System.Diagnostics;
 using System.Threading;
 using System.Threading.Tasks;
+using MassTransit.RedisStreams.Diagnostics;
 
 
 /// <summary>Counts deliveries and completes when the expected number has arrived.</summary>
@@ -126,6 +127,7 @@ public sealed class LatencyConsumer(LatencyRecorder recorder) :
 {
     public Task Consume(ConsumeContext<LatencyProbe> context)
     {
+        LatencyTrace.Mark(LatencyStage.Consumed);
         recorder.Record(context.Message.Sequence, context.Message.SentTimestamp);
         return Task.CompletedTask;
     }

@@ -5,6 +5,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using System.Threading.Tasks;
+using MassTransit.RedisStreams.Diagnostics;
 using Results;
 
 
@@ -58,7 +59,14 @@ public sealed class LatencyWorkload :
             var (warmup, measured) = Counts(options, rate);
             recorder.Expect(warmup + measured);
             await Load.Paced(warmup + measured, rate,
-                i => queue.Send(new LatencyProbe(Guid.NewGuid(), i, System.Diagnostics.Stopwatch.GetTimestamp(), Payloads.Text)));
+                i =>
+                {
+                    var sent = System.Diagnostics.Stopwatch.GetTimestamp();
+                    LatencyTrace.Mark(LatencyStage.SendCalled, sent);
+                    var sending = queue.Send(new LatencyProbe(Guid.NewGuid(), i, sent, Payloads.Text));
+                    LatencyTrace.Mark(LatencyStage.SendReturned);
+                    return sending;
+                });
             await recorder.Completed.WaitAsync(environment.Timeout);
             Add(outcome, rate, recorder.Samples.Skip(warmup));
         }
