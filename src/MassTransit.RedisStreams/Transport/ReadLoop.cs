@@ -185,9 +185,15 @@ sealed class ReadLoop
 
                 drained = result.Drained;
 
-                // While entries keep coming, reading again at once is cheaper than a wake-up for each one.
+                // While entries keep coming, reading again at once is cheaper than a wake-up for each one. The entries just read
+                // go first: a worker woken for them waits in the thread pool's queue, and without the yield this thread would
+                // write the next read before taking it (30-40 µs of a lone message's latency on an idle machine).
                 if (result.Read > 0 || !result.Drained)
+                {
+                    if (result.Read > 0)
+                        await Task.Yield();
                     continue;
+                }
 
                 // Empty, but the flags may be gone: the next round arms them.
                 if (_signals.RearmRequested || Now >= armedUntil)
