@@ -17,7 +17,7 @@ interface IArchiveMarks
     Task<StreamEntryId> Advance(RedisKey stream, StreamEntryId id);
 
     /// <summary>
-    /// Removes the entries at or below the mark, except those a consumer group still needs (<c>archive-mark.lua</c>).
+    /// Removes the entries at or below the mark, except those a consumer group still needs (<c>trim.lua</c>, 'to-mark').
     /// </summary>
     /// <returns>The entries removed, and the group that kept some, or null.</returns>
     Task<(long Removed, string? KeptFor)> TrimArchived(RedisKey stream);
@@ -48,7 +48,7 @@ sealed class ArchiveMarks :
     public async Task<StreamEntryId> Advance(RedisKey stream, StreamEntryId id)
     {
         var database = await _connection.GetDatabase().ConfigureAwait(false);
-        var mark = await RedisScript.ArchiveMark.Evaluate(database, [stream, _keys.Archived(stream)], ["mark", id.ToString()]).ConfigureAwait(false);
+        var mark = await RedisScript.ArchiveMark.Evaluate(database, [stream, _keys.Archived(stream)], [id.ToString()]).ConfigureAwait(false);
 
         return StreamEntryId.Parse((RedisValue)mark);
     }
@@ -56,9 +56,10 @@ sealed class ArchiveMarks :
     public async Task<(long Removed, string? KeptFor)> TrimArchived(RedisKey stream)
     {
         var database = await _connection.GetDatabase().ConfigureAwait(false);
-        var result = (RedisResult[])(await RedisScript.ArchiveMark.Evaluate(database, [stream, _keys.Archived(stream)], ["trim"]).ConfigureAwait(false))!;
+        var result = (RedisResult[])(await RedisScript.Trim.Evaluate(database, [stream, _keys.Archived(stream)], ["-1", "-1", "0", "to-mark"])
+            .ConfigureAwait(false))!;
 
-        var keptFor = (string?)result[2];
+        var keptFor = (string?)result[1];
         return ((long)result[0], string.IsNullOrEmpty(keptFor) ? null : keptFor);
     }
 }

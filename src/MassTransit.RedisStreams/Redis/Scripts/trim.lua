@@ -15,11 +15,22 @@
 -- group, the note, the target ('MINID <id>', 'MAXLEN <n>' or ''), and 'exact' or 'at-least' for the count. Entries below a
 -- MINID target are counted from both ends, at most the probe limit from each; when both ends hold more, the count is a
 -- lower bound.
+--
+-- With 'to-mark' and a second key, the stream's archive mark ({<stream>}:archived), the policy arguments are ignored: the
+-- entries at or below the mark go, down to the safe point, and it returns the entries removed, the group, '' and the mark
+-- ('' when there is none, and nothing is trimmed).
 local key = KEYS[1]
 local maxEntries = tonumber(ARGV[1])
 local maxAge = tonumber(ARGV[2])
 local probe = tonumber(ARGV[3])
 local plan = ARGV[4] == 'plan'
+local mark
+if ARGV[4] == 'to-mark' then
+  mark = redis.call('GET', KEYS[2])
+  if not mark or redis.call('EXISTS', key) == 0 then
+    return { 0, '', '', mark or '' }
+  end
+end
 
 local function less(a, b)
   local am, as = string.match(a, '^(%d+)-(%d+)$')
@@ -58,6 +69,16 @@ end
 
 local before = redis.call('XLEN', key)
 local kept, note = '', ''
+
+if mark then
+  local ms, seq = string.match(mark, '^(%d+)-(%d+)$')
+  local target = string.format('%d-%d', tonumber(ms), tonumber(seq) + 1)
+  if safe ~= nil and less(safe, target) then
+    target, kept = safe, holder
+  end
+  redis.call('XTRIM', key, 'MINID', target)
+  return { before - redis.call('XLEN', key), kept, '', mark }
+end
 
 if plan then
   -- How many entries are below an ID: read from the oldest up to the limit, else from the ID up, else a lower bound.
