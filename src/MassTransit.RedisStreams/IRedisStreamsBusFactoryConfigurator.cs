@@ -55,4 +55,29 @@ public interface IRedisStreamsBusFactoryConfigurator :
     void UpgradeEvent<TOld, TNew>(Func<TOld, TNew> upgrade)
         where TOld : class
         where TNew : class;
+
+    /// <summary>
+    /// Spreads the published events of <typeparamref name="T" /> over <paramref name="partitions" /> streams, which on a Redis
+    /// Cluster fall on different primaries. The send context's CorrelationId picks the partition (set from
+    /// <c>CorrelatedBy&lt;Guid&gt;</c> or a <c>CorrelationId</c> property), or its MessageId when it has none, so the events of one
+    /// key keep their order. Consumers need no configuration: every endpoint reads all the partitions. Overrides
+    /// <see cref="RedisStreamsPartitionsAttribute" />. See docs/history-and-replay.md, Partitions.
+    /// </summary>
+    /// <param name="partitions">From 1 (not partitioned) to 1024; a multiple of the number of primaries of the cluster.</param>
+    /// <typeparam name="T">The published message type.</typeparam>
+    /// <exception cref="ArgumentException">The count is out of range.</exception>
+    void Partition<T>(int partitions)
+        where T : class;
+
+    /// <summary>
+    /// Spreads the published events of <typeparamref name="T" /> over <paramref name="partitions" /> streams by a key of their
+    /// own: the partition is the 32-bit FNV-1a hash of the key's UTF-8 bytes modulo the count. A message whose key is null or
+    /// empty goes to the partition of its MessageId. See <see cref="Partition{T}(int)" />.
+    /// </summary>
+    /// <param name="partitions">From 1 (not partitioned) to 1024; a multiple of the number of primaries of the cluster.</param>
+    /// <param name="key">The key of a message, e.g. <c>x =&gt; x.Message.AuctionId.ToString()</c>; events of one key keep their order.</param>
+    /// <typeparam name="T">The published message type.</typeparam>
+    /// <exception cref="ArgumentException">The count is out of range.</exception>
+    void Partition<T>(int partitions, Func<SendContext<T>, string?> key)
+        where T : class;
 }

@@ -92,6 +92,20 @@ sealed class RedisStreamsBusFactoryConfigurator :
         _hostConfiguration.Upgrades.Add(upgrade);
     }
 
+    public void Partition<T>(int partitions)
+        where T : class
+    {
+        _hostConfiguration.Partitions.Set<T>(partitions, null);
+    }
+
+    public void Partition<T>(int partitions, Func<SendContext<T>, string?> key)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(key);
+
+        _hostConfiguration.Partitions.Set(partitions, key);
+    }
+
     /// <summary>Applies options bound through Microsoft.Extensions.Options before the application's own callback runs.</summary>
     public void Apply(RedisStreamsTransportOptions options)
     {

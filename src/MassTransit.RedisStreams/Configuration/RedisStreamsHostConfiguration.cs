@@ -45,6 +45,9 @@ sealed class RedisStreamsHostConfiguration :
     /// <summary>The event upgrades registered with <c>cfg.UpgradeEvent</c>.</summary>
     public EventUpgrades Upgrades { get; } = new();
 
+    /// <summary>The message types spread over partition streams, set with <c>cfg.Partition&lt;T&gt;</c> or by attribute.</summary>
+    public MessagePartitioning Partitions { get; } = new();
+
     /// <summary>The bus's message topology, which names the event stream of each message type.</summary>
     public IMessageTopology MessageTopology => _busConfiguration.Topology.Message;
 

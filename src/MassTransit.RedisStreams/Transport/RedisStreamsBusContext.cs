@@ -116,10 +116,14 @@ sealed class RedisStreamsBusContext
     /// <summary>This instance's consumer name; valid once an endpoint has started.</summary>
     public string ConsumerName => Identity.Name;
 
+    /// <summary>The message types spread over partition streams.</summary>
+    public MessagePartitioning Partitions => HostConfiguration.Partitions;
+
     /// <summary>
     /// Before the first publish of a type: records the type's stream as a source of each type it implements and creates the
-    /// consumer groups of those types' subscribers on it, so that a consumer of a base type misses none of its events. Done
-    /// once per entity name; a failed attempt is tried again by the next publish.
+    /// consumer groups of those types' subscribers on it, so that a consumer of a base type misses none of its events. A
+    /// partitioned type records each of its partition streams so, as a source of the type itself too. Done once per entity
+    /// name; a failed attempt is tried again by the next publish.
     /// </summary>
     public Task EnsurePublishTopology<T>(RedisStreamsMessagePublishTopology<T> topology)
         where T : class
@@ -140,16 +144,22 @@ sealed class RedisStreamsBusContext
     async Task DeclarePublishTopology<T>(RedisStreamsMessagePublishTopology<T> topology)
         where T : class
     {
-        var source = Keys.Events(topology.EntityName);
+        var stream = Keys.Events(topology.EntityName);
+        var partitioner = Partitions.For<T>();
 
-        async Task Declare(string implementedEntityName)
+        // The partitions are sources of the type itself, as a derived type's stream is of its base, and of every type it
+        // implements, flat: a subscriber reads a type's stream and its sources, never the sources of a source.
+        var sources = partitioner == null ? [stream] : partitioner.Streams(Keys, topology.EntityName);
+        var types = partitioner == null ? topology.GetImplementedEntityNames() : topology.GetImplementedEntityNames().Prepend(topology.EntityName);
+
+        async Task Declare(string implementedEntityName, RedisKey source)
         {
             HashEntry[] subscribers = await Redis.Types.AddSource(Keys.Events(implementedEntityName), source).ConfigureAwait(false);
 
             await Task.WhenAll(subscribers.Select(x => Redis.Groups.CreateGroup(source, x.Name!, x.Value))).ConfigureAwait(false);
         }
 
-        await RedisRetry.Send(() => Task.WhenAll(topology.GetImplementedEntityNames().Select(Declare)), Settings.SendTimeout, source.ToString(),
-            CancellationToken.None).ConfigureAwait(false);
+        await RedisRetry.Send(() => Task.WhenAll(types.SelectMany(type => sources.Select(source => Declare(type, source)))), Settings.SendTimeout,
+            stream.ToString(), CancellationToken.None).ConfigureAwait(false);
     }
 }

@@ -85,9 +85,15 @@ sealed class RedisStreamsSendTransportContext :
             var declared = EnsureTopicTopology<T>();
             if (!declared.IsCompletedSuccessfully)
                 await declared.ConfigureAwait(false);
+
+            stream = SelectPartition(context, stream);
         }
         else if (_address.Kind == AddressKind.Exchange)
+        {
             stream = await GetExchangeStream<T>().ConfigureAwait(false);
+            if (stream == _eventStream)
+                stream = SelectPartition(context, stream);
+        }
 
         // An entry in the transport's own format names this process's host record, which is stored before the first one.
         if (EntryWriter.NamesHost(context) && !_bus.Hosts.EnsureOwnStored().IsCompletedSuccessfully)
@@ -171,6 +177,20 @@ sealed class RedisStreamsSendTransportContext :
         _bus.DelayedMessages?.Enqueue(stream, due);
 
         LogContext.Debug?.Log("Scheduled {MessageId} for {Stream} at {Due:O} ({Token})", context.MessageId, stream, due, token);
+    }
+
+    /// <summary>
+    /// The partition stream of a message of a partitioned type sent to its own event stream; <paramref name="stream" /> for any
+    /// other. A queue is never partitioned.
+    /// </summary>
+    RedisKey SelectPartition<T>(SendContext<T> context, RedisKey stream)
+        where T : class
+    {
+        if (_bus.Partitions.For<T>() is not { } partitioner)
+            return stream;
+
+        var entityName = _context.PublishTopology.GetRedisMessageTopology<T>().EntityName;
+        return entityName == _address.Name ? partitioner.Select(_bus.Keys, entityName, context) : stream;
     }
 
     /// <summary>
