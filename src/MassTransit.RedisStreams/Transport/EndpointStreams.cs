@@ -93,7 +93,8 @@ sealed class EndpointStreams :
         var expiry = _context.Temporary ? RenewExpiry() : Task.CompletedTask;
         await Task.WhenAll(Task.WhenAll(registrations), expiry).ConfigureAwait(false);
 
-        var streams = known;
+        // A copy: the sources found are told from the streams known up front by the count.
+        var streams = new List<ReceiveStream>(known);
         foreach (var registration in registrations)
         {
             foreach (var source in await registration.ConfigureAwait(false))

@@ -131,6 +131,32 @@ public class PartitionTests
     }
 
     [Fact]
+    public async Task An_endpoint_that_starts_after_the_partitions_exist_creates_its_groups_on_them_and_reads_them()
+    {
+        var redis = await RedisTestContext.Create();
+        await using var publisher = await redis.StartHarness(_ => { }, (_, cfg) => cfg.Partition<MeterRead>(3));
+        var bus = publisher.GetRequiredService<ITestHarness>().Bus;
+        await bus.Publish(new MeterRead(Guid.NewGuid(), 0));
+
+        // The publisher's topology is declared: from now on only the new subscribers can find the partitions.
+        var seen = new Recorder<Seen>();
+        await using var subscriber = await redis.StartHarness(_ => { }, (_, cfg) =>
+        {
+            cfg.ReceiveEndpoint("late-meters", e => PartitionSupport.Record<MeterRead>(e, "late-meters", seen));
+            cfg.ReceiveEndpoint("late-any", e => PartitionSupport.Record<IMeterEvent>(e, "late-any", seen));
+        });
+
+        var meters = Enumerable.Range(0, 12).Select(_ => Guid.NewGuid()).ToList();
+        foreach (var meter in meters)
+            await bus.Publish(new MeterRead(meter, 1));
+
+        var all = await seen.WaitFor(x => x.Count >= 24, "12 events at each endpoint");
+        Assert.Equal(12, all.Count(x => x.Endpoint == "late-meters"));
+        Assert.Equal(12, all.Count(x => x.Endpoint == "late-any"));
+        Assert.DoesNotContain(all, x => x.Sequence == 0);
+    }
+
+    [Fact]
     public async Task The_events_of_a_key_arrive_in_order_one_at_a_time_from_concurrent_publishers()
     {
         var redis = await RedisTestContext.Create();
