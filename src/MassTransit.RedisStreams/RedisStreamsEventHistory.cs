@@ -284,10 +284,11 @@ public sealed class RedisStreamsEventHistory :
             yield return item;
     }
 
-    /// <summary>Describes the event stream of <paramref name="entityName" />.</summary>
-    internal Task<RedisStreamsStreamInfo> GetStreamInfo(string entityName)
+    /// <summary>Describes the event stream of <paramref name="entityName" />: with its partitions, when it is partitioned.</summary>
+    internal async Task<RedisStreamsStreamInfo> GetStreamInfo(string entityName)
     {
-        return _inspector.Describe(_redis.Keys.Events(entityName), entityName, StreamInspector.EventKind(entityName));
+        var sources = await _redis.Types.GetSources(_redis.Keys.Events(entityName)).ConfigureAwait(false);
+        return await _inspector.DescribeType(entityName, sources).ConfigureAwait(false);
     }
 
     /// <summary><see cref="Replay{T}" /> by entity name, of the entries as they are: for the command line.</summary>

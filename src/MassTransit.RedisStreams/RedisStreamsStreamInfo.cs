@@ -45,4 +45,23 @@ public sealed class RedisStreamsStreamInfo
 
     /// <summary>The consumer groups on the stream: one per receive endpoint that reads it.</summary>
     public IReadOnlyList<RedisStreamsGroupInfo> Groups { get; init; } = [];
+
+    /// <summary>
+    /// For a partitioned message type, its partition streams, each described on its own, those of an earlier partition count
+    /// included until they are gone; empty otherwise. The totals of the type (length, first and last entry, memory, and each
+    /// group's pending count and lag) include them. See docs/history-and-replay.md, Partitions.
+    /// </summary>
+    public IReadOnlyList<RedisStreamsStreamInfo> Partitions { get; init; } = [];
+
+    /// <summary>For a partition stream: its number, from 0, among <see cref="PartitionCount" />.</summary>
+    public int? Partition { get; init; }
+
+    /// <summary>For a partition stream: the number of partitions of the layout it belongs to.</summary>
+    public int? PartitionCount { get; init; }
+
+    /// <summary>For a partition stream: the Redis Cluster hash slot of its key.</summary>
+    public int? HashSlot { get; init; }
+
+    /// <summary>For a partition stream on a Redis Cluster: the address of the primary that serves its slot.</summary>
+    public string? Node { get; init; }
 }

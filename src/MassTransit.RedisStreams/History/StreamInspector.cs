@@ -89,6 +89,96 @@ sealed class StreamInspector
     }
 
     /// <summary>
+    /// The event stream of <paramref name="entityName" /> as one: with its partition streams among <paramref name="sources" />
+    /// (the type's sources), when it has any, totalled and listed.
+    /// </summary>
+    public async Task<RedisStreamsStreamInfo> DescribeType(string entityName, IEnumerable<RedisKey> sources)
+    {
+        var kind = EventKind(entityName);
+        var own = Describe(Keys.Events(entityName), entityName, kind);
+        var partitions = sources.Where(x => Keys.EntityNameOf(x) is { } name && PartitionKeys.TryParse(name, out var type, out _, out _) && type == entityName)
+            .Select(DescribePartition).ToList();
+
+        return partitions.Count == 0 ? await own.ConfigureAwait(false) : Combine(await own.ConfigureAwait(false), await Task.WhenAll(partitions).ConfigureAwait(false));
+    }
+
+    /// <summary>A partition stream, with its place in its layout, its hash slot and, on a Redis Cluster, its node.</summary>
+    async Task<RedisStreamsStreamInfo> DescribePartition(RedisKey key)
+    {
+        var name = Keys.EntityNameOf(key)!;
+        if (!PartitionKeys.TryParse(name, out var type, out var index, out var count))
+            throw new ArgumentException($"{key} is not a partition stream.", nameof(key));
+
+        var node = _admin.GetNode(key);
+        var info = await Describe(key, name, EventKind(type)).ConfigureAwait(false);
+
+        return new RedisStreamsStreamInfo
+        {
+            StreamKey = info.StreamKey,
+            Name = info.Name,
+            Kind = info.Kind,
+            Exists = info.Exists,
+            Length = info.Length,
+            FirstEntryId = info.FirstEntryId,
+            FirstEntryTime = info.FirstEntryTime,
+            LastEntryId = info.LastEntryId,
+            LastEntryTime = info.LastEntryTime,
+            MemoryBytes = info.MemoryBytes,
+            ScheduledCount = info.ScheduledCount,
+            NextScheduledTime = info.NextScheduledTime,
+            Groups = info.Groups,
+            Partition = index,
+            PartitionCount = count,
+            HashSlot = PartitionKeys.Slot(key.ToString()),
+            Node = await node.ConfigureAwait(false)
+        };
+    }
+
+    /// <summary>
+    /// A partitioned type as one stream: the totals of its own stream and its partitions, the oldest and newest entry among
+    /// them, and each group's pending entries and lag summed over the streams it reads.
+    /// </summary>
+    static RedisStreamsStreamInfo Combine(RedisStreamsStreamInfo own, IReadOnlyList<RedisStreamsStreamInfo> partitions)
+    {
+        var all = partitions.Prepend(own).Where(x => x.Exists).ToList();
+        var first = all.Where(x => x.FirstEntryId != null).MinBy(x => StreamEntryId.Parse(x.FirstEntryId!));
+        var last = all.Where(x => x.LastEntryId != null).MaxBy(x => StreamEntryId.Parse(x.LastEntryId!));
+
+        var groups = all.SelectMany(x => x.Groups).GroupBy(x => x.Name, StringComparer.Ordinal).OrderBy(x => x.Key, StringComparer.Ordinal).Select(group =>
+            new RedisStreamsGroupInfo
+            {
+                Name = group.Key,
+                Pending = group.Sum(x => x.Pending),
+                Lag = group.All(x => x.Lag.HasValue) ? group.Sum(x => x.Lag!.Value) : null,
+                LastDeliveredId = group.Select(x => x.LastDeliveredId).MaxBy(x => StreamEntryId.Parse(x))!,
+                Consumers = group.SelectMany(x => x.Consumers).GroupBy(x => x.Name, StringComparer.Ordinal).Select(consumer => new RedisStreamsConsumerInfo
+                {
+                    Name = consumer.Key,
+                    Pending = consumer.Sum(x => x.Pending),
+                    Idle = consumer.Min(x => x.Idle)
+                }).ToArray()
+            }).ToArray();
+
+        return new RedisStreamsStreamInfo
+        {
+            StreamKey = own.StreamKey,
+            Name = own.Name,
+            Kind = own.Kind,
+            Exists = all.Count > 0,
+            Length = all.Sum(x => x.Length),
+            FirstEntryId = first?.FirstEntryId,
+            FirstEntryTime = first?.FirstEntryTime,
+            LastEntryId = last?.LastEntryId,
+            LastEntryTime = last?.LastEntryTime,
+            MemoryBytes = all.Count == 0 || all.Any(x => x.MemoryBytes == null) ? null : all.Sum(x => x.MemoryBytes),
+            ScheduledCount = partitions.Prepend(own).Sum(x => x.ScheduledCount),
+            NextScheduledTime = partitions.Prepend(own).Min(x => x.NextScheduledTime),
+            Groups = groups,
+            Partitions = partitions.OrderBy(x => x.PartitionCount).ThenBy(x => x.Partition).ToArray()
+        };
+    }
+
+    /// <summary>
     /// Every event stream and queue stream under the bus's prefix, and every stream that has messages scheduled for it. A
     /// queue stream that is another queue's error or skipped stream (by the bus's name formatters) is described as such.
     /// </summary>
@@ -102,9 +192,30 @@ sealed class StreamInspector
         var skippedNames = queueNames.Select(Keys.SkippedQueueName).ToHashSet(StringComparer.Ordinal);
 
         var described = new List<Task<RedisStreamsStreamInfo>>(eventKeys.Count + queueKeys.Count);
+
+        // The partition streams of a type are listed under it, not as types of their own.
+        var partitioned = new Dictionary<string, List<RedisKey>>(StringComparer.Ordinal);
+        var partitionKeys = new HashSet<RedisKey>();
+        foreach (var key in eventKeys)
+        {
+            if (Keys.EntityNameOf(key) is { } name && PartitionKeys.TryParse(name, out var type, out _, out _))
+            {
+                if (!partitioned.TryGetValue(type, out var partitions))
+                    partitioned.Add(type, partitions = []);
+                partitions.Add(key);
+                partitionKeys.Add(key);
+            }
+        }
+
+        foreach (var (type, partitions) in partitioned)
+            described.Add(DescribeType(type, partitions));
+
         foreach (var key in eventKeys)
         {
             var entityName = Keys.EntityNameOf(key) ?? key.ToString();
+            if (partitioned.ContainsKey(entityName) || partitionKeys.Contains(key))
+                continue;
+
             described.Add(Describe(key, entityName, EventKind(entityName)));
         }
 
@@ -119,7 +230,7 @@ sealed class StreamInspector
         }
 
         // A stream may have messages waiting to be appended before it has any entries.
-        var known = eventKeys.Concat(queueKeys).ToHashSet();
+        var known = eventKeys.Concat(queueKeys).Concat(partitioned.Keys.Select(Keys.Events)).ToHashSet();
         foreach (var key in await _delayed.GetStreams().ConfigureAwait(false))
         {
             if (!known.Add(key))

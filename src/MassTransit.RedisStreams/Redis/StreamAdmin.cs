@@ -34,6 +34,13 @@ interface IStreamAdmin
     /// <seealso href="https://redis.io/commands/memory-usage" />
     Task<long?> GetMemoryUsage(RedisKey key);
 
+    /// <summary>
+    /// On a Redis Cluster, the address of the primary that serves the hash slot of <paramref name="key" />, as the connection
+    /// last learned the cluster's layout; null on one Redis.
+    /// </summary>
+    /// <seealso href="https://redis.io/commands/cluster-nodes/" />
+    Task<string?> GetNode(RedisKey key);
+
     /// <summary>Moves a consumer group to a new last delivered ID (XGROUP SETID).</summary>
     /// <seealso href="https://redis.io/commands/xgroup-setid" />
     Task SetGroupPosition(RedisKey stream, string group, RedisValue lastDeliveredId);
@@ -146,6 +153,26 @@ sealed class StreamAdmin :
         {
             return null;
         }
+    }
+
+    public async Task<string?> GetNode(RedisKey key)
+    {
+        var multiplexer = await _connection.GetMultiplexer().ConfigureAwait(false);
+        if (!_connection.IsCluster(multiplexer))
+            return null;
+
+        foreach (var server in multiplexer.GetServers())
+        {
+            if (server.IsConnected && server.ClusterConfiguration?.GetBySlot(key) is { } node)
+                return node.EndPoint switch
+                {
+                    System.Net.DnsEndPoint dns => dns.Host + ":" + dns.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    { } endPoint => endPoint.ToString(),
+                    null => null
+                };
+        }
+
+        return null;
     }
 
     public async Task SetGroupPosition(RedisKey stream, string group, RedisValue lastDeliveredId)

@@ -183,6 +183,11 @@ sealed class StreamTrimmer
         if (Keys.EntityNameOf(key) is { } entityName)
         {
             await RemoveGoneGroups(key, report).ConfigureAwait(false);
+
+            // A partition stream is trimmed and archived by its type's policy, each on its own safe point.
+            if (PartitionKeys.TryParse(entityName, out var partitionedType, out _, out _))
+                entityName = partitionedType;
+
             var kind = StreamInspector.EventKind(entityName);
             policy = _settings.ForEvents(entityName, kind);
             archive = _settings.ArchiveFor(entityName, kind);
