@@ -22,6 +22,12 @@ using StackExchange.Redis;
 static class PartitionKeys
 {
     public const int MaxPartitions = 1024;
+
+    /// <summary>
+    /// The entry field that carries the partition key a publisher chose with a key of its own, so that the consumer keeps the
+    /// entries of that key in order; without it, the key is the entry's CorrelationId.
+    /// </summary>
+    public const string KeyHeader = "RedisStreams-PartitionKey";
     public const int SlotCount = 16384;
 
     static readonly ConcurrentDictionary<(string Prefix, string Entity, int Count), RedisKey[]> Cache = new();

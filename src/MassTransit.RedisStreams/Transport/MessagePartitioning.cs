@@ -77,10 +77,21 @@ sealed class MessagePartitioner<T>
         return Streams(keys, entityName)[PartitionKeys.Partition(KeyOf(context), Count)];
     }
 
+    /// <summary>
+    /// A key of the application's own goes with the entry (<see cref="PartitionKeys.KeyHeader" />), so that a consumer whose
+    /// handlers run side by side keeps the entries of that key in order; the CorrelationId is in every entry already. Called
+    /// before the entry is written.
+    /// </summary>
+    public void AddKeyHeader(SendContext<T> context)
+    {
+        if (_key != null && _key(context) is { Length: > 0 } key)
+            context.Headers.Set(PartitionKeys.KeyHeader, key);
+    }
+
     string KeyOf(SendContext<T> context)
     {
         var key = _key != null
-            ? _key(context)
+            ? context.Headers.Get<string>(PartitionKeys.KeyHeader) ?? _key(context)
             : context.CorrelationId is { } correlationId && correlationId != Guid.Empty
                 ? correlationId.ToString("D")
                 : null;

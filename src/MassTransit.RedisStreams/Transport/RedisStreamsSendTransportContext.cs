@@ -69,6 +69,9 @@ sealed class RedisStreamsSendTransportContext :
 
         var context = sendContext as MessageSendContext<T> ?? throw new ArgumentException("Unexpected SendContext<T> type", nameof(sendContext));
 
+        if (_address.Kind is AddressKind.Topic or AddressKind.Exchange)
+            AddPartitionKey(context);
+
         var entry = EntryWriter.Write(context, _bus.Hosts.Own);
         Diagnostics.LatencyTrace.Mark(Diagnostics.LatencyStage.Serialized);
         if (entry.Size > _bus.Settings.MaxMessageSize)
@@ -177,6 +180,14 @@ sealed class RedisStreamsSendTransportContext :
         _bus.DelayedMessages?.Enqueue(stream, due);
 
         LogContext.Debug?.Log("Scheduled {MessageId} for {Stream} at {Due:O} ({Token})", context.MessageId, stream, due, token);
+    }
+
+    /// <summary>A key of the application's own for a partitioned type goes with the entry, for the consumers to keep its order.</summary>
+    void AddPartitionKey<T>(SendContext<T> context)
+        where T : class
+    {
+        if (_bus.Partitions.For<T>() is { } partitioner && _context.PublishTopology.GetRedisMessageTopology<T>().EntityName == _address.Name)
+            partitioner.AddKeyHeader(context);
     }
 
     /// <summary>

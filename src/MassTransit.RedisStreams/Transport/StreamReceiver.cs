@@ -1,6 +1,7 @@
 namespace MassTransit.RedisStreams.Transport;
 
 using System;
+using System.Threading;
 using System.Linq;
 using System.Threading.Tasks;
 using Configuration;
@@ -38,6 +39,7 @@ sealed class StreamReceiver :
     readonly LeaseStanding _standing;
     readonly EndpointStreams _streams;
     readonly UndeliverableEntries _undeliverable;
+    readonly KeyOrder? _keyOrder;
 
     public StreamReceiver(RedisStreamsReceiveEndpointContext context)
         : base(context)
@@ -69,6 +71,9 @@ sealed class StreamReceiver :
         _readLoop = new ReadLoop(context, new ReadLoopSettings(settings.IdlePollInterval, context.Temporary, settings.TemporaryStreamExpiry), _streams,
             _buffer, _pending, reader, _signals, time, Stopping);
         _undeliverable = new UndeliverableEntries(context, _acknowledger);
+
+        // With handlers side by side, the entries of one partition key still run one after the other, in order.
+        _keyOrder = _concurrency > 1 ? new KeyOrder(redis.Keys) : null;
         _monitor = new EndpointMonitor(context.QueueName, () => _streams.Streams.Select(x => x.Key), () => _buffer.Count, context.DegradedLagThreshold,
             context.DegradedPendingAgeThreshold, time);
 
@@ -130,24 +135,38 @@ sealed class StreamReceiver :
 
     async Task Work()
     {
-        while (!IsStopping && await _buffer.Take().ConfigureAwait(false) is { } delivery)
+        while (!IsStopping)
         {
-            LatencyTrace.Mark(LatencyStage.Taken);
-            // Buffered but never started when the endpoint stops: handed back for other instances once the workers are done.
-            if (IsStopping)
-            {
-                _buffer.Requeue(delivery);
+            var (taken, before, turn) = _keyOrder == null
+                ? (await _buffer.Take().ConfigureAwait(false), Task.CompletedTask, null)
+                : await _keyOrder.Take(_buffer).ConfigureAwait(false);
+            if (taken is not { } delivery)
                 return;
-            }
 
             try
             {
+                LatencyTrace.Mark(LatencyStage.Taken);
+                // Buffered but never started when the endpoint stops: handed back for other instances once the workers are done.
+                if (IsStopping)
+                {
+                    _buffer.Requeue(delivery);
+                    return;
+                }
+
+                if (!before.IsCompleted)
+                    await before.ConfigureAwait(false);
+
                 await Deliver(delivery).ConfigureAwait(false);
             }
             catch (Exception exception)
             {
                 // A worker never ends before the endpoint stops: the entry stays pending and is claimed and tried again.
                 LogContext.Error?.Log(exception, "Delivering entry {EntryId} of {Stream} failed", delivery.Entry.Id, delivery.Stream.Key);
+            }
+            finally
+            {
+                if (turn != null)
+                    _keyOrder!.Exit(turn);
             }
         }
     }

@@ -169,6 +169,10 @@ public sealed class RedisClusterProcess :
     /// <summary>Empties the script cache of <paramref name="node" /> (SCRIPT FLUSH): EVALSHA gets NOSCRIPT there until a script is sent again.</summary>
     public static Task FlushScripts(RedisServerProcess node) => Execute(node, "SCRIPT", "FLUSH");
 
+    /// <summary>The hash slot of <paramref name="key" /> as the cluster computes it (<c>CLUSTER KEYSLOT</c>).</summary>
+    public async Task<int> KeySlot(RedisKey key) =>
+        int.Parse((await Execute(_nodes.First(x => x.IsRunning), "CLUSTER", "KEYSLOT", key.ToString())).Trim(), CultureInfo.InvariantCulture);
+
     public async Task<string> IdOf(RedisServerProcess node) => (await Execute(node, "CLUSTER", "MYID")).Trim();
 
     /// <summary>The hash slot of a key, as Redis computes it.</summary>

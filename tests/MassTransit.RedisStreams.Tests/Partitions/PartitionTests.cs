@@ -245,6 +245,55 @@ public class PartitionTests
         Assert.True(Volatile.Read(ref maxConcurrent) > 1, "handlers of different keys ran side by side");
     }
 
+    [Fact]
+    public async Task With_handlers_side_by_side_the_events_of_a_key_of_ones_own_run_one_at_a_time_in_order()
+    {
+        var redis = await RedisTestContext.Create();
+        var order = new Recorder<(string Key, int Sequence)>();
+        var running = new Dictionary<string, int>();
+        var overlaps = 0;
+        await using var provider = await redis.StartHarness(_ => { }, (_, cfg) =>
+        {
+            // The key is the region, carried in a header: many meters, four regions.
+            cfg.Partition<MeterRead>(3, x => x.Headers.Get<string>("Region"));
+            cfg.ReceiveEndpoint("regions", e =>
+            {
+                e.ConcurrentMessageLimit = 8;
+                e.Handler<MeterRead>(async context =>
+                {
+                    var region = context.Headers.Get<string>("Region")!;
+                    lock (running)
+                    {
+                        running.TryGetValue(region, out var count);
+                        if (count > 0)
+                            overlaps++;
+                        running[region] = count + 1;
+                    }
+
+                    order.Add((region, context.Message.Sequence));
+                    await Task.Yield();
+
+                    lock (running)
+                        running[region]--;
+                });
+            });
+        });
+        var bus = provider.GetRequiredService<ITestHarness>().Bus;
+
+        const int perRegion = 30;
+        var regions = new[] { "north", "south", "east", "west" };
+        await Task.WhenAll(regions.Select(async region =>
+        {
+            for (var sequence = 1; sequence <= perRegion; sequence++)
+                await bus.Publish(new MeterRead(Guid.NewGuid(), sequence), x => x.Headers.Set("Region", region));
+        }));
+
+        var all = await order.WaitForCount(regions.Length * perRegion);
+        foreach (var region in regions)
+            Assert.Equal(Enumerable.Range(1, perRegion), all.Where(x => x.Key == region).Select(x => x.Sequence));
+        Assert.Equal(0, overlaps);
+    }
+
     static void InterlockedMax(ref int target, int value)
     {
         int current;
