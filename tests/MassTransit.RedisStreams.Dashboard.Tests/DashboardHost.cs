@@ -52,7 +52,8 @@ public sealed class DashboardHost :
     public string Url { get; private set; } = "";
 
     /// <param name="allowChanges">Configures a policy every user meets as the policy that allows changes; without it, no policy.</param>
-    public static async Task<DashboardHost> Start(bool allowChanges = true)
+    /// <param name="partitions">Spreads LotSold over this many partition streams, by lot.</param>
+    public static async Task<DashboardHost> Start(bool allowChanges = true, int partitions = 1)
     {
         var host = new DashboardHost(await RedisTestContext.Create());
         var redis = host.Redis;
@@ -65,6 +66,8 @@ public sealed class DashboardHost :
         builder.Services.AddMassTransit(x => x.UsingRedisStreams((_, cfg) =>
         {
             cfg.Host(redis.ConnectionString, h => h.KeyPrefix = redis.KeyPrefix);
+            if (partitions > 1)
+                cfg.Partition<LotSold>(partitions, x => x.Message.Lot.ToString(System.Globalization.CultureInfo.InvariantCulture));
             cfg.ReceiveEndpoint("ledger", e => e.Handler<LotSold>(context =>
             {
                 if (host.Failing)

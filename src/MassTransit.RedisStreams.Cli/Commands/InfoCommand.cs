@@ -3,6 +3,7 @@ namespace MassTransit.RedisStreams.Cli.Commands;
 using System;
 using System.CommandLine;
 using System.Globalization;
+using System.Linq;
 using Operations;
 using Spectre.Console;
 using Spectre.Console.Rendering;
@@ -28,7 +29,7 @@ static class InfoCommand
         {
             var stream = await Resolve(session, parse.GetRequiredValue(name), parse.GetValue(queue)).ConfigureAwait(false);
 
-            var info = await session.Groups.Describe(stream).ConfigureAwait(false);
+            var info = await session.Groups.DescribeType(stream).ConfigureAwait(false);
             if (!info.Exists && info.ScheduledCount == 0)
                 throw new CliException(ExitCodes.NotFound, $"there is no stream {info.StreamKey}.");
 
@@ -36,7 +37,7 @@ static class InfoCommand
             {
                 return await CliOutput.Watch(parse, interval, async () =>
                 {
-                    var now = await session.Groups.Describe(stream).ConfigureAwait(false);
+                    var now = await session.Groups.DescribeType(stream).ConfigureAwait(false);
                     return (View(now), now);
                 }, token).ConfigureAwait(false);
             }
@@ -99,6 +100,8 @@ static class InfoCommand
         var grid = new Grid().AddColumns(2);
         grid.AddRow("Stream", Markup.Escape(info.StreamKey));
         grid.AddRow("Kind", info.Kind.ToString().ToLowerInvariant());
+        if (info.Partitions.Count > 0)
+            grid.AddRow("Partitions", ConsumerGroups.PartitionsLabel(info) + "; the totals below are the type's, over all of them");
         grid.AddRow("Length", info.Kind is RedisStreamsStreamKind.Error && info.Length > 0 ? $"[red]{StreamsCommand.Count(info.Length)}[/]" : StreamsCommand.Count(info.Length));
         grid.AddRow("First", $"{info.FirstEntryId} {StreamsCommand.Time(info.FirstEntryTime)}");
         grid.AddRow("Last", $"{info.LastEntryId} {StreamsCommand.Time(info.LastEntryTime)}");
@@ -115,7 +118,23 @@ static class InfoCommand
 
         grid.AddRow("Scheduled", info.ScheduledCount == 0 ? "none" : $"{StreamsCommand.Count(info.ScheduledCount)}, next due {StreamsCommand.Time(info.NextScheduledTime)}");
 
-        return new Rows(grid, GroupsTable(info));
+        return info.Partitions.Count == 0 ? new Rows(grid, GroupsTable(info)) : new Rows(grid, GroupsTable(info), PartitionsTable(info));
+    }
+
+    /// <summary>The partition streams of a type: where each lives and what it holds; lag in yellow.</summary>
+    static Table PartitionsTable(RedisStreamsStreamInfo info)
+    {
+        var table = new Table().Border(TableBorder.Simple).AddColumns("Partition", "Stream", "Length", "Lag", "Last", "Slot", "Node");
+        foreach (var partition in info.Partitions)
+        {
+            var lags = partition.Groups.Select(x => x.Lag).ToList();
+            var lag = lags.Count == 0 ? "" : lags.Any(x => x == null) ? "?" : lags.Sum(x => x!.Value) is > 0 and var sum ? $"[yellow]{StreamsCommand.Count(sum)}[/]" : "0";
+            table.AddRow($"{partition.Partition} of {partition.PartitionCount}", Markup.Escape(partition.StreamKey), StreamsCommand.Count(partition.Length), lag,
+                $"{partition.LastEntryId} {StreamsCommand.Time(partition.LastEntryTime)}", partition.HashSlot?.ToString(CultureInfo.InvariantCulture) ?? "",
+                Markup.Escape(partition.Node ?? ""));
+        }
+
+        return table;
     }
 
     /// <summary>The groups of a stream with their consumers; lag in yellow.</summary>

@@ -52,7 +52,9 @@ static class StreamsCommand
             var failed = stream.Kind == RedisStreamsStreamKind.Error && stream.Length > 0;
 
             table.AddRow(failed ? "[red]error[/]" : Markup.Escape(stream.Kind.ToString().ToLowerInvariant()),
-                failed ? $"[red]{Markup.Escape(stream.Name)}[/]" : Markup.Escape(stream.Name), failed ? $"[red]{Count(stream.Length)}[/]" : Count(stream.Length),
+                failed ? $"[red]{Markup.Escape(stream.Name)}[/]"
+                : stream.Partitions.Count > 0 ? Markup.Escape(stream.Name) + " [grey](" + Markup.Escape(Operations.ConsumerGroups.PartitionsLabel(stream)) + ")[/]"
+                : Markup.Escape(stream.Name), failed ? $"[red]{Count(stream.Length)}[/]" : Count(stream.Length),
                 stream.Groups.Count.ToString(CultureInfo.InvariantCulture), Count(stream.Groups.Sum(x => x.Pending)), lag,
                 Time(stream.FirstEntryTime), Time(stream.LastEntryTime), Bytes(stream.MemoryBytes),
                 stream.ScheduledCount == 0 ? "" : Count(stream.ScheduledCount), Time(stream.NextScheduledTime));

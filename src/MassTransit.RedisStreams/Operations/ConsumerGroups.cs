@@ -26,6 +26,31 @@ sealed class ConsumerGroups
     public Task<RedisStreamsStreamInfo> Describe(OperatedStream stream) => _inspector.Describe(stream.Key, stream.Name, stream.Kind);
 
     /// <summary>
+    /// As <see cref="Describe" />, but a message type's event stream with its partitions, when it has any: totalled, with each
+    /// partition listed (see <see cref="RedisStreamsStreamInfo.Partitions" />).
+    /// </summary>
+    public async Task<RedisStreamsStreamInfo> DescribeType(OperatedStream stream)
+    {
+        if (stream.Kind is not (RedisStreamsStreamKind.Events or RedisStreamsStreamKind.Faults) || PartitionKeys.TryParse(stream.Name, out _, out _, out _))
+            return await Describe(stream).ConfigureAwait(false);
+
+        var sources = await _redis.Types.GetSources(stream.Key).ConfigureAwait(false);
+        return await _inspector.DescribeType(stream.Name, sources).ConfigureAwait(false);
+    }
+
+    /// <summary>"3 partitions", or "5 partitions in 2 layouts (2, 3)" while an older partition count drains; empty when none.</summary>
+    public static string PartitionsLabel(RedisStreamsStreamInfo info)
+    {
+        if (info.Partitions.Count == 0)
+            return "";
+
+        var layouts = info.Partitions.Select(x => x.PartitionCount ?? 0).Distinct().Order().ToArray();
+        return layouts.Length == 1
+            ? $"{info.Partitions.Count} partitions"
+            : $"{info.Partitions.Count} partitions in {layouts.Length} layouts ({string.Join(", ", layouts)})";
+    }
+
+    /// <summary>
     /// Removes a group (XGROUP DESTROY) with its pending entries list and, on an event stream, its registration as a subscriber of
     /// the type, so that retention no longer keeps entries for it. An endpoint that still runs creates its group again.
     /// </summary>

@@ -55,7 +55,7 @@ static class OverviewPage
             html.Add($"""
                 <tr class="{Page.Kind(stream.Kind)}{(failed ? " failed" : "")}" data-stream="{display}">
                 <td>{Page.Kind(stream.Kind)}</td>
-                <td><a href="{request.Link("stream", ("name", display))}">{stream.Name}</a></td>
+                <td><a href="{request.Link("stream", ("name", display))}">{stream.Name}</a>{Partitions(stream)}</td>
                 <td class="n length">{Page.Count(stream.Length)}</td>
                 <td class="n">{stream.Groups.Count}</td>
                 <td class="n">{Page.Count(stream.Groups.Sum(x => x.Pending))}</td>
@@ -69,6 +69,10 @@ static class OverviewPage
 
         return html.ToMarkup();
     }
+
+    /// <summary>A partitioned type's partitions, after its name: they are listed on its page, not as types of their own.</summary>
+    static Markup Partitions(RedisStreamsStreamInfo stream) =>
+        stream.Partitions.Count == 0 ? new Markup("") : Html.Of($" <span class=\"muted partitions\">{Operations.ConsumerGroups.PartitionsLabel(stream)}</span>");
 
     /// <summary>The stream's name as the CLI and the stream page take it: <c>events:X</c>, <c>queue:x_error</c>.</summary>
     public static string Display(RedisStreamsStreamInfo stream) =>

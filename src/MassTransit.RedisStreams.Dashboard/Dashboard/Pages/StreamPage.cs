@@ -24,7 +24,7 @@ static class StreamPage
             return Page.Error(request, "Stream", "Name a stream: stream?name=queue:orders_error.");
 
         var stream = await request.Data.Operations.Resolver.Resolve(name).ConfigureAwait(false);
-        var info = await request.Data.Groups.Describe(stream).ConfigureAwait(false);
+        var info = await request.Data.Groups.DescribeType(stream).ConfigureAwait(false);
         if (!info.Exists)
             return Page.Error(request, stream.DisplayName, $"There is no stream {stream.DisplayName}.", StatusCodes.Status404NotFound);
 
@@ -45,6 +45,7 @@ static class StreamPage
             """);
 
         Groups(html, info);
+        Partitions(html, request, info);
         if (stream.Kind is RedisStreamsStreamKind.Error or RedisStreamsStreamKind.Skipped)
             FailedEntries(html, request, stream, entries);
         else
@@ -56,6 +57,29 @@ static class StreamPage
             html.Add($"<p class=\"pager\"><a href=\"{request.Link("stream", ("name", stream.DisplayName))}\">Newest entries</a></p>");
 
         return Page.Result(request, stream.DisplayName, html.ToMarkup());
+    }
+
+    /// <summary>A partitioned type's partition streams, each linked to its own page; the type's totals above include them.</summary>
+    static void Partitions(Html html, DashboardRequest request, RedisStreamsStreamInfo info)
+    {
+        if (info.Partitions.Count == 0)
+            return;
+
+        html.Add($"<h2>Partitions</h2><p class=\"note\">{ConsumerGroups.PartitionsLabel(info)}; the length, entries and groups above are the type's, over all of them. <a href=\"{request.Link("history", ("type", info.Name))}\">History</a> reads them merged by time.</p>");
+        html.Add($"<table id=\"partitions\"><thead><tr><th>Partition</th><th>Stream</th><th class=\"n\">Length</th><th class=\"n\">Lag</th><th>Last entry (UTC)</th><th class=\"n\">Slot</th><th>Node</th></tr></thead><tbody>");
+        foreach (var partition in info.Partitions)
+        {
+            var lags = partition.Groups.Select(x => x.Lag).ToList();
+            var lag = lags.Count == 0 ? "" : lags.Any(x => x == null) ? "?" : Page.Count(lags.Sum(x => x!.Value));
+            var display = "events:" + partition.Name;
+            html.Add($"""
+                <tr data-partition="{partition.Partition}-{partition.PartitionCount}"><td>{partition.Partition} of {partition.PartitionCount}</td>
+                <td><a href="{request.Link("stream", ("name", display))}"><code>{partition.StreamKey}</code></a></td><td class="n">{Page.Count(partition.Length)}</td>
+                <td class="n">{lag}</td><td>{Page.Time(partition.LastEntryTime)}</td><td class="n">{partition.HashSlot}</td><td>{partition.Node ?? ""}</td></tr>
+                """);
+        }
+
+        html.Add($"</tbody></table>");
     }
 
     static void Groups(Html html, RedisStreamsStreamInfo info)
