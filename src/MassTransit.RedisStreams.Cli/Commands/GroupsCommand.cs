@@ -22,7 +22,7 @@ static class GroupsCommand
         command.SetAction((parse, cancellationToken) => CliSession.Run(parse, async (session, _) =>
         {
             var target = await session.ResolveExisting(parse.GetRequiredValue(stream)).ConfigureAwait(false);
-            var info = await session.Groups.Describe(target).ConfigureAwait(false);
+            var info = await session.Groups.DescribeType(target).ConfigureAwait(false);
 
             if (CliOutput.IsJson(parse))
             {
@@ -53,7 +53,7 @@ static class GroupsCommand
         {
             var target = await session.ResolveExisting(parse.GetRequiredValue(stream)).ConfigureAwait(false);
             var name = parse.GetRequiredValue(group);
-            var info = await session.Groups.Describe(target).ConfigureAwait(false);
+            var info = await session.Groups.DescribeType(target).ConfigureAwait(false);
             var found = System.Linq.Enumerable.FirstOrDefault(info.Groups, x => x.Name == name)
                 ?? throw new CliException(ExitCodes.NotFound, $"{target.DisplayName} has no consumer group '{name}'.");
 
@@ -74,7 +74,9 @@ static class GroupsCommand
             if (CliOutput.IsJson(parse))
                 CliOutput.WriteJson(new GroupDeleteDocument(target.DisplayName, name, false, true, found));
             else
-                AnsiConsole.WriteLine($"Removed group {name} from {target.DisplayName}.");
+                AnsiConsole.WriteLine(info.Partitions.Count == 0
+                    ? $"Removed group {name} from {target.DisplayName}."
+                    : $"Removed group {name} from {target.DisplayName} and its {Operations.ConsumerGroups.PartitionsLabel(info)}.");
 
             return ExitCodes.Done;
         }, cancellationToken));

@@ -52,17 +52,26 @@ sealed class ConsumerGroups
 
     /// <summary>
     /// Removes a group (XGROUP DESTROY) with its pending entries list and, on an event stream, its registration as a subscriber of
-    /// the type, so that retention no longer keeps entries for it. An endpoint that still runs creates its group again.
+    /// the type, so that retention no longer keeps entries for it; on a partitioned type's stream, from every partition too.
+    /// An endpoint that still runs creates its group again.
     /// </summary>
     /// <returns>The group as it was.</returns>
     /// <exception cref="ArgumentException">The stream has no such group.</exception>
     public async Task<RedisStreamsGroupInfo> Delete(OperatedStream stream, string group)
     {
-        var info = await Describe(stream).ConfigureAwait(false);
+        var info = await DescribeType(stream).ConfigureAwait(false);
         var found = info.Groups.FirstOrDefault(x => x.Name == group)
             ?? throw new ArgumentException($"{stream.DisplayName} has no consumer group '{group}'.");
 
-        await _redis.Admin.DestroyGroup(stream.Key, group).ConfigureAwait(false);
+        if (stream.Kind is RedisStreamsStreamKind.Events or RedisStreamsStreamKind.Faults)
+        {
+            // A partitioned type's group is on each of its partitions too: all of them hold entries back for it.
+            foreach (var partition in info.Partitions.Where(x => x.Groups.Any(g => g.Name == group)))
+                await _redis.Admin.DestroyGroup(partition.StreamKey, group).ConfigureAwait(false);
+        }
+
+        if (info.Partitions.Count == 0 || (await Describe(stream).ConfigureAwait(false)).Groups.Any(x => x.Name == group))
+            await _redis.Admin.DestroyGroup(stream.Key, group).ConfigureAwait(false);
         if (stream.Kind is RedisStreamsStreamKind.Events or RedisStreamsStreamKind.Faults)
             await _redis.Types.UnregisterSubscriber(stream.Key, group).ConfigureAwait(false);
 

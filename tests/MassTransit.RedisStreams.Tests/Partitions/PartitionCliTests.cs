@@ -57,5 +57,14 @@ public class PartitionCliTests
         Assert.True(history.ExitCode == 0, history.ToString());
         var events = JsonDocument.Parse(history.Output).RootElement.EnumerateArray().ToList();
         Assert.Equal([12, 11, 10, 9, 8], events.Select(x => x.GetProperty("message").GetProperty("sequence").GetInt32()));
+
+        // A retired endpoint's group goes from every partition, so that none holds retention back for it.
+        var delete = await CliProcess.Run(redis.ConnectionString, redis.KeyPrefix, "groups", "delete", "MeterRead", "meters", "--yes");
+        Assert.True(delete.ExitCode == 0, delete.ToString());
+        Assert.Contains("and its 3 partitions", delete.Output);
+        var db = await redis.Database();
+        foreach (var stream in PartitionKeys.Streams(new StreamKeys(redis.KeyPrefix), "MeterRead", 3))
+            Assert.Empty(await db.StreamGroupInfoAsync(stream));
+        Assert.Empty(await db.StreamGroupInfoAsync(redis.Key("events:MeterRead")));
     }
 }

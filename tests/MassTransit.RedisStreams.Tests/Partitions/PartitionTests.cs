@@ -340,6 +340,37 @@ public class PartitionTests
     }
 
     [Fact]
+    public async Task A_delayed_publish_and_a_send_to_the_exchange_address_go_to_the_partition_of_the_key_and_a_queue_is_never_partitioned()
+    {
+        var redis = await RedisTestContext.Create();
+        var seen = new Recorder<Seen>();
+        await using var provider = await redis.StartHarness(_ => { }, (_, cfg) =>
+        {
+            cfg.Partition<MeterRead>(3);
+            cfg.ReceiveEndpoint("meters", e => PartitionSupport.Record<MeterRead>(e, "meters", seen));
+        });
+        var bus = provider.GetRequiredService<ITestHarness>().Bus;
+        var streams = PartitionKeys.Streams(new StreamKeys(redis.KeyPrefix), "MeterRead", 3).Select(x => x.ToString()).ToList();
+        string StreamOf(Guid key) => streams[PartitionKeys.Partition(key.ToString("D"), 3)];
+
+        var delayed = Guid.NewGuid();
+        await bus.Publish(new MeterRead(delayed, 1), x => x.Delay = TimeSpan.FromMilliseconds(300));
+        var db = await redis.Database();
+        Assert.Equal(1, await db.SortedSetLengthAsync(redis.KeyPrefix + ":{" + StreamOf(delayed) + "}:delayed"));
+
+        var exchanged = Guid.NewGuid();
+        await (await bus.GetSendEndpoint(new Uri("exchange:MeterRead"))).Send(new MeterRead(exchanged, 2));
+
+        var sent = Guid.NewGuid();
+        await (await bus.GetSendEndpoint(new Uri("queue:meters"))).Send(new MeterRead(sent, 3));
+
+        var all = await seen.WaitForCount(3);
+        Assert.Equal(StreamOf(delayed), Assert.Single(all, x => x.Key == delayed).Stream);
+        Assert.Equal(StreamOf(exchanged), Assert.Single(all, x => x.Key == exchanged).Stream);
+        Assert.Equal(redis.Key("queue:meters").ToString(), Assert.Single(all, x => x.Key == sent).Stream);
+    }
+
+    [Fact]
     public async Task A_message_without_a_key_goes_to_the_partition_of_its_message_id()
     {
         var redis = await RedisTestContext.Create();
