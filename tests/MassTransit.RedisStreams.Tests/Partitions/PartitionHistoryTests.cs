@@ -129,13 +129,85 @@ public class PartitionHistoryTests
             return true;
         }, TimeSpan.FromSeconds(15)));
 
+        // A group that lags on one partition keeps that partition's entries it has not read; the others are trimmed.
+        var lagging = streams[1];
+        var before = await db.StreamLengthAsync(lagging);
+        // The group of a durable endpoint (its queue exists) that stopped before it read anything there.
+        await db.StreamAddAsync(redis.Key("queue:reports"), "body", "{}");
+        await db.StreamCreateConsumerGroupAsync(lagging, "reports", "0");
+
         var report = await provider.GetRequiredService<IRedisStreamsAdmin>().Trim();
 
-        foreach (var stream in streams)
+        foreach (var stream in streams.Where(x => x != lagging))
         {
             var length = await db.StreamLengthAsync(stream);
             Assert.Equal(2, length);
             Assert.True(report.Removed.ContainsKey(stream.ToString()), $"{stream} trimmed");
+        }
+
+        Assert.Equal(before, await db.StreamLengthAsync(lagging));
+        Assert.False(report.Removed.ContainsKey(lagging.ToString()));
+        Assert.Equal("reports", report.KeptForGroup[lagging.ToString()]);
+    }
+
+    [Fact]
+    public async Task Retention_archives_each_partition_and_the_history_reads_the_archive_and_the_partitions_as_one_log()
+    {
+        var directory = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "mt-archive-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var redis = await RedisTestContext.Create();
+            var seen = new Recorder<Seen>();
+            await using var provider = await redis.StartHarness(_ => { }, (_, cfg) =>
+            {
+                cfg.Partition<MeterRead>(3);
+                cfg.Retention(r =>
+                {
+                    r.Enabled = false;
+                    r.MessageType<MeterRead>(RedisStreamsRetentionPolicy.Entries(1));
+                    r.ArchiveToDirectory(directory);
+                });
+                cfg.ReceiveEndpoint("meters", e => PartitionSupport.Record<MeterRead>(e, "meters", seen));
+            });
+            var bus = provider.GetRequiredService<ITestHarness>().Bus;
+
+            var meters = Enumerable.Range(0, 9).Select(_ => Guid.NewGuid()).ToList();
+            for (var sequence = 1; sequence <= 27; sequence++)
+                await bus.Publish(new MeterRead(meters[sequence % meters.Count], sequence));
+            await seen.WaitForCount(27);
+
+            var db = await redis.Database();
+            var streams = PartitionKeys.Streams(new StreamKeys(redis.KeyPrefix), "MeterRead", 3);
+            Assert.True(await Infrastructure.Eventually.True(async () =>
+            {
+                foreach (var stream in streams)
+                {
+                    if ((await db.StreamPendingAsync(stream, "meters")).PendingMessageCount > 0)
+                        return false;
+                }
+
+                return true;
+            }, TimeSpan.FromSeconds(15)));
+
+            var report = await provider.GetRequiredService<IRedisStreamsAdmin>().Trim();
+
+            foreach (var stream in streams)
+            {
+                var length = await db.StreamLengthAsync(stream);
+                Assert.Equal(1, length);
+                Assert.Equal(report.Archived[stream.ToString()], report.Removed[stream.ToString()]);
+                Assert.True(await db.KeyExistsAsync(redis.Beside(stream.ToString()[(redis.KeyPrefix.Length + 1)..], "archived")), $"{stream} has its archive mark");
+            }
+
+            Assert.Equal(24, report.Archived.Values.Sum());
+
+            var history = provider.GetRequiredService<IRedisStreamsEventHistory>();
+            Assert.Equal(Enumerable.Range(1, 27), (await Collect(history.ReadEvents<MeterRead>())).Select(x => x.Message!.Sequence));
+        }
+        finally
+        {
+            if (System.IO.Directory.Exists(directory))
+                System.IO.Directory.Delete(directory, recursive: true);
         }
     }
 
