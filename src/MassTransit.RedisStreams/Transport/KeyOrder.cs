@@ -1,7 +1,9 @@
 namespace MassTransit.RedisStreams.Transport;
 
+using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
+using System.Threading;
 using System.Threading.Channels;
 using System.Threading.Tasks;
 using Redis;
@@ -30,6 +32,8 @@ sealed class KeyOrder
     /// <summary>One token: the worker that holds it takes the next entry.</summary>
     readonly Channel<bool> _taking = Channel.CreateBounded<bool>(1);
 
+    Applicability? _appliesTo;
+
     public KeyOrder(StreamKeys keys)
     {
         _keys = keys;
@@ -38,7 +42,7 @@ sealed class KeyOrder
 
     /// <summary>
     /// Takes the next entry from <paramref name="buffer" />, one worker at a time, so that the entries of a key take their turns
-    /// in the order the reader hands them on; returns it with what it must wait for and its turn (see <see cref="Enter" />).
+    /// in the order the reader hands them on; returns it with what it must wait for and its turn (see <see cref="Enter(Delivery)" />).
     /// </summary>
     public async ValueTask<(Delivery? Delivery, Task Before, Turn? Turn)> Take(EntryBuffer buffer)
     {
@@ -57,6 +61,31 @@ sealed class KeyOrder
         {
             _taking.Writer.TryWrite(true);
         }
+    }
+
+    /// <summary>
+    /// Whether the endpoint reads a partition stream among <paramref name="streams" />: only then do its workers take entries one
+    /// at a time. The answer is kept for the array, which the endpoint replaces when its streams change.
+    /// </summary>
+    public bool AppliesTo(ReceiveStream[] streams)
+    {
+        var known = Volatile.Read(ref _appliesTo);
+        if (known != null && ReferenceEquals(known.Streams, streams))
+            return known.Applies;
+
+        var applies = Array.Exists(streams, IsPartition);
+        Volatile.Write(ref _appliesTo, new Applicability(streams, applies));
+        return applies;
+    }
+
+    /// <summary><see cref="Enter(Delivery)" /> for an entry taken without <see cref="Take" />, or none.</summary>
+    public (Delivery? Delivery, Task Before, Turn? Turn) EnterTaken(Delivery? delivery)
+    {
+        if (delivery is not { } taken)
+            return (null, Task.CompletedTask, null);
+
+        var (before, turn) = Enter(taken);
+        return (taken, before, turn);
     }
 
     /// <summary>
@@ -118,4 +147,7 @@ sealed class KeyOrder
 
         public void Complete() => _done.TrySetResult();
     }
+
+
+    sealed record Applicability(ReceiveStream[] Streams, bool Applies);
 }

@@ -137,24 +137,24 @@ sealed class StreamReceiver :
     {
         while (!IsStopping)
         {
-            var (taken, before, turn) = _keyOrder == null
-                ? (await _buffer.Take().ConfigureAwait(false), Task.CompletedTask, null)
-                : await _keyOrder.Take(_buffer).ConfigureAwait(false);
+            var (taken, before, turn) = _keyOrder == null ? (await _buffer.Take().ConfigureAwait(false), Task.CompletedTask, null)
+                : _keyOrder.AppliesTo(_streams.Streams) ? await _keyOrder.Take(_buffer).ConfigureAwait(false)
+                : _keyOrder.EnterTaken(await _buffer.Take().ConfigureAwait(false));
             if (taken is not { } delivery)
                 return;
 
             try
             {
                 LatencyTrace.Mark(LatencyStage.Taken);
+                if (!before.IsCompleted)
+                    await before.ConfigureAwait(false);
+
                 // Buffered but never started when the endpoint stops: handed back for other instances once the workers are done.
                 if (IsStopping)
                 {
                     _buffer.Requeue(delivery);
                     return;
                 }
-
-                if (!before.IsCompleted)
-                    await before.ConfigureAwait(false);
 
                 await Deliver(delivery).ConfigureAwait(false);
             }
