@@ -3,6 +3,8 @@ namespace MassTransit.RedisStreams.Transport;
 using System;
 using System.Threading;
 using System.Threading.Tasks;
+using Redis;
+using StackExchange.Redis;
 using Support;
 using Transports;
 
@@ -47,10 +49,19 @@ sealed class ReadLoop
     readonly CancellationToken _stopping;
     readonly IEndpointStreams _streams;
     readonly TimeProvider _time;
+    /// <summary>The bus's blocking readers; null (as in the unit tests) to wait for wake-ups only.</summary>
+    readonly BlockingReads? _readers;
+    BlockingReader? _blocking;
+    ReceiveStream[]? _coverChecked;
+    bool _covered;
+    int _failedGeneration = -1;
+    DateTimeOffset _blockingRetryAt;
+    DateTimeOffset _nextTake;
 
     public ReadLoop(IEndpointStatus endpoint, ReadLoopSettings settings, IEndpointStreams streams, EntryBuffer buffer, PendingEntries pending,
-        GroupReader reader, EndpointSignals signals, TimeProvider time, CancellationToken stopping)
+        GroupReader reader, EndpointSignals signals, TimeProvider time, CancellationToken stopping, BlockingReads? readers = null)
     {
+        _readers = readers;
         _endpoint = endpoint;
         _streams = streams;
         _buffer = buffer;
@@ -89,163 +100,280 @@ sealed class ReadLoop
         var nextSetup = Now + SetupInterval;
         var nextExpiryRenewal = Now + _expiryRenewalInterval;
 
-        while (!_stopping.IsCancellationRequested)
+        try
         {
-            try
+            while (!_stopping.IsCancellationRequested)
             {
-                if (!healthy)
-                {
-                    await SetupStreams().ConfigureAwait(false);
-
-                    healthy = true;
-                    failures = 0;
-                    delays.Reset();
-                    reading = false;
-
-                    if (!_endpoint.Connected.IsCompleted)
-                        await _endpoint.NotifyReady(false).ConfigureAwait(false);
-                }
-
-                if (Now >= nextSetup)
-                {
-                    await SetupStreams().ConfigureAwait(false);
-                    nextSetup = Now + SetupInterval;
-                    nextExpiryRenewal = Now + _expiryRenewalInterval;
-                }
-                else if (_temporary && Now >= nextExpiryRenewal)
-                {
-                    await _streams.RenewExpiry().ConfigureAwait(false);
-                    nextExpiryRenewal = Now + _expiryRenewalInterval;
-                }
-
-                if (!reading)
-                {
-                    if (!_endpoint.Connected.IsCompleted)
-                    {
-                        await WaitUntilConnected().ConfigureAwait(false);
-                        continue;
-                    }
-
-                    // Ready once the groups exist and the wake-ups are subscribed: what is published from now on is kept for the
-                    // endpoint. Its own pending entries are read first all the same, before any new one.
-                    await _endpoint.NotifyReady(true).ConfigureAwait(false);
-
-                    await _pending.ReadOwn(_idlePollInterval, _time, _stopping).ConfigureAwait(false);
-                    reading = true;
-                    startedReading();
-                }
-
-                if (_signals.TakeTopologyChanged())
-                    await SetupStreams().ConfigureAwait(false);
-
-                // A round reads at least one entry of every stream, so that it knows where each stream stands, even with less room
-                // than that: the handler that waits for one more message (a batch consumer at its PrefetchCount) gets it. So an
-                // endpoint holds at most PrefetchCount + streams - 1 entries. With no room at all it waits, and while claims of a
-                // dead instance's entries wait for room, nothing new is read.
-                var capacity = _buffer.FreeForReading;
-                var streamCount = _streams.Streams.Length;
-                if (capacity <= 0)
-                {
-                    var handling = _buffer.Count > _buffer.HeldBackCount;
-                    if (handling || _buffer.FreeCapacity > capacity)
-                    {
-                        await _buffer.WaitForCapacity(_idlePollInterval, _time, _stopping).ConfigureAwait(false);
-                        continue;
-                    }
-
-                    // Nothing is being handled, so nothing would free room: the entries held are waiting for an older one still
-                    // unread. One of each beyond the limit settles it.
-                }
-
-                capacity = Math.Max(capacity, streamCount);
-
-                // A wake-up that arrives from here on is for entries this read may miss, so it must end the wait below.
-                _signals.Reader.Reset();
-
-                // Flags are armed together with a read, once the streams were found empty, so that no append falls between
-                // the read and the arming: an entry appended before is read, one appended after publishes a wake-up.
-                var arm = drained && (_signals.TakeRearm() || Now >= armedUntil);
-                ReadResult result;
                 try
                 {
-                    result = await _reader.ReadNew(capacity, arm ? WakeFlagLifetime : null).ConfigureAwait(false);
-                }
-                catch
-                {
+                    if (!healthy)
+                    {
+                        await SetupStreams().ConfigureAwait(false);
+
+                        healthy = true;
+                        failures = 0;
+                        delays.Reset();
+                        reading = false;
+
+                        if (!_endpoint.Connected.IsCompleted)
+                            await _endpoint.NotifyReady(false).ConfigureAwait(false);
+                    }
+
+                    if (Now >= nextSetup)
+                    {
+                        await SetupStreams().ConfigureAwait(false);
+                        nextSetup = Now + SetupInterval;
+                        nextExpiryRenewal = Now + _expiryRenewalInterval;
+                    }
+                    else if (_temporary && Now >= nextExpiryRenewal)
+                    {
+                        await _streams.RenewExpiry().ConfigureAwait(false);
+                        nextExpiryRenewal = Now + _expiryRenewalInterval;
+                    }
+
+                    if (!reading)
+                    {
+                        if (!_endpoint.Connected.IsCompleted)
+                        {
+                            await WaitUntilConnected().ConfigureAwait(false);
+                            continue;
+                        }
+
+                        // Ready once the groups exist and the wake-ups are subscribed: what is published from now on is kept for the
+                        // endpoint. Its own pending entries are read first all the same, before any new one.
+                        await _endpoint.NotifyReady(true).ConfigureAwait(false);
+
+                        await _pending.ReadOwn(_idlePollInterval, _time, _stopping).ConfigureAwait(false);
+                        reading = true;
+                        startedReading();
+                    }
+
+                    if (_signals.TakeTopologyChanged())
+                        await SetupStreams().ConfigureAwait(false);
+
+                    // A round reads at least one entry of every stream, so that it knows where each stream stands, even with less room
+                    // than that: the handler that waits for one more message (a batch consumer at its PrefetchCount) gets it. So an
+                    // endpoint holds at most PrefetchCount + streams - 1 entries. With no room at all it waits, and while claims of a
+                    // dead instance's entries wait for room, nothing new is read.
+                    var capacity = _buffer.FreeForReading;
+                    var streamCount = _streams.Streams.Length;
+                    if (capacity <= 0)
+                    {
+                        var handling = _buffer.Count > _buffer.HeldBackCount;
+                        if (handling || _buffer.FreeCapacity > capacity)
+                        {
+                            await _buffer.WaitForCapacity(_idlePollInterval, _time, _stopping).ConfigureAwait(false);
+                            continue;
+                        }
+
+                        // Nothing is being handled, so nothing would free room: the entries held are waiting for an older one still
+                        // unread. One of each beyond the limit settles it.
+                    }
+
+                    capacity = Math.Max(capacity, streamCount);
+
+                    // A wake-up that arrives from here on is for entries this read may miss, so it must end the wait below.
+                    _signals.Reader.Reset();
+
+                    // Everything was read: with a connection of its own, the endpoint waits in the read itself, which Redis answers
+                    // the moment an entry arrives. Without one (none left, or not connected yet, or lost), it waits for wake-ups.
+                    if (drained && TryBlocking() is { } blocking)
+                    {
+                        if (await ReadBlocking(blocking, capacity).ConfigureAwait(false) is { } blocked)
+                        {
+                            drained = blocked.Drained;
+                            continue;
+                        }
+
+                        // The reader's connection failed: wake-ups from here on, which the flags armed next make sure of.
+                        drained = false;
+                        continue;
+                    }
+
+                    // Flags are armed together with a read, once the streams were found empty, so that no append falls between
+                    // the read and the arming: an entry appended before is read, one appended after publishes a wake-up.
+                    var arm = drained && (_signals.TakeRearm() || Now >= armedUntil);
+                    ReadResult result;
+                    try
+                    {
+                        result = await _reader.ReadNew(capacity, arm ? WakeFlagLifetime : null).ConfigureAwait(false);
+                    }
+                    catch
+                    {
+                        if (arm)
+                            _signals.RequestRearm();
+                        throw;
+                    }
+
                     if (arm)
+                    {
+                        armedUntil = Now + WakeFlagLifetime - _idlePollInterval - _idlePollInterval;
+                        armedSubscriptions = _streams.WakeSubscriptions;
+                    }
+
+                    drained = result.Drained;
+
+                    // While entries keep coming, reading again at once is cheaper than a wake-up for each one.
+                    if (result.Read > 0 || !result.Drained)
+                        continue;
+
+                    // Empty, but the flags may be gone: the next round arms them.
+                    if (_signals.RearmRequested || Now >= armedUntil)
+                        continue;
+
+                    // A wake channel without a live subscription (its server failed and the client has not subscribed again yet; on
+                    // a cluster, until it knows the slot's new primary) would not hear the next wake-up: poll soon, and arm again.
+                    var subscriptions = _streams.WakeSubscriptions;
+                    if (subscriptions == null)
+                    {
                         _signals.RequestRearm();
-                    throw;
+                        await _signals.Reader.Wait(_idlePollInterval < UnsubscribedPollInterval ? _idlePollInterval : UnsubscribedPollInterval, _time, _stopping)
+                            .ConfigureAwait(false);
+                        continue;
+                    }
+
+                    // A subscription that moved to another server since the flags were armed (a slot moved, a failover) may have
+                    // missed the wake-up of an append in between, which cleared its flag: read again, and arm again.
+                    if (subscriptions != armedSubscriptions)
+                    {
+                        _signals.RequestRearm();
+                        continue;
+                    }
+
+                    // Nothing is left unread and the flags are set: the next append publishes a wake-up. The poll bounds how late
+                    // entries appended by other writers, or whose wake-up was lost, are seen.
+                    await WaitForWakeUp(subscriptions).ConfigureAwait(false);
                 }
-
-                if (arm)
+                catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
                 {
-                    armedUntil = Now + WakeFlagLifetime - _idlePollInterval - _idlePollInterval;
-                    armedSubscriptions = _streams.WakeSubscriptions;
+                    break;
                 }
-
-                drained = result.Drained;
-
-                // While entries keep coming, reading again at once is cheaper than a wake-up for each one.
-                if (result.Read > 0 || !result.Drained)
-                    continue;
-
-                // Empty, but the flags may be gone: the next round arms them.
-                if (_signals.RearmRequested || Now >= armedUntil)
-                    continue;
-
-                // A wake channel without a live subscription (its server failed and the client has not subscribed again yet; on
-                // a cluster, until it knows the slot's new primary) would not hear the next wake-up: poll soon, and arm again.
-                var subscriptions = _streams.WakeSubscriptions;
-                if (subscriptions == null)
+                catch (Exception exception)
                 {
-                    _signals.RequestRearm();
-                    await _signals.Reader.Wait(_idlePollInterval < UnsubscribedPollInterval ? _idlePollInterval : UnsubscribedPollInterval, _time, _stopping)
-                        .ConfigureAwait(false);
-                    continue;
-                }
+                    healthy = false;
+                    drained = false;
+                    failures++;
 
-                // A subscription that moved to another server since the flags were armed (a slot moved, a failover) may have
-                // missed the wake-up of an append in between, which cleared its flag: read again, and arm again.
-                if (subscriptions != armedSubscriptions)
-                {
-                    _signals.RequestRearm();
-                    continue;
-                }
+                    // The endpoint reads its own pending entries again once it is set up; entries held back are among them.
+                    _reader.Reset();
 
-                // Nothing is left unread and the flags are set: the next append publishes a wake-up. The poll bounds how late
-                // entries appended by other writers, or whose wake-up was lost, are seen.
-                await WaitForWakeUp(subscriptions).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
-            {
-                break;
-            }
-            catch (Exception exception)
-            {
-                healthy = false;
-                drained = false;
-                failures++;
+                    if (failures == 1)
+                    {
+                        LogContext.Warning?.Log(exception, "Receive from Redis failed, retrying: {InputAddress}", _endpoint.InputAddress);
 
-                // The endpoint reads its own pending entries again once it is set up; entries held back are among them.
-                _reader.Reset();
+                        await _endpoint.NotifyFaulted(exception).ConfigureAwait(false);
+                    }
 
-                if (failures == 1)
-                {
-                    LogContext.Warning?.Log(exception, "Receive from Redis failed, retrying: {InputAddress}", _endpoint.InputAddress);
-
-                    await _endpoint.NotifyFaulted(exception).ConfigureAwait(false);
-                }
-
-                try
-                {
-                    await Task.Delay(delays.Next(exception), _time, _stopping).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
+                    try
+                    {
+                        await Task.Delay(delays.Next(exception), _time, _stopping).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                    }
                 }
             }
         }
+        finally
+        {
+            // No read of it is in progress: each is awaited to the end.
+            if (_blocking != null)
+                _readers!.Return(_blocking);
+            _blocking = null;
+        }
     }
+
+    /// <summary>
+    /// The endpoint's blocking reader, when one read can cover its streams and the reader's connection is up; taken from the
+    /// bus's readers the first time the endpoint finds its streams empty, and given back when the loop ends. Null otherwise:
+    /// the endpoint then waits for wake-ups.
+    /// </summary>
+    BlockingReader? TryBlocking()
+    {
+        if (_readers == null)
+            return null;
+
+        var streams = _streams.Streams;
+        if (!ReferenceEquals(streams, _coverChecked))
+        {
+            // On a Redis Cluster, streams in different hash slots cannot be read by one command.
+            if (_readers.CanCover(Array.ConvertAll(streams, x => x.Key)) is not { } covered)
+                return null;
+
+            _covered = covered;
+            _coverChecked = streams;
+        }
+
+        if (!_covered)
+            return null;
+
+        if (_blocking == null)
+        {
+            // All lent out: asked again now and then, since an endpoint that stops gives its reader back.
+            if (Now < _nextTake)
+                return null;
+
+            _blocking = _readers.TryTake();
+            if (_blocking == null)
+            {
+                _nextTake = Now + _idlePollInterval;
+                return null;
+            }
+
+            // An endpoint that waits for wake-ups while the connection comes up switches to blocking reads at once.
+            _blocking.Attach(_signals.Reader.Set);
+        }
+
+        if (!_blocking.IsReady)
+            return null;
+
+        // After a failed read, the connection gets another go once it came back, or after a poll interval.
+        if (_blocking.Generation == _failedGeneration && Now < _blockingRetryAt)
+            return null;
+
+        return _blocking;
+    }
+
+    /// <summary>
+    /// One blocking read (see <see cref="GroupReader.ReadBlocking" />), ended early at stop and when the streams must be set up
+    /// again. Null when the reader's connection failed: what Redis handed to it meanwhile is pending for this consumer, and is
+    /// read back now, so that nothing waits for a claim.
+    /// </summary>
+    async Task<ReadResult?> ReadBlocking(BlockingReader blocking, int capacity)
+    {
+        var generation = blocking.Generation;
+        var interrupt = _signals.BeginBlocking();
+        try
+        {
+            ReadResult result;
+            await using (_stopping.Register(static x => ((CancellationTokenSource)x!).Cancel(), interrupt).ConfigureAwait(false))
+                result = await _reader.ReadBlocking(blocking, capacity, _readers!.BlockTime, interrupt.Token).ConfigureAwait(false);
+
+            Diagnostics.TransportMetrics.CountIdleWait(_streams.Group, woken: result.Read > 0);
+            return result;
+        }
+        catch (Exception exception) when (IsConnectionFailure(exception) && !_stopping.IsCancellationRequested)
+        {
+            LogContext.Debug?.Log(exception, "The blocking reader's connection failed; waiting for wake-ups meanwhile: {InputAddress}", _endpoint.InputAddress);
+
+            _failedGeneration = generation;
+            _blockingRetryAt = Now + _idlePollInterval;
+
+            // The wake flags were not armed while the endpoint read blocking.
+            _signals.RequestRearm();
+
+            // Entries held back are read again, in order, with the endpoint's own pending entries.
+            _reader.Reset();
+            await _pending.ReadOwn(_idlePollInterval, _time, _stopping).ConfigureAwait(false);
+            return null;
+        }
+        finally
+        {
+            _signals.EndBlocking();
+        }
+    }
+
+    static bool IsConnectionFailure(Exception exception) => exception is RedisConnectionException or RedisTimeoutException or ObjectDisposedException;
 
     /// <summary>
     /// Waits for a wake-up, at most <see cref="RedisStreamsTransportOptions.IdlePollInterval" />, and ends the wait early when a
