@@ -325,10 +325,13 @@ public class BlockingReaderTests
     }
 
     /// <summary>The blocking readers' connections, from CLIENT LIST: their IDs, and whether each waits in a blocked command.</summary>
-    internal static async Task<List<(long Id, bool Blocked)>> Readers(ConnectionMultiplexer admin)
+    static Task<List<(long Id, bool Blocked)>> Readers(ConnectionMultiplexer admin) => Readers(admin.GetServers()[0]);
+
+    /// <summary>The blocking readers' connections to one server.</summary>
+    internal static async Task<List<(long Id, bool Blocked)>> Readers(IServer server)
     {
         // Over RESP3 the answer is a verbatim string, which StackExchange.Redis hands over with its "txt:" format prefix.
-        var list = (string)(await admin.GetServers()[0].ExecuteAsync("CLIENT", "LIST"))!;
+        var list = (string)(await server.ExecuteAsync("CLIENT", "LIST"))!;
         if (list.StartsWith("txt:", StringComparison.Ordinal))
             list = list[4..];
         var readers = new List<(long, bool)>();
