@@ -117,7 +117,7 @@ sealed class BlockingReader :
             {
                 clientId = (long)await server.ExecuteAsync("CLIENT", "ID").ConfigureAwait(false);
             }
-            catch (RedisServerException exception)
+            catch (Exception exception) when (exception is RedisServerException or RedisCommandException)
             {
                 // Not allowed by an ACL: a read is then ended early by closing the connection.
                 LogContext.Debug?.Log(exception, "CLIENT ID failed; a blocking read is ended early by closing its connection");

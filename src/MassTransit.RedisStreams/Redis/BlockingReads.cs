@@ -125,6 +125,9 @@ sealed class BlockingReads :
         options.AsyncTimeout = Math.Max(options.AsyncTimeout, timeout);
         options.SyncTimeout = Math.Max(options.SyncTimeout, timeout);
 
+        // CLIENT ID, which StackExchange.Redis sends only in admin mode; the connection is the transport's own.
+        options.AllowAdmin = true;
+
         // Nothing but the reads: no subscription connection, no configuration channel.
         if (ReferenceEquals(options.CommandMap, CommandMap.Default))
             options.CommandMap = NoSubscriptions;
@@ -167,7 +170,6 @@ sealed class BlockingReads :
             if (_control == null || _control.IsFaulted || _control.IsCanceled)
             {
                 var options = _options!.Clone();
-                options.AllowAdmin = true;
                 options.ClientName = options.ClientName!.Replace(":stream-reader", ":stream-reader-control", StringComparison.Ordinal);
                 _control = ConnectionMultiplexer.ConnectAsync(options);
             }

@@ -4,7 +4,6 @@ using System;
 using System.Threading;
 using System.Threading.Tasks;
 using Redis;
-using StackExchange.Redis;
 using Support;
 using Transports;
 
@@ -15,8 +14,11 @@ using Transports;
 /// sets the endpoint up again and carries on.
 /// </summary>
 /// <remarks>
-/// Idle without busy polling: once a read finds the streams empty, the next read also arms their wake flags, in the same
-/// step; if that one finds nothing either, the loop sleeps until an append publishes a wake-up, the connection changes or
+/// Idle, an endpoint with a connection of its own waits in a blocking read, which Redis answers the moment an entry arrives
+/// (<see cref="BlockingWait" />). One without (beyond the bus's limit, on a Redis Cluster with streams in several slots, or
+/// while that connection is down) waits for wake-ups, without busy polling: once a read finds the streams empty, the next
+/// read also arms their wake flags, in the same step; if that one finds nothing either, the loop sleeps until an append
+/// publishes a wake-up, the connection changes or
 /// <see cref="RedisStreamsTransportOptions.IdlePollInterval" /> passes. A flag outlives several polls, so an idle endpoint
 /// arms again only every few polls, after a wake-up cleared a flag, after setup and after a connection change.
 /// </remarks>
@@ -49,19 +51,14 @@ sealed class ReadLoop
     readonly CancellationToken _stopping;
     readonly IEndpointStreams _streams;
     readonly TimeProvider _time;
-    /// <summary>The bus's blocking readers; null (as in the unit tests) to wait for wake-ups only.</summary>
-    readonly BlockingReads? _readers;
-    BlockingReader? _blocking;
-    ReceiveStream[]? _coverChecked;
-    bool _covered;
-    int _failedGeneration = -1;
-    DateTimeOffset _blockingRetryAt;
-    DateTimeOffset _nextTake;
+    /// <summary>Waits in blocking reads; null (as in the unit tests, or without readers) to wait for wake-ups only.</summary>
+    readonly BlockingWait? _blocking;
 
     public ReadLoop(IEndpointStatus endpoint, ReadLoopSettings settings, IEndpointStreams streams, EntryBuffer buffer, PendingEntries pending,
         GroupReader reader, EndpointSignals signals, TimeProvider time, CancellationToken stopping, BlockingReads? readers = null)
     {
-        _readers = readers;
+        if (readers != null)
+            _blocking = new BlockingWait(readers, endpoint, streams, pending, reader, signals, settings.IdlePollInterval, time, stopping);
         _endpoint = endpoint;
         _streams = streams;
         _buffer = buffer;
@@ -177,9 +174,9 @@ sealed class ReadLoop
 
                     // Everything was read: with a connection of its own, the endpoint waits in the read itself, which Redis answers
                     // the moment an entry arrives. Without one (none left, or not connected yet, or lost), it waits for wake-ups.
-                    if (drained && TryBlocking() is { } blocking)
+                    if (drained && _blocking?.TryReader() is { } blockingReader)
                     {
-                        if (await ReadBlocking(blocking, capacity).ConfigureAwait(false) is { } blocked)
+                        if (await _blocking.Read(blockingReader, capacity).ConfigureAwait(false) is { } blocked)
                         {
                             drained = blocked.Drained;
                             continue;
@@ -276,104 +273,9 @@ sealed class ReadLoop
         }
         finally
         {
-            // No read of it is in progress: each is awaited to the end.
-            if (_blocking != null)
-                _readers!.Return(_blocking);
-            _blocking = null;
+            _blocking?.GiveBack();
         }
     }
-
-    /// <summary>
-    /// The endpoint's blocking reader, when one read can cover its streams and the reader's connection is up; taken from the
-    /// bus's readers the first time the endpoint finds its streams empty, and given back when the loop ends. Null otherwise:
-    /// the endpoint then waits for wake-ups.
-    /// </summary>
-    BlockingReader? TryBlocking()
-    {
-        if (_readers == null)
-            return null;
-
-        var streams = _streams.Streams;
-        if (!ReferenceEquals(streams, _coverChecked))
-        {
-            // On a Redis Cluster, streams in different hash slots cannot be read by one command.
-            if (_readers.CanCover(Array.ConvertAll(streams, x => x.Key)) is not { } covered)
-                return null;
-
-            _covered = covered;
-            _coverChecked = streams;
-        }
-
-        if (!_covered)
-            return null;
-
-        if (_blocking == null)
-        {
-            // All lent out: asked again now and then, since an endpoint that stops gives its reader back.
-            if (Now < _nextTake)
-                return null;
-
-            _blocking = _readers.TryTake();
-            if (_blocking == null)
-            {
-                _nextTake = Now + _idlePollInterval;
-                return null;
-            }
-
-            // An endpoint that waits for wake-ups while the connection comes up switches to blocking reads at once.
-            _blocking.Attach(_signals.Reader.Set);
-        }
-
-        if (!_blocking.IsReady)
-            return null;
-
-        // After a failed read, the connection gets another go once it came back, or after a poll interval.
-        if (_blocking.Generation == _failedGeneration && Now < _blockingRetryAt)
-            return null;
-
-        return _blocking;
-    }
-
-    /// <summary>
-    /// One blocking read (see <see cref="GroupReader.ReadBlocking" />), ended early at stop and when the streams must be set up
-    /// again. Null when the reader's connection failed: what Redis handed to it meanwhile is pending for this consumer, and is
-    /// read back now, so that nothing waits for a claim.
-    /// </summary>
-    async Task<ReadResult?> ReadBlocking(BlockingReader blocking, int capacity)
-    {
-        var generation = blocking.Generation;
-        var interrupt = _signals.BeginBlocking();
-        try
-        {
-            ReadResult result;
-            await using (_stopping.Register(static x => ((CancellationTokenSource)x!).Cancel(), interrupt).ConfigureAwait(false))
-                result = await _reader.ReadBlocking(blocking, capacity, _readers!.BlockTime, interrupt.Token).ConfigureAwait(false);
-
-            Diagnostics.TransportMetrics.CountIdleWait(_streams.Group, woken: result.Read > 0);
-            return result;
-        }
-        catch (Exception exception) when (IsConnectionFailure(exception) && !_stopping.IsCancellationRequested)
-        {
-            LogContext.Debug?.Log(exception, "The blocking reader's connection failed; waiting for wake-ups meanwhile: {InputAddress}", _endpoint.InputAddress);
-
-            _failedGeneration = generation;
-            _blockingRetryAt = Now + _idlePollInterval;
-
-            // The wake flags were not armed while the endpoint read blocking.
-            _signals.RequestRearm();
-
-            // Entries held back are read again, in order, with the endpoint's own pending entries.
-            _reader.Reset();
-            await _pending.ReadOwn(_idlePollInterval, _time, _stopping).ConfigureAwait(false);
-            return null;
-        }
-        finally
-        {
-            _signals.EndBlocking();
-        }
-    }
-
-    static bool IsConnectionFailure(Exception exception) => exception is RedisConnectionException or RedisTimeoutException or ObjectDisposedException;
 
     /// <summary>
     /// Waits for a wake-up, at most <see cref="RedisStreamsTransportOptions.IdlePollInterval" />, and ends the wait early when a
