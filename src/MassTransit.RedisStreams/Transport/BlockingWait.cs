@@ -16,6 +16,12 @@ using StackExchange.Redis;
 /// </summary>
 sealed class BlockingWait
 {
+    /// <summary>
+    /// How long after it starts an endpoint waits for wake-ups before it takes a reader: connecting costs CPU that a bus
+    /// starting its other endpoints should not have to share.
+    /// </summary>
+    static readonly TimeSpan FirstTakeDelay = TimeSpan.FromSeconds(1);
+
     readonly IEndpointStatus _endpoint;
     readonly TimeSpan _idlePollInterval;
     readonly PendingEntries _pending;
@@ -25,11 +31,13 @@ sealed class BlockingWait
     readonly CancellationToken _stopping;
     readonly IEndpointStreams _streams;
     readonly TimeProvider _time;
+    readonly ITimer _firstTake;
     BlockingReader? _blocking;
     DateTimeOffset _blockingRetryAt;
     ReceiveStream[]? _coverChecked;
     bool _covered;
     int _failedGeneration = -1;
+    bool _mayTake;
     DateTimeOffset _nextTake;
 
     public BlockingWait(BlockingReads readers, IEndpointStatus endpoint, IEndpointStreams streams, PendingEntries pending, GroupReader reader,
@@ -44,6 +52,13 @@ sealed class BlockingWait
         _idlePollInterval = idlePollInterval;
         _time = time;
         _stopping = stopping;
+        // The endpoint may be waiting for a wake-up by then, for as long as IdlePollInterval: it is woken to take its reader.
+        _firstTake = time.CreateTimer(static x =>
+        {
+            var wait = (BlockingWait)x!;
+            Volatile.Write(ref wait._mayTake, true);
+            wait._signals.Reader.Set();
+        }, this, FirstTakeDelay, Timeout.InfiniteTimeSpan);
     }
 
     DateTimeOffset Now => _time.GetUtcNow();
@@ -71,8 +86,9 @@ sealed class BlockingWait
 
         if (_blocking == null)
         {
-            // All lent out: asked again now and then, since an endpoint that stops gives its reader back.
-            if (Now < _nextTake)
+            // Not in the endpoint's first second; all lent out: asked again now and then, since an endpoint that stops gives its
+            // reader back.
+            if (!Volatile.Read(ref _mayTake) || Now < _nextTake)
                 return null;
 
             _nextTake = Now + _idlePollInterval;
@@ -152,6 +168,8 @@ sealed class BlockingWait
     /// <summary>Gives the reader back to the bus when the loop ends; no read of it is in progress then, each is awaited to the end.</summary>
     public void GiveBack()
     {
+        _firstTake.Dispose();
+
         if (_blocking != null)
             _readers.Return(_blocking);
 
