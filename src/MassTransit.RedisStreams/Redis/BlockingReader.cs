@@ -62,6 +62,9 @@ sealed class BlockingReader :
         Connection().IgnoreUnobservedExceptions();
     }
 
+    /// <summary>The endpoint that attached is done with the reader: it is told nothing more.</summary>
+    public void Detach() => Volatile.Write(ref _onReady, null);
+
     Task<ConnectionMultiplexer> Connection()
     {
         lock (_lock)

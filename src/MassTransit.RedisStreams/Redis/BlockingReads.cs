@@ -97,7 +97,7 @@ sealed class BlockingReads :
     /// <summary>Gives a reader back, for the next endpoint; its connection stays open. No read of it may be in progress.</summary>
     public void Return(BlockingReader reader)
     {
-        reader.Attach(null);
+        reader.Detach();
         lock (_lock)
             _idle.Push(reader);
     }
