@@ -2,7 +2,7 @@
 # Runs every test of the solution; the one command a fresh machine needs. The tests start private redis-server processes
 # of their own, so this script only makes sure redis-server (and openssl, for the TLS tests, and iproute2, for the test
 # that cuts a consumer off in a network namespace, chromium, which the dashboard's browser tests drive through Playwright,
-# and rabbitmq-server, for the test of a cut-over from RabbitMQ)
+# and rabbitmq-server, for the test of a cut-over from RabbitMQ; and s3rver, with npm, for the S3 archive)
 # is installed, with apt-get when it is missing. Playwright's own browser download is never used.
 # Extra arguments go to `dotnet test`, e.g. ./test.sh --filter "FullyQualifiedName~Smoke".
 # Results: console output, plus TestResults/results_*.trx (one per test project) for CI.
@@ -43,6 +43,15 @@ if [[ ! -x /usr/lib/rabbitmq/bin/rabbitmq-server ]]; then
     echo "==> installing rabbitmq-server: apt-get install -y rabbitmq-server"
     { ${sudo[@]+"${sudo[@]}"} apt-get update && ${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y rabbitmq-server; } ||
         echo "test.sh: installing rabbitmq-server failed; the cut-over test will fail and say so" >&2
+fi
+
+# The S3 archive's tests run s3rver, a fake S3 server for Node (tests/.../Infrastructure/S3rverProcess.cs), installed with npm
+# into the folder the tests look in; they install it themselves when it is missing, and are skipped, saying why, without node.
+s3rver_dir="${S3RVER_DIR:-${TMPDIR:-/tmp}/mt-redis-streams-tools/s3rver-3.7.1}"
+if command -v npm >/dev/null 2>&1 && [[ ! -f "$s3rver_dir/node_modules/s3rver/bin/s3rver.js" ]]; then
+    echo "==> installing s3rver: npm install --prefix $s3rver_dir s3rver@3.7.1"
+    npm install --prefix "$s3rver_dir" --no-audit --no-fund s3rver@3.7.1 ||
+        echo "test.sh: installing s3rver failed; the S3 archive tests will be skipped and say why" >&2
 fi
 
 echo "==> dotnet test MassTransit.RedisStreams.sln -c Release $*"

@@ -1,7 +1,7 @@
 // The auction house as an ASP.NET Core app on MassTransit and Redis Streams: an HTTP API whose bids are requests to an
 // auction saga, auctions that close themselves with a message scheduled in Redis, a consumer of the closed auctions, a
 // background worker that opens auctions for the demo, health endpoints, OpenTelemetry, and the web view of the streams
-// at /streams. See README.md.
+// at /streams. See this example's README.md.
 
 using System;
 using AuctionWeb;

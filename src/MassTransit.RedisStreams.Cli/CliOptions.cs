@@ -28,6 +28,17 @@ static partial class CliOptions
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable(KeyPrefixVariable) is { Length: > 0 } value ? value : null
     };
 
+    public const string ArchiveVariable = "REDIS_STREAMS_ARCHIVE";
+
+    public static readonly Option<string?> Archive = new("--archive")
+    {
+        Description = $"Where retention archives the event streams: a directory, or s3://bucket/prefix (AWS credentials and region as the AWS SDK "
+            + $"finds them; AWS_ENDPOINT_URL_S3 for an S3-compatible store). history, replay and info then read the archive with the streams. "
+            + $"Default: ${ArchiveVariable}, else none.",
+        Recursive = true,
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable(ArchiveVariable) is { Length: > 0 } value ? value : null
+    };
+
     public static readonly Option<OutputFormat> Output = new("--output", "-o")
     {
         Description = "text (tables, for people) or json (one JSON document on stdout, camelCase; with --watch one a line per refresh). Default: text.",

@@ -16,17 +16,23 @@ using StackExchange.Redis;
 sealed class CliSession :
     IAsyncDisposable
 {
-    CliSession(ConnectionMultiplexer multiplexer, string? keyPrefix)
+    CliSession(ConnectionMultiplexer multiplexer, string? keyPrefix, IRedisStreamsArchive? archive)
     {
+        Archive = archive;
         Multiplexer = multiplexer;
         KeyPrefix = keyPrefix;
         Redis = new RedisGateway(new RedisConnection(multiplexer, observe: false), new StreamKeys(keyPrefix));
         History = new RedisStreamsEventHistory(multiplexer, keyPrefix);
+        if (archive != null)
+            History.WithArchive(archive);
         Operations = new EntryOperations(Redis);
         Groups = new ConsumerGroups(Redis);
     }
 
     public ConnectionMultiplexer Multiplexer { get; }
+
+    /// <summary>The archive given with --archive, or null.</summary>
+    public IRedisStreamsArchive? Archive { get; }
     public string? KeyPrefix { get; }
     public RedisGateway Redis { get; }
     public RedisStreamsEventHistory History { get; }
@@ -69,6 +75,16 @@ sealed class CliSession :
             return Fail(ExitCodes.Usage, exception.Message);
         }
 
+        IRedisStreamsArchive? archive;
+        try
+        {
+            archive = OpenArchive(parse.GetValue(CliOptions.Archive));
+        }
+        catch (ArgumentException exception)
+        {
+            return Fail(ExitCodes.Usage, exception.Message);
+        }
+
         options.AbortOnConnectFail = true;
         options.ConnectTimeout = 5000;
         options.ConnectRetry = 1;
@@ -83,7 +99,7 @@ sealed class CliSession :
             return Fail(ExitCodes.Unreachable, $"cannot connect to Redis at {Describe(options)}: {FirstLine(exception.Message)}");
         }
 
-        await using var session = new CliSession(multiplexer, keyPrefix);
+        await using var session = new CliSession(multiplexer, keyPrefix, archive);
         try
         {
             return await work(session, cancellationToken).ConfigureAwait(false);
@@ -104,6 +120,34 @@ sealed class CliSession :
         {
             return Fail(ExitCodes.Failed, "Redis failed: " + FirstLine(exception.Message));
         }
+    }
+
+    /// <summary>The archive --archive names: a directory, or <c>s3://bucket/prefix</c>.</summary>
+    static RedisStreamsParquetArchive? OpenArchive(string? location)
+    {
+        if (string.IsNullOrWhiteSpace(location))
+            return null;
+
+        if (!location.StartsWith("s3://", StringComparison.OrdinalIgnoreCase))
+            return RedisStreamsParquetArchive.Directory(location);
+
+        var path = location["s3://".Length..];
+        var slash = path.IndexOf('/', StringComparison.Ordinal);
+        var bucket = slash < 0 ? path : path[..slash];
+        if (bucket.Length == 0)
+            throw new ArgumentException($"--archive {location} names no bucket: s3://bucket/prefix.");
+
+        var config = new Amazon.S3.AmazonS3Config();
+        if ((Environment.GetEnvironmentVariable("AWS_ENDPOINT_URL_S3") ?? Environment.GetEnvironmentVariable("AWS_ENDPOINT_URL")) is { Length: > 0 } endpoint)
+        {
+            config.ServiceURL = endpoint;
+            config.ForcePathStyle = true;
+        }
+
+#pragma warning disable CA2000 // the client lives as long as the command
+        var client = new Amazon.S3.AmazonS3Client(config);
+#pragma warning restore CA2000
+        return RedisStreamsParquetArchive.S3(client, bucket, slash < 0 ? null : path[(slash + 1)..]);
     }
 
     static int Fail(int exitCode, string message)

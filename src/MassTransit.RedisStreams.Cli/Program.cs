@@ -22,6 +22,7 @@ public static class Program
         {
             CliOptions.Connection,
             CliOptions.KeyPrefix,
+            CliOptions.Archive,
             CliOptions.Output,
             StreamsCommand.Create(),
             InfoCommand.Create(),

@@ -65,4 +65,34 @@ public interface IRedisStreamsRetentionConfigurator
     /// <param name="entityName">The entity name, e.g. <c>AuctionEnded</c>.</param>
     /// <param name="policy">The policy.</param>
     void EntityName(string entityName, RedisStreamsRetentionPolicy policy);
+
+    /// <summary>
+    /// The policy for the event stream of <typeparamref name="T" />, and whether what it removes is archived, instead of what
+    /// <see cref="Archive" /> says for every event stream: false deletes it; true archives it (fault streams included).
+    /// </summary>
+    /// <param name="policy">The policy.</param>
+    /// <param name="archive">Whether to archive what the policy removes; true needs <see cref="Archive" />.</param>
+    /// <typeparam name="T">The message type.</typeparam>
+    void MessageType<T>(RedisStreamsRetentionPolicy policy, bool archive)
+        where T : class;
+
+    /// <summary>
+    /// The policy for <c>events:&lt;entityName&gt;</c>, and whether what it removes is archived, instead of what
+    /// <see cref="Archive" /> says for every event stream.
+    /// </summary>
+    /// <param name="entityName">The entity name, e.g. <c>AuctionEnded</c>.</param>
+    /// <param name="policy">The policy.</param>
+    /// <param name="archive">Whether to archive what the policy removes; true needs <see cref="Archive" />.</param>
+    void EntityName(string entityName, RedisStreamsRetentionPolicy policy, bool archive);
+
+    /// <summary>
+    /// Archives instead of deleting: what the policies remove from event streams is first written to
+    /// <paramref name="archive" />, and removed from Redis only once it is stored there. <see cref="IRedisStreamsEventHistory" />
+    /// then reads the archive and the stream as one history. Entries a consumer group still needs stay in Redis, as without an
+    /// archive. The package <c>MassTransit.RedisStreams.Archive</c> has Parquet archives in a directory or an S3 bucket
+    /// (<c>r.ArchiveToDirectory(path)</c>, <c>r.ArchiveToS3(...)</c>).
+    /// </summary>
+    /// <param name="archive">Where the entries go.</param>
+    /// <param name="faults">True to archive the <c>Fault&lt;T&gt;</c> streams too; by default what their policy removes is deleted.</param>
+    void Archive(IRedisStreamsArchive archive, bool faults = false);
 }

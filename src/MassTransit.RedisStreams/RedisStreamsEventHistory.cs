@@ -54,13 +54,30 @@ public sealed class RedisStreamsEventHistory :
         _redis = redis;
         _topology = topology;
         _upgrades = upgrades;
-        _reader = new EventLogReader(redis.Admin);
+        _reader = new EventLogReader(redis.Admin, redis.Archives);
         var hosts = new HostRecords(redis.Hosts, () => null);
         _decoder = new EventDecoder(serialization, upgrades, hosts,
             (stream, entry) => EntryAddresses.DestinationOf(entry, stream, redis.Keys, host));
         _inspector = new StreamInspector(redis);
         _replayer = new EventReplayer(redis.Appends, redis.Keys, _reader, _decoder, hosts);
     }
+
+    /// <summary>
+    /// Reads the entries retention archived to <paramref name="archive" /> with the streams, as one history: the bus's
+    /// <see cref="IRedisStreamsRetentionConfigurator.Archive" />. The history <c>UsingRedisStreams</c> registers reads the bus's
+    /// archive already.
+    /// </summary>
+    /// <returns>This history.</returns>
+    public RedisStreamsEventHistory WithArchive(IRedisStreamsArchive archive)
+    {
+        ArgumentNullException.ThrowIfNull(archive);
+
+        _reader.Archive = archive;
+        return this;
+    }
+
+    /// <summary>The archive read with the streams, or null.</summary>
+    internal IRedisStreamsArchive? Archive => _reader.Archive;
 
     /// <summary>
     /// Reads events stored as <typeparamref name="TOld" /> as <typeparamref name="TNew" /> too, through
@@ -361,6 +378,9 @@ public sealed class RedisStreamsEventHistory :
             var newest = await _redis.Admin.Range(stream, "-", "+", 1, newestFirst: true).ConfigureAwait(false);
             if (newest.Length > 0 && StreamEntryId.Parse(newest[0].Id) is var id && id > last)
                 last = id;
+            // A stream that retention archived whole ends at its mark.
+            else if (newest.Length == 0 && _reader.Archive != null && await _redis.Archives.Get(stream).ConfigureAwait(false) is { } mark && mark > last)
+                last = mark;
         }
 
         return last;

@@ -60,7 +60,7 @@ public class RedisStreamsTransportOptions
 
     /// <summary>
     /// The name under which this instance reads from consumer groups. Each running instance leases its name in Redis
-    /// (<c>consumers:{name}</c>), so two live instances never share one: the first takes the name itself, later ones
+    /// (<c>{consumers}:leases</c>), so two live instances never share one: the first takes the name itself, later ones
     /// <c>{name}-1</c>, <c>{name}-2</c>, .... An instance that restarts after its old lease ran out gets the same name back and
     /// takes up its own unfinished entries at once. Set it to something stable such as a pod name. Default: the machine name.
     /// </summary>

@@ -13,6 +13,18 @@ public sealed class RedisStreamsTrimReport
     public IReadOnlyDictionary<string, long> Removed { get; init; } = new Dictionary<string, long>();
 
     /// <summary>
+    /// The entries written to the archive before they were removed, by stream key (see
+    /// <see cref="IRedisStreamsRetentionConfigurator.Archive" />); only streams that archived entries are listed.
+    /// </summary>
+    public IReadOnlyDictionary<string, long> Archived { get; init; } = new Dictionary<string, long>();
+
+    /// <summary>
+    /// Streams whose archive failed this pass (a full disk, a bucket out of reach), with the error: nothing more was removed
+    /// from them, and the next pass tries again.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> ArchiveFailures { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>
     /// Streams where the policy would have removed more, but a consumer group still needs the entries: by stream key, the
     /// group furthest behind (an endpoint that lags, or holds an old entry unacknowledged).
     /// </summary>

@@ -27,13 +27,16 @@ public static class Program
         if (mode == Worker.Mode)
             return await Worker.Run(args[1..]);
 
+        if (mode == ArchiveBenchmark.Mode)
+            return await ArchiveBenchmark.Run(args[1..]);
+
         if (mode == ClusterBenchmark.Mode)
             return await ClusterBenchmark.Run(args[1..]);
 
         if (LegacyBenchmarks.Scenarios.Contains(mode))
             return await LegacyBenchmarks.Run(mode);
 
-        Console.Error.WriteLine($"Unknown mode '{mode}'. Use compare [--quick] [--only workload,...] [--out DIR], cluster [--quick], or one of: "
+        Console.Error.WriteLine($"Unknown mode '{mode}'. Use compare [--quick] [--only workload,...] [--out DIR], cluster [--quick], archive [--events N], or one of: "
             + string.Join(", ", LegacyBenchmarks.Scenarios));
         return 2;
     }

@@ -27,13 +27,16 @@ public record Work(int Sequence);
 /// <remarks>
 /// Arguments: --redis, --prefix, --queue (work), --prefetch (16), --concurrency, --handler-ms (0), --claim-timeout-ms,
 /// --max-deliveries, --consumer-name, --temporary-expiry-ms, --dead-consumer-ms, --crash-on (a sequence number whose handling
-/// kills the process), --traces 1 (prints every finished span: <c>span {trace} {span} {parent} {kind} links={trace:span,...} {name}</c>).
+/// kills the process), --archive (see <see cref="ArchivePass" />), --traces 1 (prints every finished span: <c>span {trace} {span} {parent} {kind} links={trace:span,...} {name}</c>).
 /// </remarks>
 public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
         var options = Parse(args);
+        if (options.ContainsKey("archive"))
+            return await ArchivePass.Run(options);
+
         var redis = options["redis"];
         var prefix = options["prefix"];
         var queue = options.GetValueOrDefault("queue", "work");

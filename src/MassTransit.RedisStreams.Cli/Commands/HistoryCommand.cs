@@ -37,12 +37,22 @@ static class HistoryCommand
             await using var writer = new Utf8JsonWriter(output, Indented);
             writer.WriteStartArray();
 
+            // With --archive, each event says where it is: in the archive (up to the stream's archive mark) or in Redis.
+            var marks = new System.Collections.Generic.Dictionary<RedisKey, StreamEntryId?>();
             var written = 0;
             var limit = parse.GetValue(count);
             await foreach (var (stream, entry) in session.History.ReadStored(entityName, parse.GetValue(from), parse.GetValue(to),
                 !parse.GetValue(oldestFirst), token).ConfigureAwait(false))
             {
-                Write(writer, stream, entry);
+                string? where = null;
+                if (session.Archive != null)
+                {
+                    if (!marks.TryGetValue(stream, out var mark))
+                        marks[stream] = mark = await session.Redis.Archives.Get(stream).ConfigureAwait(false);
+                    where = mark is { } archived && StreamEntryId.Parse(entry.Id) <= archived ? "archive" : "redis";
+                }
+
+                Write(writer, stream, entry, where);
                 if (++written == limit)
                     break;
             }
@@ -57,7 +67,7 @@ static class HistoryCommand
         return command;
     }
 
-    static void Write(Utf8JsonWriter writer, RedisKey stream, StreamEntry entry)
+    static void Write(Utf8JsonWriter writer, RedisKey stream, StreamEntry entry, string? where)
     {
         var id = StreamEntryId.Parse(entry.Id);
         var (bodyField, body) = EntryValidator.GetBody(entry);
@@ -66,6 +76,8 @@ static class HistoryCommand
         writer.WriteString("id", id.ToString());
         writer.WriteString("time", id.Timestamp);
         writer.WriteString("stream", stream.ToString());
+        if (where != null)
+            writer.WriteString("in", where);
 
         writer.WriteStartObject("headers");
         foreach (var field in entry.Values)

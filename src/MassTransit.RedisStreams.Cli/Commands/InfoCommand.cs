@@ -41,10 +41,11 @@ static class InfoCommand
                 }, token).ConfigureAwait(false);
             }
 
+            var archived = await ArchivedPart(session, stream, token).ConfigureAwait(false);
             if (CliOutput.IsJson(parse))
-                CliOutput.WriteJson(info);
+                CliOutput.WriteJson(archived == null ? info : new { stream = info, archive = archived });
             else
-                AnsiConsole.Write(View(info));
+                AnsiConsole.Write(View(info, archived));
 
             return ExitCodes.Done;
         }, cancellationToken));
@@ -71,7 +72,29 @@ static class InfoCommand
         }
     }
 
-    static Rows View(RedisStreamsStreamInfo info)
+    /// <summary>Where the stream's archived part is, with --archive: its segments, their range and size, and the archive mark.</summary>
+    public sealed record ArchivedInfo(string Location, int Segments, long Entries, long Bytes, string? FirstEntryId, string? LastEntryId,
+        string? ArchivedUpTo);
+
+    static async System.Threading.Tasks.Task<ArchivedInfo?> ArchivedPart(CliSession session, OperatedStream stream, System.Threading.CancellationToken token)
+    {
+        if (session.Archive is not { } archive || stream.Kind is not (RedisStreamsStreamKind.Events or RedisStreamsStreamKind.Faults))
+            return null;
+
+        var segments = await archive.GetSegments(stream.Key.ToString(), token).ConfigureAwait(false);
+        var mark = await session.Redis.Archives.Get(stream.Key).ConfigureAwait(false);
+        long entries = 0, bytes = 0;
+        foreach (var segment in segments)
+        {
+            entries += segment.Count;
+            bytes += segment.Bytes;
+        }
+
+        return new ArchivedInfo(archive.Location, segments.Count, entries, bytes, segments.Count > 0 ? segments[0].FirstEntryId : null,
+            segments.Count > 0 ? segments[^1].LastEntryId : null, mark?.ToString());
+    }
+
+    static Rows View(RedisStreamsStreamInfo info, ArchivedInfo? archived = null)
     {
         var grid = new Grid().AddColumns(2);
         grid.AddRow("Stream", Markup.Escape(info.StreamKey));
@@ -80,6 +103,16 @@ static class InfoCommand
         grid.AddRow("First", $"{info.FirstEntryId} {StreamsCommand.Time(info.FirstEntryTime)}");
         grid.AddRow("Last", $"{info.LastEntryId} {StreamsCommand.Time(info.LastEntryTime)}");
         grid.AddRow("Memory", StreamsCommand.Bytes(info.MemoryBytes));
+        if (archived != null)
+        {
+            grid.AddRow("Archive", archived.Segments == 0
+                ? $"nothing archived, at {Markup.Escape(archived.Location)}"
+                : $"{StreamsCommand.Count(archived.Entries)} entries in {archived.Segments} segments, {archived.FirstEntryId}..{archived.LastEntryId}, "
+                + $"{StreamsCommand.Bytes(archived.Bytes)}, at {Markup.Escape(archived.Location)}");
+            grid.AddRow("Redis", info.Length == 0 ? "no entries" : $"{StreamsCommand.Count(info.Length)} entries, {info.FirstEntryId}..{info.LastEntryId}"
+                + (archived.ArchivedUpTo is { } mark ? $" (archived up to {mark})" : ""));
+        }
+
         grid.AddRow("Scheduled", info.ScheduledCount == 0 ? "none" : $"{StreamsCommand.Count(info.ScheduledCount)}, next due {StreamsCommand.Time(info.NextScheduledTime)}");
 
         return new Rows(grid, GroupsTable(info));

@@ -34,6 +34,10 @@ static class TrimCommand
                 r.Faults = parse.GetRequiredValue(faults);
                 r.Queues = parse.GetRequiredValue(queues);
                 r.DeadLetters = parse.GetRequiredValue(deadLetters);
+
+                // With --archive, what the event stream policies remove is archived first, as the bus does.
+                if (session.Archive is { } archive)
+                    r.Archive(archive);
             });
 
             var plan = await admin.PlanTrim(token).ConfigureAwait(false);
@@ -70,6 +74,8 @@ static class TrimCommand
             }
 
             AnsiConsole.Write(table);
+            foreach (var (stream, archived) in report.Archived)
+                AnsiConsole.WriteLine($"Archived {StreamsCommand.Count(archived)} entries of {stream} first, to {session.Archive!.Location}");
             foreach (var group in report.RemovedGroups)
                 AnsiConsole.WriteLine($"Removed the group of a temporary endpoint that is gone: {group}");
 

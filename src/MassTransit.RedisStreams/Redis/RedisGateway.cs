@@ -23,6 +23,7 @@ sealed class RedisGateway
         Migration = new KeyMigration(connection, keys);
         Statistics = new GroupStatistics(connection);
         Moves = new StreamMoves(connection, keys, Appends);
+        Archives = new ArchiveMarks(connection, keys);
     }
 
     public StreamKeys Keys { get; }
@@ -40,4 +41,5 @@ sealed class RedisGateway
     public IKeyMigration Migration { get; }
     public IGroupStatistics Statistics { get; }
     public IStreamMoves Moves { get; }
+    public IArchiveMarks Archives { get; }
 }

@@ -31,6 +31,7 @@ sealed class RedisScript
     public static readonly RedisScript SetIdleTime = Load("set-idle-time");
     public static readonly RedisScript RemoveConsumers = Load("remove-consumers");
     public static readonly RedisScript Trim = Load("trim");
+    public static readonly RedisScript ArchiveMark = Load("archive-mark");
     public static readonly RedisScript ExclusiveLease = Load("exclusive-lease");
     public static readonly RedisScript ConsumerLease = Load("consumer-lease");
     public static readonly RedisScript MigrateKey = Load("migrate-key");

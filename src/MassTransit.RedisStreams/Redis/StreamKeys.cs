@@ -210,6 +210,9 @@ sealed class StreamKeys
 
     public RedisKey Subscribers(RedisKey eventStream) => Beside(eventStream, "subscribers");
 
+    /// <summary>The ID of the newest entry of <paramref name="stream" /> that is in its archive: older ones are read from there.</summary>
+    public RedisKey Archived(RedisKey stream) => Beside(stream, "archived");
+
     /// <summary>
     /// The key <paramref name="suffix" /> beside <paramref name="stream" />: <c>p:{S}:suffix</c> under prefix <c>p</c>, <c>{S}:suffix</c>
     /// without one. The braces make <c>S</c> the hash tag, so the key lives in the stream's slot; the prefix in front makes every

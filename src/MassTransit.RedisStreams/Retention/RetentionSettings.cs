@@ -2,6 +2,7 @@ namespace MassTransit.RedisStreams.Retention;
 
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using MassTransit.Configuration;
 using MassTransit.Topology;
 
@@ -12,6 +13,7 @@ sealed class RetentionSettings :
     ISpecification
 {
     readonly Dictionary<string, RedisStreamsRetentionPolicy> _byEntityName = new(StringComparer.Ordinal);
+    readonly Dictionary<string, bool> _archiveByEntityName = new(StringComparer.Ordinal);
     readonly List<Action<IMessageTopology>> _byType = [];
 
     public RedisStreamsRetentionPolicy Events { get; set; } = RedisStreamsRetentionPolicy.KeepAll;
@@ -23,6 +25,29 @@ sealed class RetentionSettings :
     public bool Enabled { get; set; } = true;
     public TimeSpan TemporaryGroupExpiry { get; set; } = TimeSpan.FromMinutes(5);
     public TimeSpan? InactiveGroupExpiry { get; set; }
+
+    /// <summary>Where the policies' removals from event streams go first; null: they are deleted.</summary>
+    public IRedisStreamsArchive? Archive { get; private set; }
+
+    /// <summary>Whether fault streams are archived too.</summary>
+    public bool ArchiveFaults { get; private set; }
+
+    void IRedisStreamsRetentionConfigurator.Archive(IRedisStreamsArchive archive, bool faults)
+    {
+        ArgumentNullException.ThrowIfNull(archive);
+
+        Archive = archive;
+        ArchiveFaults = faults;
+    }
+
+    /// <summary>The archive of the event stream of <paramref name="entityName" />, or null: it deletes what its policy removes.</summary>
+    public IRedisStreamsArchive? ArchiveFor(string entityName, RedisStreamsStreamKind kind)
+    {
+        if (_archiveByEntityName.TryGetValue(entityName, out var archive))
+            return archive ? Archive : null;
+
+        return kind == RedisStreamsStreamKind.Faults && !ArchiveFaults ? null : Archive;
+    }
 
     /// <summary>
     /// How long a write holds the host record it names (see <see cref="Transport.HostRecords" />): a record is removed no sooner
@@ -37,6 +62,25 @@ sealed class RetentionSettings :
 
         // The entity name comes from the bus's message topology, known once the bus is built.
         _byType.Add(topology => _byEntityName[topology.GetMessageTopology<T>().EntityName] = policy);
+    }
+
+    public void MessageType<T>(RedisStreamsRetentionPolicy policy, bool archive)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+
+        _byType.Add(topology =>
+        {
+            var entityName = topology.GetMessageTopology<T>().EntityName;
+            _byEntityName[entityName] = policy;
+            _archiveByEntityName[entityName] = archive;
+        });
+    }
+
+    public void EntityName(string entityName, RedisStreamsRetentionPolicy policy, bool archive)
+    {
+        EntityName(entityName, policy);
+        _archiveByEntityName[entityName] = archive;
     }
 
     public void EntityName(string entityName, RedisStreamsRetentionPolicy policy)
@@ -74,6 +118,11 @@ sealed class RetentionSettings :
         {
             yield return this.Failure("Retention.InactiveGroupExpiry",
                 $"must be at least 10 minutes, twice the longest IdlePollInterval, so that a live endpoint is never taken for gone (was {inactive}); leave it null to keep such groups.");
+        }
+        if (Archive == null && _archiveByEntityName.Any(x => x.Value))
+        {
+            yield return this.Failure("Retention.Archive", "is needed to archive "
+                + string.Join(", ", _archiveByEntityName.Where(x => x.Value).Select(x => x.Key)) + ": set r.Archive(...) (or r.ArchiveToDirectory, r.ArchiveToS3).");
         }
         foreach (var (name, value) in new[] { ("Events", Events), ("Faults", Faults), ("Queues", Queues), ("DeadLetters", DeadLetters) })
         {

@@ -27,6 +27,7 @@ sealed class StreamTrimmer
     readonly ILeases _leases;
     readonly RetentionSettings _settings;
     readonly HostRecordSweep _sweep;
+    readonly StreamArchiver _archiver;
     readonly Dictionary<string, DateTimeOffset> _inactiveSince = new(StringComparer.Ordinal);
     readonly TimeProvider _time;
 
@@ -48,6 +49,7 @@ sealed class StreamTrimmer
         _settings = settings;
         _time = time ?? TimeProvider.System;
         _sweep = new HostRecordSweep(redis, settings.HostRecordHold);
+        _archiver = new StreamArchiver(redis);
     }
 
     StreamKeys Keys => _keys;
@@ -177,10 +179,13 @@ sealed class StreamTrimmer
         report.Round?.Saw(key);
 
         RedisStreamsRetentionPolicy policy;
+        IRedisStreamsArchive? archive = null;
         if (Keys.EntityNameOf(key) is { } entityName)
         {
             await RemoveGoneGroups(key, report).ConfigureAwait(false);
-            policy = _settings.ForEvents(entityName, StreamInspector.EventKind(entityName));
+            var kind = StreamInspector.EventKind(entityName);
+            policy = _settings.ForEvents(entityName, kind);
+            archive = _settings.ArchiveFor(entityName, kind);
         }
         else
         {
@@ -191,16 +196,43 @@ sealed class StreamTrimmer
         }
 
         if (policy.MaxEntries != null || policy.MaxAge != null)
-            await Trim(key, policy, report).ConfigureAwait(false);
+            await Trim(key, policy, archive, report).ConfigureAwait(false);
     }
 
-    async Task Trim(RedisKey key, RedisStreamsRetentionPolicy policy, ReportBuilder report)
+    async Task Trim(RedisKey key, RedisStreamsRetentionPolicy policy, IRedisStreamsArchive? archive, ReportBuilder report)
     {
         if (report.Planning)
         {
             var plan = await _trimming.Plan(key, policy.MaxEntries, policy.MaxAge, CountLimit).ConfigureAwait(false);
             if (plan.Removed > 0 || plan.KeptFor != null || plan.Uncounted)
                 report.Plans.Add(new TrimPlan.StreamPlan(key.ToString(), policy, plan));
+            return;
+        }
+
+        if (archive != null)
+        {
+            long archived, trimmed;
+            string? kept;
+            try
+            {
+                (archived, trimmed, kept) = await _archiver.Archive(key, archive, policy, CountLimit, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception exception) when (!TransientFailures.IsRedisFailure(exception) && exception is not OperationCanceledException)
+            {
+                // The archive failed (a full disk, a bucket out of reach): nothing it did not store is removed, and the other
+                // streams are trimmed; the next pass tries again.
+                LogContext.Warning?.Log(exception, "Archiving {Stream} to {Archive} failed; nothing more is removed from it this pass", key,
+                    archive.Location);
+                report.ArchiveFailures[key.ToString()] = exception.Message;
+                return;
+            }
+
+            if (archived > 0)
+                report.Archived[key.ToString()] = archived;
+            if (trimmed > 0)
+                report.Removed[key.ToString()] = trimmed;
+            if (kept != null)
+                report.KeptFor[key.ToString()] = kept;
             return;
         }
 
@@ -313,6 +345,8 @@ sealed class StreamTrimmer
     {
         public int Examined;
         public readonly Dictionary<string, long> Removed = new(StringComparer.Ordinal);
+        public readonly Dictionary<string, long> Archived = new(StringComparer.Ordinal);
+        public readonly Dictionary<string, string> ArchiveFailures = new(StringComparer.Ordinal);
         public readonly Dictionary<string, string> KeptFor = new(StringComparer.Ordinal);
         public readonly List<string> RemovedGroups = [];
         public HostRecordSweep.Round? Round;
@@ -328,6 +362,8 @@ sealed class StreamTrimmer
         {
             StreamsExamined = Examined,
             Removed = Removed,
+            Archived = Archived,
+            ArchiveFailures = ArchiveFailures,
             KeptForGroup = KeptFor,
             RemovedGroups = RemovedGroups,
             RemovedHostRecords = RemovedHostRecords,

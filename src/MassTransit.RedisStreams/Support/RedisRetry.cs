@@ -50,32 +50,44 @@ static class RedisRetry
     /// <param name="timeout">How long to keep trying.</param>
     /// <param name="target">What is written to (a stream key), for the exception; formatted only when one is thrown.</param>
     /// <param name="cancellationToken">Stops the waiting between attempts.</param>
-    public static async Task<T> Send<T>(Func<Task<T>> operation, TimeSpan timeout, object target, CancellationToken cancellationToken)
+    /// <param name="started">
+    /// When the first attempt started (<see cref="Stopwatch.GetTimestamp" />), for a caller that made it itself; 0 for now.
+    /// </param>
+    /// <param name="failure">The transient failure of that first attempt; null when there was none yet.</param>
+    public static async Task<T> Send<T>(Func<Task<T>> operation, TimeSpan timeout, object target, CancellationToken cancellationToken, long started = 0,
+        Exception? failure = null)
     {
         // The first attempt costs nothing extra: a send that succeeds, as nearly every one does, allocates nothing here.
-        var started = Stopwatch.GetTimestamp();
+        if (started == 0)
+            started = Stopwatch.GetTimestamp();
         RetryDelays? delays = null;
         while (true)
         {
-            try
+            if (failure == null)
             {
-                return await operation().ConfigureAwait(false);
-            }
-            catch (Exception exception) when (TransientFailures.IsTransient(exception))
-            {
-                var left = timeout - Stopwatch.GetElapsedTime(started);
-                if (left <= TimeSpan.Zero)
+                try
                 {
-                    throw new TransportUnavailableException(
-                        $"Redis did not accept the message for {target} within the SendTimeout of {timeout}: {exception.Message}", exception);
+                    return await operation().ConfigureAwait(false);
                 }
-
-                LogContext.Debug?.Log(exception, "Send to {Target} failed, retrying", target);
-
-                // The last wait ends at the deadline, for one more attempt there.
-                var delay = (delays ??= new RetryDelays(Transient)).Next(exception);
-                await Task.Delay(delay < left ? delay : left, cancellationToken).ConfigureAwait(false);
+                catch (Exception exception) when (TransientFailures.IsTransient(exception))
+                {
+                    failure = exception;
+                }
             }
+
+            var left = timeout - Stopwatch.GetElapsedTime(started);
+            if (left <= TimeSpan.Zero)
+            {
+                throw new TransportUnavailableException(
+                    $"Redis did not accept the message for {target} within the SendTimeout of {timeout}: {failure.Message}", failure);
+            }
+
+            LogContext.Debug?.Log(failure, "Send to {Target} failed, retrying", target);
+
+            // The last wait ends at the deadline, for one more attempt there.
+            var delay = (delays ??= new RetryDelays(Transient)).Next(failure);
+            failure = null;
+            await Task.Delay(delay < left ? delay : left, cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -27,15 +27,34 @@ static class EntryAddresses
     /// </param>
     public static Uri? DestinationOf(StreamEntry entry, RedisKey stream, StreamKeys keys, RedisStreamsHostAddress host, Uri? inputAddress = null)
     {
-        var first = entry[EntryFieldNames.SourceStream];
+        var first = EntryFields.Get(entry, EntryFieldNames.SourceStreamBytes);
         if (first.IsNullOrEmpty)
-            first = entry[EntryFieldNames.ReplayedStream];
+            first = EntryFields.Get(entry, EntryFieldNames.ReplayedStreamBytes);
 
         if (first.IsNullOrEmpty)
-            return keys.QueueNameOf(stream) != null && inputAddress != null ? inputAddress : AddressOf(stream, keys, host);
+            return AddressOfOwn(stream, keys, host, inputAddress);
 
         return AddressOf((string)first!, keys, host) ?? AddressOf(stream, keys, host);
     }
+
+    /// <summary>
+    /// As <see cref="DestinationOf(StreamEntry,RedisKey,StreamKeys,RedisStreamsHostAddress,Uri)" /> for an entry a receive
+    /// endpoint read: the address of the stream itself, the same for nearly every entry, is made once per stream.
+    /// </summary>
+    public static Uri? DestinationOf(StreamEntry entry, ReceiveStream stream, StreamKeys keys, RedisStreamsHostAddress host, Uri? inputAddress)
+    {
+        var first = EntryFields.Get(entry, EntryFieldNames.SourceStreamBytes);
+        if (first.IsNullOrEmpty)
+            first = EntryFields.Get(entry, EntryFieldNames.ReplayedStreamBytes);
+
+        if (first.IsNullOrEmpty)
+            return stream.Address ??= AddressOfOwn(stream.Key, keys, host, inputAddress);
+
+        return AddressOf((string)first!, keys, host) ?? AddressOf(stream.Key, keys, host);
+    }
+
+    static Uri? AddressOfOwn(RedisKey stream, StreamKeys keys, RedisStreamsHostAddress host, Uri? inputAddress) =>
+        keys.QueueNameOf(stream) != null && inputAddress != null ? inputAddress : AddressOf(stream, keys, host);
 
     /// <summary>The address of a stream of the bus: topic for an event stream, endpoint for a queue; null for another key.</summary>
     static Uri? AddressOf(RedisKey stream, StreamKeys keys, RedisStreamsHostAddress host)

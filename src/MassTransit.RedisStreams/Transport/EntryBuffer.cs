@@ -217,4 +217,20 @@ readonly record struct Delivery(ReceiveStream Stream, StreamEntry Entry, int Del
 
 
 /// <summary>Identifies an entry across the streams of an endpoint.</summary>
-readonly record struct EntryKey(RedisKey Stream, RedisValue Id);
+/// <remarks>
+/// The ID is compared and hashed as its bytes: <see cref="RedisValue" />'s own equality and hash try to read it as a number
+/// first, which cost more than the rest of the buffer's bookkeeping together.
+/// </remarks>
+readonly record struct EntryKey(RedisKey Stream, RedisValue Id)
+{
+    public bool Equals(EntryKey other) =>
+        ((ReadOnlyMemory<byte>)Id).Span.SequenceEqual(((ReadOnlyMemory<byte>)other.Id).Span) && Stream == other.Stream && Id.IsNull == other.Id.IsNull;
+
+    public override int GetHashCode()
+    {
+        var hash = new HashCode();
+        hash.AddBytes(((ReadOnlyMemory<byte>)Id).Span);
+        hash.Add(Stream);
+        return hash.ToHashCode();
+    }
+}

@@ -51,6 +51,30 @@ static class EntryFieldNames
     /// <summary>On a replayed copy: the original's entry ID.</summary>
     public const string ReplayedEntry = "MT-Redis-Replay-Entry";
 
+    /// <summary>The names of the fields the receive path looks up on every entry, as bytes (see <see cref="EntryFields" />).</summary>
+    public static ReadOnlySpan<byte> HostBytes => "MT-Host"u8;
+
+    /// <summary><see cref="ExpirationTime" /> as bytes.</summary>
+    public static ReadOnlySpan<byte> ExpirationTimeBytes => "MT-Expiration-Time"u8;
+
+    /// <summary><see cref="SourceStream" /> as bytes.</summary>
+    public static ReadOnlySpan<byte> SourceStreamBytes => "MT-Redis-Source-Stream"u8;
+
+    /// <summary><see cref="ReplayId" /> as bytes.</summary>
+    public static ReadOnlySpan<byte> ReplayIdBytes => "MT-Redis-Replay"u8;
+
+    /// <summary><see cref="ReplayedStream" /> as bytes.</summary>
+    public static ReadOnlySpan<byte> ReplayedStreamBytes => "MT-Redis-Replay-Stream"u8;
+
+    /// <summary><see cref="ReplayedEntry" /> as bytes.</summary>
+    public static ReadOnlySpan<byte> ReplayedEntryBytes => "MT-Redis-Replay-Entry"u8;
+
+    /// <summary>MassTransit's <c>Content-Type</c> header as bytes.</summary>
+    public static ReadOnlySpan<byte> ContentTypeBytes => "Content-Type"u8;
+
+    /// <summary>MassTransit's <c>MT-MessageType</c> header as bytes.</summary>
+    public static ReadOnlySpan<byte> MessageTypeBytes => "MT-MessageType"u8;
+
     /// <summary><c>MT-Reason</c> of an entry delivered more than MaxDeliveryCount times without being acknowledged.</summary>
     public const string MaxDeliveriesReason = "max-deliveries";
 

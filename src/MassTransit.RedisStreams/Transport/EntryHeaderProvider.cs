@@ -15,12 +15,12 @@ using Transports;
 sealed class EntryHeaderProvider :
     IHeaderProvider
 {
-    readonly RedisValue _bodyField;
+    readonly string _bodyField;
     readonly StreamEntry _entry;
     readonly HostRecords? _hosts;
     string?[]? _values;
 
-    public EntryHeaderProvider(StreamEntry entry, RedisValue bodyField, HostRecords? hosts)
+    public EntryHeaderProvider(StreamEntry entry, string bodyField, HostRecords? hosts)
     {
         _entry = entry;
         _bodyField = bodyField;
@@ -33,8 +33,11 @@ sealed class EntryHeaderProvider :
 
         foreach (var field in _entry.Values)
         {
+            if (field.Value.IsNull || NameEquals(field.Name, _bodyField))
+                continue;
+
             var name = (string?)field.Name;
-            if (name == null || field.Name == _bodyField || field.Value.IsNull)
+            if (name == null)
                 continue;
 
             yield return new KeyValuePair<string, object>(name, (string)field.Value!);
@@ -49,7 +52,7 @@ sealed class EntryHeaderProvider :
             return true;
         }
 
-        if (key != _bodyField)
+        if (!string.Equals(key, _bodyField, StringComparison.Ordinal))
         {
             var fields = _entry.Values;
             for (var i = 0; i < fields.Length; i++)
@@ -109,8 +112,10 @@ sealed class EntryHeaderProvider :
 
     HostRecord? FindHost()
     {
-        var id = _entry[EntryFieldNames.Host];
+        if (_hosts == null)
+            return null;
 
-        return id.IsNullOrEmpty || _hosts == null ? null : _hosts.Find(id!);
+        var id = EntryFields.Get(_entry, EntryFieldNames.HostBytes);
+        return id.IsNullOrEmpty ? null : _hosts.Find(id!);
     }
 }

@@ -20,17 +20,19 @@ static class EntryValidator
     const string EnvelopeMediaType = "application/vnd.masstransit+json";
 
     /// <summary>The body of <paramref name="entry" />, from its <c>body</c> field or, without one, its <c>data</c> field.</summary>
-    public static (RedisValue Field, RedisValue Body) GetBody(StreamEntry entry)
+    public static (string Field, RedisValue Body) GetBody(StreamEntry entry)
     {
-        RedisValue field = EntryFieldNames.Body;
-        var body = entry[field];
-        if (body.IsNull)
+        var data = RedisValue.Null;
+        foreach (var field in entry.Values ?? [])
         {
-            field = EntryFieldNames.AlternateBody;
-            body = entry[field];
+            var name = ((ReadOnlyMemory<byte>)field.Name).Span;
+            if (name.SequenceEqual(EntryFieldNames.BodyBytes))
+                return (EntryFieldNames.Body, field.Value);
+            if (data.IsNull && name.SequenceEqual(EntryFieldNames.AlternateBodyBytes))
+                data = field.Value;
         }
 
-        return (field, body);
+        return data.IsNull ? (EntryFieldNames.Body, RedisValue.Null) : (EntryFieldNames.AlternateBody, data);
     }
 
     /// <summary>Returns why the entry cannot be delivered, or null when it can.</summary>
@@ -57,9 +59,9 @@ static class EntryValidator
                 body = field.Value;
             else if (name.SequenceEqual(EntryFieldNames.AlternateBodyBytes))
                 data = field.Value;
-            else if (name.SequenceEqual("Content-Type"u8))
+            else if (name.SequenceEqual(EntryFieldNames.ContentTypeBytes))
                 contentType = field.Value;
-            else if (name.SequenceEqual("MT-MessageType"u8))
+            else if (name.SequenceEqual(EntryFieldNames.MessageTypeBytes))
                 hasMessageType = true;
             else if (IsGuidHeader(name))
             {

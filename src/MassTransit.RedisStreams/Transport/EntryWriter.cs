@@ -4,6 +4,7 @@ using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using Context;
 using Redis;
@@ -30,42 +31,38 @@ static class EntryWriter
     public static NewEntry Write<T>(MessageSendContext<T> context, HostRecord? host)
         where T : class
     {
-        var entry = new NewEntry();
-        entry.Add(EntryFieldNames.Body, context.Body.GetBytes());
-
-        void Add(string name, RedisValue value)
-        {
-            if (!value.IsNull)
-                entry.Add(name, value);
-        }
+        // The body, the IDs, the host record and the message types, with room for a few headers more; it grows when needed.
+        var entry = new NewEntry(10);
+        entry.Add(Names.Body, context.Body.GetBytes());
 
         var ownFormat = NamesHost(context);
-        if (!ownFormat)
-            Add(MessageHeaders.ContentType, context.ContentType?.ToString());
+        if (!ownFormat && context.ContentType is { } contentType)
+            entry.Add(Names.ContentType, contentType.ToString());
 
-        Add(MessageHeaders.MessageId, Format(context.MessageId));
-        Add(MessageHeaders.CorrelationId, Format(context.CorrelationId));
-        Add(MessageHeaders.ConversationId, Format(context.ConversationId));
-        Add(MessageHeaders.InitiatorId, Format(context.InitiatorId));
-        Add(MessageHeaders.RequestId, Format(context.RequestId));
+        AddId(entry, Names.MessageId, context.MessageId);
+        AddId(entry, Names.CorrelationId, context.CorrelationId);
+        AddId(entry, Names.ConversationId, context.ConversationId);
+        AddId(entry, Names.InitiatorId, context.InitiatorId);
+        AddId(entry, Names.RequestId, context.RequestId);
         if (ownFormat && host != null)
         {
-            Add(EntryFieldNames.Host, host.Id);
+            entry.Add(Names.Host, host.IdBytes);
             if (context.SourceAddress != host.Address)
-                Add(MessageHeaders.SourceAddress, context.SourceAddress?.ToString());
+                AddAddress(entry, Names.SourceAddress, context.SourceAddress);
         }
         else
-            Add(MessageHeaders.SourceAddress, context.SourceAddress?.ToString());
-        Add(MessageHeaders.ResponseAddress, context.ResponseAddress?.ToString());
-        Add(MessageHeaders.FaultAddress, context.FaultAddress?.ToString());
-        Add(MessageHeaders.MessageType, context.SupportedMessageTypes is { Length: > 0 } types ? JoinMessageTypes(types) : null);
+            AddAddress(entry, Names.SourceAddress, context.SourceAddress);
+        AddAddress(entry, Names.ResponseAddress, context.ResponseAddress);
+        AddAddress(entry, Names.FaultAddress, context.FaultAddress);
+        if (context.SupportedMessageTypes is { Length: > 0 } types)
+            entry.Add(Names.MessageType, JoinMessageTypes(types));
 
         // The time to live counts from when the message enters its stream: for a delayed message, from when it is due, as a
         // broker's queue counts it from when the delay releases the message.
         if (context.TimeToLive is { } timeToLive && timeToLive > TimeSpan.Zero)
         {
             var enters = context.Delay is { } delay && delay > TimeSpan.Zero ? DateTime.UtcNow + delay : DateTime.UtcNow;
-            Add(EntryFieldNames.ExpirationTime, (enters + timeToLive).ToString("O", CultureInfo.InvariantCulture));
+            entry.Add(Names.ExpirationTime, (enters + timeToLive).ToString("O", CultureInfo.InvariantCulture));
         }
 
         foreach (var header in context.Headers.GetAll())
@@ -76,10 +73,29 @@ static class EntryWriter
                 || entry.Contains(header.Key))
                 continue;
 
-            Add(header.Key, FormatHeaderValue(header.Value));
+            var value = FormatHeaderValue(header.Value);
+            if (!value.IsNull)
+                entry.Add(header.Key, value);
         }
 
         return entry;
+    }
+
+    /// <summary>A GUID header as its 36 characters of text, written straight to the UTF-8 bytes that go to Redis.</summary>
+    static void AddId(NewEntry entry, FieldName name, Guid? value)
+    {
+        if (!value.HasValue)
+            return;
+
+        var bytes = new byte[36];
+        value.Value.TryFormat(bytes, out _, "D");
+        entry.Add(name, bytes);
+    }
+
+    static void AddAddress(NewEntry entry, FieldName name, Uri? address)
+    {
+        if (address != null)
+            entry.Add(name, address.ToString());
     }
 
     /// <summary>Whether the message is in the transport's own format, whose entry names the writer's host record.</summary>
@@ -92,14 +108,11 @@ static class EntryWriter
     /// The MT-MessageType value: the URNs joined by ';'. MassTransit hands every message of a type the same array, so the
     /// joined text is made once per array.
     /// </summary>
-    static string JoinMessageTypes(string[] types)
+    static RedisValue JoinMessageTypes(string[] types)
     {
-        if (types.Length == 1)
-            return types[0];
-
         if (!JoinedMessageTypes.TryGetValue(types, out var joined))
         {
-            joined = string.Join(";", types);
+            joined = Encoding.UTF8.GetBytes(types.Length == 1 ? types[0] : string.Join(";", types));
             if (JoinedMessageTypes.Count < 10_000)
                 JoinedMessageTypes.TryAdd(types, joined);
         }
@@ -107,9 +120,27 @@ static class EntryWriter
         return joined;
     }
 
-    static readonly ConcurrentDictionary<string[], string> JoinedMessageTypes = new(ReferenceEqualityComparer.Instance);
+    /// <summary>The joined types by array, as the bytes that go to Redis.</summary>
+    static readonly ConcurrentDictionary<string[], RedisValue> JoinedMessageTypes = new(ReferenceEqualityComparer.Instance);
 
-    static RedisValue Format(Guid? value) => value.HasValue ? value.Value.ToString("D") : RedisValue.Null;
+
+    /// <summary>The names of the fields written for every message, encoded once.</summary>
+    static class Names
+    {
+        public static readonly FieldName Body = new(EntryFieldNames.Body);
+        public static readonly FieldName ContentType = new(MessageHeaders.ContentType);
+        public static readonly FieldName MessageId = new(MessageHeaders.MessageId);
+        public static readonly FieldName CorrelationId = new(MessageHeaders.CorrelationId);
+        public static readonly FieldName ConversationId = new(MessageHeaders.ConversationId);
+        public static readonly FieldName InitiatorId = new(MessageHeaders.InitiatorId);
+        public static readonly FieldName RequestId = new(MessageHeaders.RequestId);
+        public static readonly FieldName Host = new(EntryFieldNames.Host);
+        public static readonly FieldName SourceAddress = new(MessageHeaders.SourceAddress);
+        public static readonly FieldName ResponseAddress = new(MessageHeaders.ResponseAddress);
+        public static readonly FieldName FaultAddress = new(MessageHeaders.FaultAddress);
+        public static readonly FieldName MessageType = new(MessageHeaders.MessageType);
+        public static readonly FieldName ExpirationTime = new(EntryFieldNames.ExpirationTime);
+    }
 
     /// <summary>
     /// Header values become text: dates in round-trip format, numbers invariant, anything else that is not a simple value as

@@ -23,6 +23,7 @@ sealed class HostRecord
     HostRecord(string id, string json, Uri? address, HostInfo host)
     {
         Id = id;
+        IdBytes = System.Text.Encoding.UTF8.GetBytes(id);
         Json = json;
         Address = address;
         Host = host;
@@ -30,6 +31,9 @@ sealed class HostRecord
 
     /// <summary>16 hex digits of the SHA-256 of <see cref="Json" />: the same process writes the same record.</summary>
     public string Id { get; }
+
+    /// <summary><see cref="Id" /> as the bytes an entry's <c>MT-Host</c> field carries, encoded once.</summary>
+    public StackExchange.Redis.RedisValue IdBytes { get; }
 
     /// <summary>The stored form: <c>{"address":"...","host":{...}}</c>.</summary>
     public string Json { get; }

@@ -1,5 +1,6 @@
 namespace MassTransit.RedisStreams.Transport;
 
+using System;
 using Redis;
 using StackExchange.Redis;
 using Support;
@@ -33,6 +34,12 @@ sealed class ReceiveStream
 
     /// <summary>The last read of this stream took everything there was.</summary>
     public bool Drained { get; set; }
+
+    /// <summary>
+    /// Where an entry read from this stream was sent, unless it says otherwise (see <see cref="EntryAddresses" />); made on first
+    /// use. The endpoint's input address never changes, so neither does this.
+    /// </summary>
+    internal Uri? Address;
 
     /// <summary>The acknowledgements of this stream's entries, batched; made by the <see cref="Acknowledger" /> on first use.</summary>
     internal Batcher<Acknowledger.Acknowledgement>? Acknowledgements;

@@ -44,11 +44,14 @@ sealed class RedisStreamsBusContext
         Trimmer = new StreamTrimmer(Redis, hostConfiguration.Retention, Time);
 
         _history = new Lazy<RedisStreamsEventHistory>(() =>
-            new RedisStreamsEventHistory(Redis, hostConfiguration.MessageTopology, hostConfiguration.CreateSerialization(), hostConfiguration.Upgrades,
-                HostAddress));
+            WithArchive(new RedisStreamsEventHistory(Redis, hostConfiguration.MessageTopology, hostConfiguration.CreateSerialization(),
+                hostConfiguration.Upgrades, HostAddress), hostConfiguration.Retention.Archive));
     }
 
     readonly Lazy<RedisStreamsEventHistory> _history;
+
+    static RedisStreamsEventHistory WithArchive(RedisStreamsEventHistory history, IRedisStreamsArchive? archive) =>
+        archive == null ? history : history.WithArchive(archive);
 
     /// <summary>Applies the bus's retention policies.</summary>
     public StreamTrimmer Trimmer { get; }

@@ -19,7 +19,7 @@ sealed class RedisStreamsReceiveContext :
     RedisStreamsMessageContext
 {
     readonly StreamEntry _entry;
-    readonly RedisValue _bodyField;
+    readonly string _bodyField;
     readonly ReceiveStream _stream;
     readonly HostRecords _hosts;
     readonly RedisStreamsReceiveEndpointContext _endpoint;
@@ -51,9 +51,9 @@ sealed class RedisStreamsReceiveContext :
     /// </summary>
     protected override ContentType GetContentType()
     {
-        var contentType = _entry[MessageHeaders.ContentType];
+        var contentType = EntryFields.Get(_entry, EntryFieldNames.ContentTypeBytes);
         if (contentType.IsNull)
-            return _entry[MessageHeaders.MessageType].IsNull ? default! : EntryJsonSerializer.EntryJsonContentType;
+            return EntryFields.Get(_entry, EntryFieldNames.MessageTypeBytes).IsNull ? default! : EntryJsonSerializer.EntryJsonContentType;
 
         return base.GetContentType();
     }
@@ -65,7 +65,7 @@ sealed class RedisStreamsReceiveContext :
     /// the topic address of the message type for an entry of an event stream — and, for an entry moved to <c>_error</c> or
     /// <c>_skipped</c> or replayed, the address of the stream it was first sent to (see <see cref="EntryAddresses" />).
     /// </summary>
-    public Uri DestinationAddress => _destinationAddress ??= EntryAddresses.DestinationOf(_entry, _stream.Key, _endpoint.BusContext.Keys,
+    public Uri DestinationAddress => _destinationAddress ??= EntryAddresses.DestinationOf(_entry, _stream, _endpoint.BusContext.Keys,
         _endpoint.BusContext.HostAddress, InputAddress)
         ?? InputAddress;
 
@@ -75,9 +75,9 @@ sealed class RedisStreamsReceiveContext :
     public string ConsumerName { get; }
     public int DeliveryCount { get; }
 
-    public bool IsReplay => !_entry[EntryFieldNames.ReplayId].IsNull;
-    public string? ReplayedEntryId => IsReplay ? (string?)_entry[EntryFieldNames.ReplayedEntry] : null;
-    public string? ReplayedStreamKey => IsReplay ? (string?)_entry[EntryFieldNames.ReplayedStream] : null;
+    public bool IsReplay => !EntryFields.Get(_entry, EntryFieldNames.ReplayIdBytes).IsNull;
+    public string? ReplayedEntryId => IsReplay ? (string?)EntryFields.Get(_entry, EntryFieldNames.ReplayedEntryBytes) : null;
+    public string? ReplayedStreamKey => IsReplay ? (string?)EntryFields.Get(_entry, EntryFieldNames.ReplayedStreamBytes) : null;
 
     /// <summary>
     /// The receive pipe is done with the entry: it is acknowledged, and released from the buffer once that has succeeded. The
@@ -103,7 +103,7 @@ sealed class RedisStreamsReceiveContext :
         return Task.CompletedTask;
     }
 
-    static (RedisValue Field, BytesMessageBody Body) ReadBody(StreamEntry entry)
+    static (string Field, BytesMessageBody Body) ReadBody(StreamEntry entry)
     {
         var (field, body) = EntryValidator.GetBody(entry);
 

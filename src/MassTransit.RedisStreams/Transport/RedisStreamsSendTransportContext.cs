@@ -2,6 +2,7 @@ namespace MassTransit.RedisStreams.Transport;
 
 using System;
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
@@ -27,6 +28,9 @@ sealed class RedisStreamsSendTransportContext :
     readonly ConcurrentDictionary<Type, bool> _exchangeIsImplementedType;
     readonly RedisKey _stream;
     readonly RedisKey _eventStream;
+
+    /// <summary>The message type whose publish topology is known to be declared for this topic address.</summary>
+    volatile Type? _declaredType;
 
     public RedisStreamsSendTransportContext(RedisStreamsBusContext bus, RedisStreamsReceiveEndpointContext context, RedisStreamsEndpointAddress address)
         : base(bus.HostConfiguration, context.Serialization)
@@ -72,12 +76,16 @@ sealed class RedisStreamsSendTransportContext :
                 + "with MassTransit's MessageData, or raise RedisStreams:MaxMessageSize.");
         }
 
-        var stream = _address.Kind switch
+        var stream = _stream;
+        if (_address.Kind == AddressKind.Topic)
         {
-            AddressKind.Exchange => await GetExchangeStream<T>().ConfigureAwait(false),
-            AddressKind.Topic => await GetTopicStream<T>().ConfigureAwait(false),
-            _ => _stream
-        };
+            // A publish: once the topology of T is declared, nothing is left to wait for (nor allocated) here.
+            var declared = EnsureTopicTopology<T>();
+            if (!declared.IsCompletedSuccessfully)
+                await declared.ConfigureAwait(false);
+        }
+        else if (_address.Kind == AddressKind.Exchange)
+            stream = await GetExchangeStream<T>().ConfigureAwait(false);
 
         // An entry in the transport's own format names this process's host record, which is stored before the first one.
         if (EntryWriter.NamesHost(context) && !_bus.Hosts.EnsureOwnStored().IsCompletedSuccessfully)
@@ -107,8 +115,17 @@ sealed class RedisStreamsSendTransportContext :
         if (appends.DuplicateDetectionWindow > TimeSpan.Zero && context.MessageId is { } messageId)
             entry.SetDuplicateKey(messageId);
 
-        var id = await RedisRetry.Send(() => appends.Append(stream, entry, onlyIfStreamExists: _address.Temporary),
-            _bus.Settings.SendTimeout, stream, context.CancellationToken).ConfigureAwait(false);
+        // The first attempt goes straight to the batcher; only a failed one pays for the retry loop.
+        var started = Stopwatch.GetTimestamp();
+        string? id;
+        try
+        {
+            id = await appends.Append(stream, entry, _address.Temporary).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (TransientFailures.IsTransient(exception))
+        {
+            id = await AppendAgain(appends, stream, entry, started, exception, context.CancellationToken).ConfigureAwait(false);
+        }
 
         if (id == null)
         {
@@ -121,6 +138,14 @@ sealed class RedisStreamsSendTransportContext :
             LogContext.Debug?.Log("Not appended again, {Stream} has it from within the duplicate detection window: {MessageId}", stream,
                 sendContext.MessageId);
         }
+    }
+
+    /// <summary>Tries an append again through transient failures, until SendTimeout after the first attempt started.</summary>
+    Task<string?> AppendAgain(IStreamAppends appends, RedisKey stream, NewEntry entry, long started, Exception failure,
+        CancellationToken cancellationToken)
+    {
+        return RedisRetry.Send(() => appends.Append(stream, entry, _address.Temporary), _bus.Settings.SendTimeout, stream, cancellationToken, started,
+            failure);
     }
 
     /// <summary>
@@ -147,16 +172,24 @@ sealed class RedisStreamsSendTransportContext :
 
     /// <summary>
     /// Sending to a topic address is publishing: before the first send of a type to its own stream, its publish topology is
-    /// recorded, as for a publish (a scheduled publish comes this way).
+    /// recorded, as for a publish (a scheduled publish comes this way). Once that has succeeded for the type, later sends of it
+    /// only compare the type.
     /// </summary>
-    async Task<RedisKey> GetTopicStream<T>()
+    Task EnsureTopicTopology<T>()
         where T : class
     {
-        var topology = _context.PublishTopology.GetRedisMessageTopology<T>();
-        if (topology.EntityName == _address.Name)
-            await _bus.EnsurePublishTopology(topology).ConfigureAwait(false);
+        if (_declaredType == typeof(T))
+            return Task.CompletedTask;
 
-        return _stream;
+        var topology = _context.PublishTopology.GetRedisMessageTopology<T>();
+        if (topology.EntityName != _address.Name)
+            return Task.CompletedTask;
+
+        var declared = _bus.EnsurePublishTopology(topology);
+        if (declared.IsCompletedSuccessfully)
+            _declaredType = typeof(T);
+
+        return declared;
     }
 
     /// <summary>

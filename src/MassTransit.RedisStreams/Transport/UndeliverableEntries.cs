@@ -86,7 +86,14 @@ sealed class UndeliverableEntries
 
     static bool IsExpired(StreamEntry entry, out DateTime expiredAt)
     {
-        var value = (string?)entry[EntryFieldNames.ExpirationTime];
+        var field = EntryFields.Get(entry, EntryFieldNames.ExpirationTimeBytes);
+        if (field.IsNull)
+        {
+            expiredAt = default;
+            return false;
+        }
+
+        var value = (string?)field;
         if (value == null || !DateTime.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out expiredAt))
         {
             expiredAt = default;

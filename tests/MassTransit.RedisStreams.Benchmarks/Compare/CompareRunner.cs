@@ -57,7 +57,7 @@ public static class CompareRunner
                     Metrics = workload.Metrics(options)
                 };
 
-                foreach (var transport in TransportNames.All)
+                foreach (var transport in TransportNames.All.Where(x => options.Transports.Count == 0 || options.Transports.Contains(x)))
                 {
                     result.Outcomes[transport] = await RunOne(workload, transport, environment, rabbit == null ? rabbitMissing : null);
                     log.WriteLine($"{workload.Id,-8} {transport,-14} {Describe(result.Outcomes[transport])}");

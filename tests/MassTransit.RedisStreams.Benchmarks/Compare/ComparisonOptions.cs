@@ -19,6 +19,9 @@ public sealed class ComparisonOptions
     /// <summary>The workloads to run; all when empty.</summary>
     public HashSet<string> Only { get; } = new(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>The transports to run (<c>--transports</c>); empty for all. For profiling one transport alone.</summary>
+    public HashSet<string> Transports { get; } = new(StringComparer.OrdinalIgnoreCase);
+
     public string OutputDirectory { get; set; } = "benchmark-results";
 
     /// <summary>Messages per throughput run (publish, send, fan-out).</summary>
@@ -120,6 +123,10 @@ public sealed class ComparisonOptions
                         options.Only.Add(workload);
                     }
 
+                    break;
+                case "--transports":
+                    foreach (var transport in Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                        options.Transports.Add(transport);
                     break;
                 case "--out":
                     options.OutputDirectory = Value();

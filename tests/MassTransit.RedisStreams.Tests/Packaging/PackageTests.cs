@@ -120,11 +120,18 @@ public sealed class PackageTests : IClassFixture<PackedFeed>
         var assets = await File.ReadAllTextAsync(Path.Combine(app, "obj", "project.assets.json"));
         Assert.Contains("\"Microsoft.Extensions.Logging.Abstractions/8.0.2\"", assets, StringComparison.Ordinal);
 
-        // This machine has only the .NET 10 runtime: the net8.0 build (StackExchange.Redis 2.13) runs on it rolled forward.
+        // On .NET 8 itself: an installation with the 8.0 runtimes only, where nothing can roll forward to a newer one.
+        var dotnet8 = await _feed.DotNet8Root;
+        var runtimes = await PackedFeed.RunProgram(Path.Combine(dotnet8, "dotnet"), app, RunTimeout, DotNet8Runtime.Environment8(dotnet8),
+            "--list-runtimes");
+        Assert.DoesNotMatch(@"Microsoft\.NETCore\.App (9|1\d)\.", runtimes.Output);
+        Assert.Matches(@"Microsoft\.NETCore\.App 8\.0\.", runtimes.Output);
+
         var redis = await TestRedis.GetConnectionStringAsync();
-        var run = await Succeeds(app, RunTimeout, new Dictionary<string, string> { ["DOTNET_ROLL_FORWARD"] = "Major" },
-            "run", "-c", "Release", "--no-build", "--", redis);
-        Assert.Contains("Consumed: lot LOT-1 sold for", run, StringComparison.Ordinal);
+        var run = await PackedFeed.RunProgram(Path.Combine(dotnet8, "dotnet"), app, RunTimeout, DotNet8Runtime.Environment8(dotnet8),
+            Path.Combine(app, "bin", "Release", "net8.0", "Net8App.dll"), redis);
+        Assert.True(run.ExitCode == 0, $"The net8.0 app on .NET 8 exited with {run.ExitCode}:{Environment.NewLine}{run.Output}");
+        Assert.Contains("Consumed: lot LOT-1 sold for", run.Output, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -139,6 +146,22 @@ public sealed class PackageTests : IClassFixture<PackedFeed>
         var result = await PackedFeed.RunProgram(Path.Combine(tools, "redis-streams"), app, RunTimeout, null,
             "streams", "--connection", redis);
         Assert.True(result.ExitCode == 0, result.Output);
+
+        // Where only .NET 8 is installed, the tool's net8.0 build is what runs: it does, on .NET 8 itself.
+        var dotnet8 = await _feed.DotNet8Root;
+        var net8 = Directory.GetFiles(Path.Combine(tools, ".store"), "redis-streams.dll", SearchOption.AllDirectories)
+            .Single(x => x.Contains($"{Path.DirectorySeparatorChar}net8.0{Path.DirectorySeparatorChar}", StringComparison.Ordinal));
+        var onNet8 = await PackedFeed.RunProgram(Path.Combine(dotnet8, "dotnet"), app, RunTimeout, DotNet8Runtime.Environment8(dotnet8),
+            net8, "streams", "--connection", redis);
+        Assert.True(onNet8.ExitCode == 0, $"The tool's net8.0 build on .NET 8 exited with {onNet8.ExitCode}:{Environment.NewLine}{onNet8.Output}");
+        Assert.Contains("streams", onNet8.Output, StringComparison.Ordinal);
+
+        // And its net10.0 build does not start there: the test runs on .NET 8 only, not on whatever the machine has.
+        var net10 = net8.Replace($"{Path.DirectorySeparatorChar}net8.0{Path.DirectorySeparatorChar}",
+            $"{Path.DirectorySeparatorChar}net10.0{Path.DirectorySeparatorChar}", StringComparison.Ordinal);
+        var newer = await PackedFeed.RunProgram(Path.Combine(dotnet8, "dotnet"), app, RunTimeout, DotNet8Runtime.Environment8(dotnet8),
+            net10, "streams", "--connection", redis);
+        Assert.NotEqual(0, newer.ExitCode);
     }
 
     /// <summary>The README's whole quick-start program: the C# block that starts with <c>using Auctions;</c>.</summary>

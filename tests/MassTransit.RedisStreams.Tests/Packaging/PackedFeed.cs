@@ -20,16 +20,19 @@ public sealed class PackedFeed : IDisposable
     [
         "src/MassTransit.RedisStreams.Cli/MassTransit.RedisStreams.Cli.csproj",
         "src/MassTransit.RedisStreams/MassTransit.RedisStreams.csproj",
+        "src/MassTransit.RedisStreams.Archive/MassTransit.RedisStreams.Archive.csproj",
         "src/MassTransit.RedisStreams.Dashboard/MassTransit.RedisStreams.Dashboard.csproj",
         "src/MassTransit.RedisStreams.OpenTelemetry/MassTransit.RedisStreams.OpenTelemetry.csproj"
     ];
 
     public static readonly string[] PackageIds =
-        ["redis-streams", "MassTransit.RedisStreams", "MassTransit.RedisStreams.Dashboard", "MassTransit.RedisStreams.OpenTelemetry"];
+        ["redis-streams", "MassTransit.RedisStreams", "MassTransit.RedisStreams.Archive", "MassTransit.RedisStreams.Dashboard", "MassTransit.RedisStreams.OpenTelemetry"];
 
     public const string RepositoryUrl = "https://github.com/masstransit-redisstreams/MassTransit.RedisStreams";
 
     static readonly TimeSpan PackTimeout = TimeSpan.FromMinutes(4);
+
+    readonly Lazy<Task<string>> _dotNet8Root;
 
     public PackedFeed()
     {
@@ -37,6 +40,7 @@ public sealed class PackedFeed : IDisposable
         Version = "0.0.0-test." + DateTime.UtcNow.ToString("yyyyMMddHHmmss", System.Globalization.CultureInfo.InvariantCulture);
         WorkDirectory = Directory.CreateTempSubdirectory("redis-streams-pack-").FullName;
         Feed = Path.Combine(WorkDirectory, "feed");
+        _dotNet8Root = new Lazy<Task<string>>(() => DotNet8Runtime.Create(WorkDirectory, PackTimeout));
         Directory.CreateDirectory(Feed);
 
         // Its own bin and obj (--artifacts-path), so that packing leaves the repository's build outputs alone.
@@ -55,6 +59,9 @@ public sealed class PackedFeed : IDisposable
     public string Version { get; }
     public string WorkDirectory { get; }
     public string Feed { get; }
+
+    /// <summary>A .NET installation with only the .NET 8 runtimes, made once (see <see cref="DotNet8Runtime" />).</summary>
+    public Task<string> DotNet8Root => _dotNet8Root.Value;
 
     public string PackagePath(string id, string extension = "nupkg") => Path.Combine(Feed, $"{id}.{Version}.{extension}");
 
@@ -147,7 +154,7 @@ public sealed class PackedFeed : IDisposable
     public static Task<ProcessResult> Run(string workingDirectory, TimeSpan timeout, params string[] arguments) =>
         RunProgram("dotnet", workingDirectory, timeout, null, arguments);
 
-    static string FindRepositoryRoot()
+    internal static string FindRepositoryRoot()
     {
         for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory != null; directory = directory.Parent)
         {

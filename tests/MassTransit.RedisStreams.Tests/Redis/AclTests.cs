@@ -12,15 +12,15 @@ using Xunit;
 
 /// <summary>
 /// Tenants on one Redis, each with its own ACL user and key prefix: a tenant's user, allowed its prefix's keys and channels
-/// and the command categories the README lists, runs a whole bus, and cannot read, write or trim the other tenant's streams.
+/// and the command categories docs/deployment.md lists, runs a whole bus, and cannot read, write or trim the other tenant's streams.
 /// </summary>
 [Trait("Category", "ACL")]
 public class AclTests
 {
-    /// <summary>The command categories the README gives a tenant's user: no <c>@admin</c>, no <c>@dangerous</c>.</summary>
+    /// <summary>The command categories docs/deployment.md gives a tenant's user: no <c>@admin</c>, no <c>@dangerous</c>.</summary>
     public const string Categories = "+@read +@write +@scripting +@pubsub +@connection +time -@dangerous";
 
-    /// <summary>The README's ACL line for a tenant with key prefix <paramref name="prefix" />: its keys and its channels only.</summary>
+    /// <summary>The ACL line of docs/deployment.md for a tenant with key prefix <paramref name="prefix" />: its keys and its channels only.</summary>
     static string[] TenantRules(string user, string password, string prefix) =>
         [user, "reset", "on", ">" + password, $"~{prefix}:*", $"&{prefix}:*", .. Categories.Split(' ')];
 

@@ -8,8 +8,8 @@
 --
 -- Mode 'entries': ARGV[4] is '1' to append only to a stream that exists (NOMKSTREAM); ARGV[5] the duplicate detection window
 -- in ms (0: off); then per entry its duplicate key (or ''), its number of fields and its field/value pairs. An entry whose
--- key is in the sent keys of this window or the one before is not appended again; an appended entry's key is added to this
--- window's, which lives two windows. Returns one element per entry: its ID, 0 when NOMKSTREAM found no stream, '=' when it was
+-- key is in the sent keys of this window or the one before, or is the key of an entry appended earlier in the call, is not
+-- appended again; the keys of the entries appended are added to this window's, which lives two windows. Returns one element per entry: its ID, 0 when NOMKSTREAM found no stream, '=' when it was
 -- a duplicate, or the error prefixed with '!'.
 --
 -- Mode 'due': appends the messages of the delayed set that are due, oldest due first, at most ARGV[4], each removed from the
@@ -72,33 +72,52 @@ if mode == 'entries' then
   local sent, sentBefore = KEYS[4], KEYS[5]
   local onlyIfExists = ARGV[4] == '1'
   local window = tonumber(ARGV[5])
-  local remembered = false
   result = {}
-  local i = 6
-  while i <= #ARGV do
-    local key = ARGV[i]
-    local first, final = i + 2, i + 1 + 2 * tonumber(ARGV[i + 1])
+  -- Where each entry's arguments start, and the duplicate keys to look up: both windows are asked once for the whole call
+  -- (SMISMEMBER), and the keys of the entries appended are remembered once at the end, rather than two commands per entry.
+  local starts, lookup = {}, {}
+  local i, count = 6, #ARGV
+  while i <= count do
+    starts[#starts + 1] = i
+    if window > 0 and ARGV[i] ~= '' then
+      lookup[#lookup + 1] = ARGV[i]
+    end
+    i = i + 2 + 2 * tonumber(ARGV[i + 1])
+  end
+  local known = {}
+  if #lookup > 0 then
+    local before, current = redis.call('SMISMEMBER', sentBefore, unpack(lookup)), redis.call('SMISMEMBER', sent, unpack(lookup))
+    for j, key in ipairs(lookup) do
+      if before[j] == 1 or current[j] == 1 then
+        known[key] = true
+      end
+    end
+  end
+  local remembered = {}
+  for _, first in ipairs(starts) do
+    local key = ARGV[first]
+    local final = first + 1 + 2 * tonumber(ARGV[first + 1])
     local checked = window > 0 and key ~= ''
-    -- Remembered first (SADD says whether it was there), forgotten again when the entry is not appended.
-    if checked and (redis.call('SISMEMBER', sentBefore, key) == 1 or redis.call('SADD', sent, key) == 0) then
+    if checked and known[key] then
       result[#result + 1] = '='
     else
-      local id, err = append(ARGV, first, final, onlyIfExists)
+      local id, err = append(ARGV, first + 2, final, onlyIfExists)
       if err then
         result[#result + 1] = '!' .. err
       elseif id then
         result[#result + 1] = id
-        remembered = remembered or checked
+        -- A later entry of this call with the same key is a duplicate of this one.
+        if checked then
+          known[key] = true
+          remembered[#remembered + 1] = key
+        end
       else
         result[#result + 1] = 0
       end
-      if checked and not id then
-        redis.call('SREM', sent, key)
-      end
     end
-    i = final + 1
   end
-  if remembered then
+  if #remembered > 0 then
+    redis.call('SADD', sent, unpack(remembered))
     redis.call('PEXPIRE', sent, 2 * window)
   end
 elseif mode == 'due' then

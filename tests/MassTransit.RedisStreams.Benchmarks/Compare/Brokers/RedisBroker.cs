@@ -91,6 +91,26 @@ public sealed class RedisBroker :
             x => long.Parse(x.Value.Split(',')[0].Split('=')[1], CultureInfo.InvariantCulture));
     }
 
+    /// <summary>Calls and microseconds per command since the server started (INFO commandstats).</summary>
+    public async Task<Dictionary<string, (long Calls, long Usec)>> CommandStats()
+    {
+        var stats = (await Admin.GetServers()[0].InfoAsync("commandstats")).SelectMany(x => x);
+        return stats.ToDictionary(
+            x => x.Key.Replace("cmdstat_", "", StringComparison.Ordinal),
+            x =>
+            {
+                var parts = x.Value.Split(',').Select(p => p.Split('=')).ToDictionary(p => p[0], p => p[1]);
+                return (long.Parse(parts["calls"], CultureInfo.InvariantCulture), long.Parse(parts["usec"], CultureInfo.InvariantCulture));
+            });
+    }
+
+    /// <summary>The server's CPU time so far (INFO cpu: used_cpu_sys + used_cpu_user), in seconds.</summary>
+    public async Task<double> ServerCpuSeconds()
+    {
+        var cpu = (await Admin.GetServers()[0].InfoAsync("cpu")).SelectMany(x => x).ToDictionary(x => x.Key, x => x.Value);
+        return double.Parse(cpu["used_cpu_sys"], CultureInfo.InvariantCulture) + double.Parse(cpu["used_cpu_user"], CultureInfo.InvariantCulture);
+    }
+
     /// <summary>The server's <c>used_memory</c> (INFO memory), in bytes: the whole server's, also on a shared one.</summary>
     public async Task<long> UsedMemory()
     {

@@ -114,6 +114,24 @@ public class AppendScriptTests :
     }
 
     [Fact]
+    public async Task A_call_looks_up_its_keys_in_both_windows_at_once_and_remembers_only_those_of_the_entries_it_appended()
+    {
+        await Start();
+        var stream = Key("queue:lookup");
+        var keys = Keys(stream, 60_000);
+        await Db.SetAddAsync(keys[3], "current");
+        await Db.SetAddAsync(keys[4], "previous");
+
+        var results = (RedisValue[])(await Run(RedisScript.Append, keys,
+            Entries(false, 60_000, ("a", "1"), ("current", "2"), ("b", "3"), ("previous", "4"), ("a", "5"), ("", "6"), ("", "7"))))!;
+
+        Assert.Equal(["id", "=", "id", "=", "=", "id", "id"], results.Select(x => x == "=" ? "=" : "id"));
+        Assert.Equal(["1", "3", "6", "7"], (await Db.StreamRangeAsync(stream)).Select(x => (string?)x["body"]));
+        Assert.Equal(["a", "b", "current"], (await Db.SetMembersAsync(keys[3])).Select(x => (string?)x).Order());
+        Assert.Equal(["previous"], (await Db.SetMembersAsync(keys[4])).Select(x => (string?)x));
+    }
+
+    [Fact]
     public async Task A_key_whose_entry_was_not_appended_is_forgotten()
     {
         await Start();
