@@ -5,12 +5,14 @@ using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
+using System.Threading;
 using System.Threading.Tasks;
 using History;
 using Infrastructure;
 using StackExchange.Redis;
 using Xunit;
 using Xunit.Abstractions;
+using StreamEntryId = MassTransit.RedisStreams.Redis.StreamEntryId;
 
 
 /// <summary>
@@ -289,6 +291,86 @@ public class BlockingReaderTests
         }
     }
 
+    [RedisServerFact]
+    public async Task Bursts_that_reach_a_blocked_endpoint_over_several_streams_are_handled_in_entry_id_order()
+    {
+        using var server = RedisServerProcess.Start();
+        var redis = await RedisTestContext.Create(server.ConnectionString);
+        await using var admin = await ConnectionMultiplexer.ConnectAsync(server.ConnectionString + ",allowAdmin=true");
+
+        // One endpoint, one message at a time, reading its queue and the streams of two event types; entry IDs order the
+        // appends of all three (one clock), so they must be handled in ascending ID order, whichever stream each came from.
+        var handled = new List<(StreamEntryId Id, int Lot)>();
+        var count = 0;
+        var bus = Bus.Factory.CreateUsingRedisStreams(cfg =>
+        {
+            cfg.Host(redis.ConnectionString, h => h.KeyPrefix = redis.KeyPrefix);
+            cfg.ReceiveEndpoint("blocking-order", e =>
+            {
+                e.ConcurrentMessageLimit = 1;
+                e.Handler<LotSold>(ctx => Record(ctx, ctx.Message.Lot));
+                e.Handler<LotWithdrawn>(ctx => Record(ctx, ctx.Message.Lot));
+                e.Handler<LotRelisted>(ctx => Record(ctx, ctx.Message.Lot));
+            });
+        });
+
+        Task Record(ConsumeContext context, int lot)
+        {
+            Assert.True(context.TryGetPayload<RedisStreamsMessageContext>(out var entry));
+            lock (handled)
+                handled.Add((StreamEntryId.Parse(entry!.EntryId), lot));
+            Interlocked.Increment(ref count);
+            return Task.CompletedTask;
+        }
+
+        await bus.StartAsync();
+        try
+        {
+            var queue = await bus.GetSendEndpoint(new Uri("queue:blocking-order"));
+            var lot = 0;
+            for (var burst = 0; burst < 40; burst++)
+            {
+                // Each burst reaches an endpoint that waits in a blocked read: four writers at once, over the three streams.
+                Assert.True(await Eventually.True(async () => (await Readers(admin)).Any(x => x.Blocked), Timeout), $"blocked before burst {burst}");
+                var writes = new List<Task>();
+                for (var writer = 0; writer < 4; writer++)
+                {
+                    var first = lot;
+                    var size = 1 + (burst + writer) % 5;
+                    lot += size;
+                    writes.Add(Task.Run(async () =>
+                    {
+                        for (var n = first; n < first + size; n++)
+                        {
+                            await ((n % 3) switch
+                            {
+                                0 => queue.Send(new LotSold(n, "order", 1)),
+                                1 => bus.Publish(new LotWithdrawn(n, "order")),
+                                _ => bus.Publish(new LotRelisted(n)),
+                            });
+                        }
+                    }));
+                }
+
+                await Task.WhenAll(writes);
+                var expected = lot;
+                Assert.True(await Eventually.True(() => Volatile.Read(ref count) >= expected, Timeout), $"burst {burst} handled");
+            }
+
+            lock (handled)
+            {
+                Assert.Equal(lot, handled.Count);
+                Assert.Equal(lot, handled.Select(x => x.Lot).Distinct().Count());
+                for (var i = 1; i < handled.Count; i++)
+                    Assert.True(handled[i - 1].Id.CompareTo(handled[i].Id) < 0, $"entry {handled[i].Id} (lot {handled[i].Lot}) was handled after {handled[i - 1].Id} (lot {handled[i - 1].Lot})");
+            }
+        }
+        finally
+        {
+            await bus.StopAsync();
+        }
+    }
+
     static IBusControl CreateBus(RedisTestContext redis, ConcurrentDictionary<int, long> received, string queue, TimeSpan? idlePoll = null)
     {
         return Bus.Factory.CreateUsingRedisStreams(cfg =>
@@ -363,3 +445,7 @@ public class BlockingReaderTests
         return stats;
     }
 }
+
+
+[EntityName("LotRelisted")]
+public record LotRelisted(int Lot);
