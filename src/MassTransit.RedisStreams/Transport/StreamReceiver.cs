@@ -67,7 +67,7 @@ sealed class StreamReceiver :
         _keeper = new PendingEntryKeeper(_pending, _streams, _buffer, _signals, context.ClaimTimeout, settings.DeadConsumerTimeout, time, Stopping);
         var reader = new GroupReader(redis.Groups, _streams, _buffer, _standing, () => _bus.ConsumerName);
         _readLoop = new ReadLoop(context, new ReadLoopSettings(settings.IdlePollInterval, context.Temporary, settings.TemporaryStreamExpiry), _streams,
-            _buffer, _pending, reader, _signals, time, Stopping);
+            _buffer, _pending, reader, _signals, time, Stopping, _bus.Readers);
         _undeliverable = new UndeliverableEntries(context, _acknowledger);
         _monitor = new EndpointMonitor(context.QueueName, () => _streams.Streams.Select(x => x.Key), () => _buffer.Count, context.DegradedLagThreshold,
             context.DegradedPendingAgeThreshold, time);
