@@ -35,6 +35,9 @@ public interface IRedisStreamsHostConfigurator
     /// <inheritdoc cref="RedisStreamsTransportOptions.IdlePollInterval" />
     TimeSpan IdlePollInterval { set; }
 
+    /// <inheritdoc cref="RedisStreamsTransportOptions.MaxReaderConnections" />
+    int MaxReaderConnections { set; }
+
     /// <inheritdoc cref="RedisStreamsTransportOptions.TemporaryStreamExpiry" />
     TimeSpan TemporaryStreamExpiry { set; }
 

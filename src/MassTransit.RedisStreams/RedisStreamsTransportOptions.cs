@@ -128,6 +128,15 @@ public class RedisStreamsTransportOptions
     public TimeSpan IdlePollInterval { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
+    /// The most connections of their own the bus opens for blocking reads: one per receive endpoint, up to this many. An idle
+    /// endpoint with one waits in <c>XREADGROUP ... BLOCK</c>, which Redis answers the moment an entry is appended; an endpoint
+    /// without one waits for a wake-up message and then reads, one more round trip. A blocked read lasts at most
+    /// <see cref="IdlePollInterval" />. On a Redis Cluster only endpoints whose streams share a hash slot read blocking. 0 turns
+    /// blocking reads off. Default 32.
+    /// </summary>
+    public int MaxReaderConnections { get; set; } = 32;
+
+    /// <summary>
     /// How long the stream of a temporary endpoint (such as the bus's response stream) lives after its process stops
     /// renewing it; a crashed process's temporary streams expire by themselves after this. Default 5 minutes.
     /// </summary>
@@ -212,6 +221,9 @@ public class RedisStreamsTransportOptions
 
         if (IdlePollInterval < TimeSpan.FromMilliseconds(10) || IdlePollInterval > TimeSpan.FromMinutes(5))
             yield return $"RedisStreams:IdlePollInterval must be between 10 milliseconds and 5 minutes (was {IdlePollInterval}).";
+
+        if (MaxReaderConnections < 0 || MaxReaderConnections > 1000)
+            yield return $"RedisStreams:MaxReaderConnections must be between 0 (off) and 1000 (was {MaxReaderConnections}).";
 
         if (TemporaryStreamExpiry < TimeSpan.FromSeconds(5))
             yield return $"RedisStreams:TemporaryStreamExpiry must be at least 5 seconds (was {TemporaryStreamExpiry}).";

@@ -68,6 +68,12 @@ sealed class RedisStreamsHostSettings :
         set => _options.IdlePollInterval = value;
     }
 
+    public int MaxReaderConnections
+    {
+        get => _options.MaxReaderConnections;
+        set => _options.MaxReaderConnections = value;
+    }
+
     public TimeSpan TemporaryStreamExpiry
     {
         get => _options.TemporaryStreamExpiry;

@@ -77,6 +77,35 @@ sealed class RedisConnection :
         }
     }
 
+    /// <summary>The multiplexer once it is connected, without waiting and without counting a call; null until then.</summary>
+    public IConnectionMultiplexer? GetMultiplexerIfConnected()
+    {
+        if (_external != null)
+            return _external;
+
+        return Volatile.Read(ref _connecting) is { IsCompletedSuccessfully: true } connecting ? connecting.Result : null;
+    }
+
+    /// <summary>
+    /// Options for a connection of the bus's own beside this one (a blocking reader's): the same servers, credentials and TLS.
+    /// For a multiplexer handed in by the application they are read back from its configuration string, which keeps no
+    /// certificate callbacks; null when even that cannot be read.
+    /// </summary>
+    public ConfigurationOptions? DedicatedOptions()
+    {
+        if (_options != null)
+            return _options.Clone();
+
+        try
+        {
+            return _external?.Configuration is { Length: > 0 } configuration ? ConfigurationOptions.Parse(configuration) : null;
+        }
+        catch (Exception exception) when (exception is ArgumentException or NotSupportedException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Begins connecting without waiting; a failure is met again, and reported, by the next use.</summary>
     public void BeginConnecting() => Multiplexer().IgnoreUnobservedExceptions();
 

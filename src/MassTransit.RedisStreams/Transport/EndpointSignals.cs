@@ -13,6 +13,7 @@ using Support;
 /// </summary>
 sealed class EndpointSignals
 {
+    CancellationTokenSource? _blocking;
     int _claimRequested;
     int _deathsReported;
     int _lapsed;
@@ -41,6 +42,7 @@ sealed class EndpointSignals
                 // A publisher recorded a new type derived from one the endpoint consumes: its stream must be read too.
                 Interlocked.Exchange(ref _topologyChanged, 1);
                 Reader.Set();
+                InterruptBlocking();
                 break;
 
             case WakeReason.Claim:
@@ -60,7 +62,29 @@ sealed class EndpointSignals
         Interlocked.Exchange(ref _rearmWakeFlags, 1);
         Interlocked.Exchange(ref _topologyChanged, 1);
         Reader.Set();
+        InterruptBlocking();
     }
+
+    /// <summary>
+    /// A blocking read begins (see <see cref="Redis.BlockingReader" />). The source is canceled when the read should end early:
+    /// the streams must be set up again (a new derived type, a connection change), at once if that was asked for already.
+    /// Wake-ups for entries do not end it: the blocked read sees the entries itself.
+    /// </summary>
+    public CancellationTokenSource BeginBlocking()
+    {
+        var source = new CancellationTokenSource();
+        Volatile.Write(ref _blocking, source);
+        if (Volatile.Read(ref _topologyChanged) == 1)
+            source.Cancel();
+
+        return source;
+    }
+
+    /// <summary>The blocking read begun with <see cref="BeginBlocking" /> has returned.</summary>
+    public void EndBlocking() => Volatile.Write(ref _blocking, null);
+
+    // Never disposed: a source without timer or links holds nothing, and a late Cancel must not meet a disposed one.
+    void InterruptBlocking() => Volatile.Read(ref _blocking)?.Cancel();
 
     /// <summary>Other consumers died, or their claim should go on now that there is room.</summary>
     public void RequestDeadClaim()

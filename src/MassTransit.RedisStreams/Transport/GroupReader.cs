@@ -2,6 +2,7 @@ namespace MassTransit.RedisStreams.Transport;
 
 using System;
 using System.Collections.Generic;
+using System.Threading;
 using System.Threading.Tasks;
 using Redis;
 using StackExchange.Redis;
@@ -61,6 +62,38 @@ sealed class GroupReader
     /// </summary>
     public async Task<ReadResult> ReadNew(int capacity, TimeSpan? armWake)
     {
+        var streams = Streams();
+        var counts = Plan(streams, capacity, _rotation++ & int.MaxValue);
+        var epoch = _standing.Epoch;
+
+        Diagnostics.LatencyTrace.Mark(Diagnostics.LatencyStage.ReadSent);
+        var round = await _groups.ReadNew(_keys, counts, _streams.Group, _consumer(), armWake).ConfigureAwait(false);
+        Diagnostics.LatencyTrace.Mark(Diagnostics.LatencyStage.ReadReplied);
+
+        return Take(streams, counts, round, epoch);
+    }
+
+    /// <summary>
+    /// Once a round found every stream empty: reads as that round would, the same count of each stream in one command, but on
+    /// the endpoint's own connection, where Redis holds the read up to <paramref name="block" /> until an entry arrives (see
+    /// <see cref="BlockingReader" />). Ends early, with nothing read, when <paramref name="interrupt" /> is canceled.
+    /// </summary>
+    public async Task<ReadResult> ReadBlocking(BlockingReader reader, int capacity, TimeSpan block, CancellationToken interrupt)
+    {
+        var streams = Streams();
+        var counts = new int[streams.Length];
+        Array.Fill(counts, Math.Max(1, capacity / Math.Max(1, streams.Length)));
+        var epoch = _standing.Epoch;
+
+        var round = await reader.Read(_keys, counts.Length == 0 ? 1 : counts[0], _streams.Group, _consumer(), block, interrupt).ConfigureAwait(false);
+        Diagnostics.LatencyTrace.Mark(Diagnostics.LatencyStage.ReadReplied);
+
+        return Take(streams, counts, round, epoch);
+    }
+
+    /// <summary>The streams to read now, with their keys.</summary>
+    ReceiveStream[] Streams()
+    {
         var streams = _streams.Streams;
         if (!ReferenceEquals(streams, _keysOf))
         {
@@ -68,12 +101,13 @@ sealed class GroupReader
             _keysOf = streams;
         }
 
-        var counts = Plan(streams, capacity, _rotation++ & int.MaxValue);
-        var epoch = _standing.Epoch;
+        return streams;
+    }
 
-        Diagnostics.LatencyTrace.Mark(Diagnostics.LatencyStage.ReadSent);
-        var (results, atomic, ordered) = await _groups.ReadNew(_keys, counts, _streams.Group, _consumer(), armWake).ConfigureAwait(false);
-        Diagnostics.LatencyTrace.Mark(Diagnostics.LatencyStage.ReadReplied);
+    /// <summary>Holds what a round read, and hands on the entries that are next in append order.</summary>
+    ReadResult Take(ReceiveStream[] streams, int[] counts, ReadRound round, int epoch)
+    {
+        var (results, atomic, ordered) = round;
 
         // Where each stream stands: every entry still unread in a stream that returned all it was asked for is newer than the
         // last one read from it. In a stream that returned less, it is newer than every entry read before that stream's read

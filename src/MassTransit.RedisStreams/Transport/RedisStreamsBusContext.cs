@@ -34,6 +34,7 @@ sealed class RedisStreamsBusContext
         var sendTopology = hostConfiguration.Topology.SendTopology;
         Redis = new RedisGateway(Connection, new StreamKeys(settings.KeyPrefix, sendTopology.ErrorQueueNameFormatter, sendTopology.DeadLetterQueueNameFormatter),
             new AppendOptions(settings.WaitForReplicas, settings.WaitForReplicasTimeout, settings.DuplicateDetectionWindow));
+        Readers = new BlockingReads(Connection, settings.MaxReaderConnections, settings.IdlePollInterval);
         HostAddress = settings.HostAddress;
         Identity = new ConsumerIdentity(Redis.Leases, settings.ConsumerName, Time);
         Hosts = new HostRecords(Redis.Hosts, () => hostConfiguration.BusEndpointAddress, hostConfiguration.Retention.HostRecordHold, Time);
@@ -99,6 +100,9 @@ sealed class RedisStreamsBusContext
     public RedisStreamsHostConfiguration HostConfiguration { get; }
     public RedisStreamsHostSettings Settings { get; }
     public RedisConnection Connection { get; }
+
+    /// <summary>The connections of the endpoints' blocking reads, one per endpoint up to a limit; closed when the bus stops.</summary>
+    public BlockingReads Readers { get; }
 
     /// <summary>Every Redis command the bus sends, by capability.</summary>
     public RedisGateway Redis { get; }

@@ -91,6 +91,7 @@ sealed class RedisStreamsHost :
         protected override async Task StopAgent(StopContext context)
         {
             await _bus.Identity.Release().ConfigureAwait(false);
+            await _bus.Readers.DisposeAsync().ConfigureAwait(false);
             await _bus.Connection.DisposeAsync().ConfigureAwait(false);
 
             await base.StopAgent(context).ConfigureAwait(false);

@@ -69,7 +69,7 @@ sealed class StreamReceiver :
         _keeper = new PendingEntryKeeper(_pending, _streams, _buffer, _signals, context.ClaimTimeout, settings.DeadConsumerTimeout, time, Stopping);
         var reader = new GroupReader(redis.Groups, _streams, _buffer, _standing, () => _bus.ConsumerName);
         _readLoop = new ReadLoop(context, new ReadLoopSettings(settings.IdlePollInterval, context.Temporary, settings.TemporaryStreamExpiry), _streams,
-            _buffer, _pending, reader, _signals, time, Stopping);
+            _buffer, _pending, reader, _signals, time, Stopping, _bus.Readers);
         _undeliverable = new UndeliverableEntries(context, _acknowledger);
 
         // With handlers side by side, the entries of one partition key still run one after the other, in order.
