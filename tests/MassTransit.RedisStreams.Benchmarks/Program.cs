@@ -33,10 +33,13 @@ public static class Program
         if (mode == ClusterBenchmark.Mode)
             return await ClusterBenchmark.Run(args[1..]);
 
+        if (mode == PartitionBenchmark.Mode)
+            return await PartitionBenchmark.Run(args[1..]);
+
         if (LegacyBenchmarks.Scenarios.Contains(mode))
             return await LegacyBenchmarks.Run(mode);
 
-        Console.Error.WriteLine($"Unknown mode '{mode}'. Use compare [--quick] [--only workload,...] [--out DIR], cluster [--quick], archive [--events N], or one of: "
+        Console.Error.WriteLine($"Unknown mode '{mode}'. Use compare [--quick] [--only workload,...] [--out DIR], cluster [--quick], archive [--events N], partitions [--events N] [--replay-events N] [--quick], or one of: "
             + string.Join(", ", LegacyBenchmarks.Scenarios));
         return 2;
     }
