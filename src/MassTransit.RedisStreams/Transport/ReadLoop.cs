@@ -174,7 +174,10 @@ sealed class ReadLoop
 
                     // Everything was read: with a connection of its own, the endpoint waits in the read itself, which Redis answers
                     // the moment an entry arrives. Without one (none left, or not connected yet, or lost), it waits for wake-ups.
-                    if (drained && _blocking?.TryReader() is { } blockingReader)
+                    // Not while entries are held back: a round that read its streams one after the other can leave the newest
+                    // ones waiting for the next round to find the streams before them still empty, and a blocked read would make
+                    // them wait for a new entry or the end of the block time. The next round reads without blocking instead.
+                    if (drained && _buffer.HeldBackCount == 0 && _blocking?.TryReader() is { } blockingReader)
                     {
                         if (await _blocking.Read(blockingReader, capacity).ConfigureAwait(false) is { } blocked)
                         {
@@ -223,6 +226,11 @@ sealed class ReadLoop
                             await Task.Yield();
                         continue;
                     }
+
+                    // Empty, and nothing held back (this round released what an earlier one held): an endpoint with a reader of
+                    // its own waits in a blocked read rather than for a wake-up.
+                    if (_buffer.HeldBackCount == 0 && _blocking?.TryReader() is not null)
+                        continue;
 
                     // Empty, but the flags may be gone: the next round arms them.
                     if (_signals.RearmRequested || Now >= armedUntil)

@@ -371,6 +371,61 @@ public class BlockingReaderTests
         }
     }
 
+    [RedisServerFact]
+    public async Task A_burst_over_two_streams_is_handled_at_once_and_not_after_the_block_time()
+    {
+        using var server = RedisServerProcess.Start();
+        var redis = await RedisTestContext.Create(server.ConnectionString);
+        await using var admin = await ConnectionMultiplexer.ConnectAsync(server.ConnectionString + ",allowAdmin=true");
+
+        // A round that reads the queue and the event stream one after the other holds the newest entries back until the next
+        // round finds the queue still empty. Were that next round a blocked read, they would wait for the block time: 60 s here.
+        var handled = 0;
+        var bus = Bus.Factory.CreateUsingRedisStreams(cfg =>
+        {
+            cfg.Host(redis.ConnectionString, h =>
+            {
+                h.KeyPrefix = redis.KeyPrefix;
+                h.IdlePollInterval = TimeSpan.FromSeconds(60);
+            });
+            cfg.ReceiveEndpoint("blocking-burst", e =>
+            {
+                e.Handler<LotSold>(_ =>
+                {
+                    Interlocked.Increment(ref handled);
+                    return Task.CompletedTask;
+                });
+                e.Handler<LotWithdrawn>(_ =>
+                {
+                    Interlocked.Increment(ref handled);
+                    return Task.CompletedTask;
+                });
+            });
+        });
+
+        await bus.StartAsync();
+        try
+        {
+            var queue = await bus.GetSendEndpoint(new Uri("queue:blocking-burst"));
+            var total = 0;
+            for (var burst = 0; burst < 5; burst++)
+            {
+                Assert.True(await Eventually.True(async () => (await Readers(admin)).Any(x => x.Blocked), Timeout), $"blocked before burst {burst}");
+                var writes = Enumerable.Range(0, 400).Select(i => i % 4 == 0 ? queue.Send(new LotSold(i, "burst", 1)) : bus.Publish(new LotWithdrawn(i, "burst")));
+                await Task.WhenAll(writes);
+                total += 400;
+
+                var expected = total;
+                Assert.True(await Eventually.True(() => Volatile.Read(ref handled) >= expected, TimeSpan.FromSeconds(20)),
+                    $"burst {burst}: {Volatile.Read(ref handled) - (expected - 400)} of 400 handled within 20 s");
+            }
+        }
+        finally
+        {
+            await bus.StopAsync();
+        }
+    }
+
     static IBusControl CreateBus(RedisTestContext redis, ConcurrentDictionary<int, long> received, string queue, TimeSpan? idlePoll = null)
     {
         return Bus.Factory.CreateUsingRedisStreams(cfg =>
