@@ -5,6 +5,8 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
 using System.Linq;
+using System.Threading.Tasks;
+using RedisStreams.Redis;
 using RedisStreams.Retention;
 using Spectre.Console;
 
@@ -20,11 +22,19 @@ static class TrimCommand
         var deadLetters = Policy("--dead-letters", "Error and skipped streams, and queues no endpoint reads yet.", "all");
         var dryRun = CliOptions.DryRun();
         var yes = CliOptions.Yes();
+        var deleteUnarchived = new Option<bool>("--delete-unarchived")
+        {
+            Description = "Trim streams that retention archives without --archive: what is removed from them is deleted, not archived."
+        };
 
         var command = new Command("trim", "Trims every stream by its retention policy now, never removing an entry a consumer group has not "
             + "had delivered and acknowledged, and reports what it removed; like the background pass, it also removes the groups of "
             + "endpoints that are gone, host records nothing names and delayed streams nothing waits for. A policy is 'all' (keep "
-            + "everything), a number of entries (1000), an age (7d, 12h), or both (1000,7d).") { events, faults, queues, deadLetters, dryRun, yes };
+            + "everything), a number of entries (1000), an age (7d, 12h), or both (1000,7d). A stream that retention archives (it has an "
+            + "archive mark) is trimmed only with --archive, which archives what is removed first, or with --delete-unarchived.")
+        {
+            events, faults, queues, deadLetters, dryRun, yes, deleteUnarchived
+        };
 
         command.SetAction((parse, cancellationToken) => CliSession.Run(parse, async (session, token) =>
         {
@@ -41,6 +51,23 @@ static class TrimCommand
             });
 
             var plan = await admin.PlanTrim(token).ConfigureAwait(false);
+
+            // A stream that retention archives keeps its history in the archive: trimmed without it, what is removed would be
+            // gone from both.
+            if (session.Archive == null && !parse.GetValue(deleteUnarchived) && !parse.GetValue(dryRun))
+            {
+                var keys = new StreamKeys(session.KeyPrefix);
+                var database = session.Multiplexer.GetDatabase();
+                var trimmed = plan.Streams.Where(x => x.Trim.Removed > 0).Select(x => x.Stream).ToList();
+                var marked = await Task.WhenAll(trimmed.Select(x => database.KeyExistsAsync(keys.Archived(x)))).ConfigureAwait(false);
+                var archived = trimmed.Where((_, i) => marked[i]).ToList();
+                if (archived.Count > 0)
+                {
+                    throw new CliException(ExitCodes.Usage, $"{string.Join(", ", archived)} {(archived.Count == 1 ? "is" : "are")} archived by "
+                        + "retention: trimmed without the archive, the entries removed would be deleted and never archived. Pass --archive "
+                        + "<directory or s3://bucket/prefix> (where the bus archives) to archive them first, or --delete-unarchived to delete them.");
+                }
+            }
             var nothing = plan.Streams.All(x => x.Trim.Removed == 0) && plan.RemovedGroups.Count == 0 && plan.RemovedHostRecords == 0
                 && plan.UnheldHostRecords == 0 && plan.RemovedDelayedStreams == 0;
             if (parse.GetValue(dryRun) || nothing)

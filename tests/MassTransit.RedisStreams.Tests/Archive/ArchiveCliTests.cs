@@ -72,11 +72,23 @@ public sealed class ArchiveCliTests :
         using (var document = JsonDocument.Parse(redisOnly.Output))
             Assert.Equal(10, document.RootElement.GetArrayLength());
 
+        // Without --archive, a stream that retention archives is not trimmed: what it removed would be lost.
+        var refused = await CliProcess.Run(redis.ConnectionString, redis.KeyPrefix, "trim", "--events", "4", "--yes");
+        Assert.True(refused.ExitCode == 2, refused.ToString());
+        Assert.Contains("--delete-unarchived", refused.ToString());
+        Assert.Equal(10, await db.StreamLengthAsync(stream));
+
         // trim --archive archives what its policy removes, as the bus does.
         var trim = await CliProcess.Run(redis.ConnectionString, redis.KeyPrefix, "trim", "--events", "4", "--archive", _directory, "--yes");
         Assert.True(trim.ExitCode == 0, trim.ToString());
         Assert.Contains($"Archived 6 entries of {stream} first", trim.Output);
         Assert.Equal(4, await db.StreamLengthAsync(stream));
+        Assert.Equal(26, (await RedisStreamsParquetArchive.Directory(_directory).GetSegments(stream.ToString())).Sum(x => x.Count));
+
+        // --delete-unarchived says that deleting is meant.
+        var deleted = await CliProcess.Run(redis.ConnectionString, redis.KeyPrefix, "trim", "--events", "2", "--delete-unarchived", "--yes");
+        Assert.True(deleted.ExitCode == 0, deleted.ToString());
+        Assert.Equal(2, await db.StreamLengthAsync(stream));
         Assert.Equal(26, (await RedisStreamsParquetArchive.Directory(_directory).GetSegments(stream.ToString())).Sum(x => x.Count));
     }
 }
