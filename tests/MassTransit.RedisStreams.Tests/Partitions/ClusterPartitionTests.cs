@@ -49,8 +49,9 @@ public class ClusterPartitionTests :
 
         Assert.Equal(3, primaries.Distinct().Count());
 
+        var meters = PartitionSupport.Keys(30);
         for (var i = 0; i < 30; i++)
-            await bus.Publish(new MeterRead(Guid.NewGuid(), i));
+            await bus.Publish(new MeterRead(meters[i], i));
 
         // The stream info tells where each partition lives.
         var info = await provider.GetRequiredService<IRedisStreamsEventHistory>().GetStreamInfo<MeterRead>();

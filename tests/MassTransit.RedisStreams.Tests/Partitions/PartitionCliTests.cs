@@ -28,8 +28,9 @@ public class PartitionCliTests
                      }))
         {
             var bus = provider.GetRequiredService<ITestHarness>().Bus;
+            var meters = PartitionSupport.Keys(12);
             for (var sequence = 1; sequence <= 12; sequence++)
-                await bus.Publish(new MeterRead(Guid.NewGuid(), sequence));
+                await bus.Publish(new MeterRead(meters[sequence - 1], sequence));
             await seen.WaitForCount(12);
         }
 

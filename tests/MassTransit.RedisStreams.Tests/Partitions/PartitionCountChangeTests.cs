@@ -30,7 +30,7 @@ public class PartitionCountChangeTests
             PartitionSupport.Record<MeterRead>(e, "ledger", seen);
         }));
 
-        var meters = Enumerable.Range(0, 6).Select(_ => Guid.NewGuid()).ToList();
+        var meters = PartitionSupport.Keys(6);
         var next = 0;
 
         async Task PublishBatch(IBus bus, int count)

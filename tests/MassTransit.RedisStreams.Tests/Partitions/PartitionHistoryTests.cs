@@ -41,7 +41,7 @@ public class PartitionHistoryTests
         var bus = provider.GetRequiredService<ITestHarness>().Bus;
         var history = provider.GetRequiredService<IRedisStreamsEventHistory>();
 
-        var meters = Enumerable.Range(0, 10).Select(_ => Guid.NewGuid()).ToList();
+        var meters = PartitionSupport.Keys(10);
         for (var sequence = 1; sequence <= 30; sequence++)
             await bus.Publish(new MeterRead(meters[sequence % meters.Count], sequence));
         await seen.WaitForCount(30);
@@ -106,7 +106,7 @@ public class PartitionHistoryTests
         });
         var bus = provider.GetRequiredService<ITestHarness>().Bus;
 
-        var meters = Enumerable.Range(0, 12).Select(_ => Guid.NewGuid()).ToList();
+        var meters = PartitionSupport.Keys(12);
         for (var sequence = 1; sequence <= 4; sequence++)
         {
             foreach (var meter in meters)
@@ -171,7 +171,7 @@ public class PartitionHistoryTests
             });
             var bus = provider.GetRequiredService<ITestHarness>().Bus;
 
-            var meters = Enumerable.Range(0, 9).Select(_ => Guid.NewGuid()).ToList();
+            var meters = PartitionSupport.Keys(9);
             for (var sequence = 1; sequence <= 27; sequence++)
                 await bus.Publish(new MeterRead(meters[sequence % meters.Count], sequence));
             await seen.WaitForCount(27);

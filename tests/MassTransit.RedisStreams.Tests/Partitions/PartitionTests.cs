@@ -64,7 +64,7 @@ public class PartitionTests
         await using var provider = await redis.StartHarness(_ => { }, (_, cfg) => cfg.Partition<MeterRead>(3));
         var bus = provider.GetRequiredService<ITestHarness>().Bus;
 
-        var meters = Enumerable.Range(0, 12).Select(_ => Guid.NewGuid()).ToList();
+        var meters = PartitionSupport.Keys(12);
         for (var sequence = 1; sequence <= 5; sequence++)
         {
             foreach (var meter in meters)
@@ -112,7 +112,7 @@ public class PartitionTests
         });
         var bus = provider.GetRequiredService<ITestHarness>().Bus;
 
-        var meters = Enumerable.Range(0, 30).Select(_ => Guid.NewGuid()).ToList();
+        var meters = PartitionSupport.Keys(30);
         for (var sequence = 1; sequence <= 3; sequence++)
             await Task.WhenAll(meters.Select(meter => bus.Publish(new MeterRead(meter, sequence))));
 
@@ -146,7 +146,7 @@ public class PartitionTests
             cfg.ReceiveEndpoint("late-any", e => PartitionSupport.Record<IMeterEvent>(e, "late-any", seen));
         });
 
-        var meters = Enumerable.Range(0, 12).Select(_ => Guid.NewGuid()).ToList();
+        var meters = PartitionSupport.Keys(12);
         foreach (var meter in meters)
             await bus.Publish(new MeterRead(meter, 1));
 
@@ -173,7 +173,7 @@ public class PartitionTests
         var bus = provider.GetRequiredService<ITestHarness>().Bus;
 
         const int perKey = 40;
-        var meters = Enumerable.Range(0, 8).Select(_ => Guid.NewGuid()).ToList();
+        var meters = PartitionSupport.Keys(8);
         await Task.WhenAll(meters.Select(async meter =>
         {
             for (var sequence = 1; sequence <= perKey; sequence++)
@@ -229,7 +229,7 @@ public class PartitionTests
         var bus = provider.GetRequiredService<ITestHarness>().Bus;
 
         const int perKey = 25;
-        var meters = Enumerable.Range(0, 8).Select(_ => Guid.NewGuid()).ToList();
+        var meters = PartitionSupport.Keys(8);
         await Task.WhenAll(meters.Select(async meter =>
         {
             for (var sequence = 1; sequence <= perKey; sequence++)
@@ -320,7 +320,7 @@ public class PartitionTests
         });
         var bus = provider.GetRequiredService<ITestHarness>().Bus;
 
-        var gauges = Enumerable.Range(0, 20).Select(_ => Guid.NewGuid()).ToList();
+        var gauges = PartitionSupport.Keys(20);
         foreach (var gauge in gauges)
             await bus.Publish(new GaugeRead(gauge, 1));
 
