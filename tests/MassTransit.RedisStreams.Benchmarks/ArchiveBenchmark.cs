@@ -132,7 +132,7 @@ static class ArchiveBenchmark
 
 
     /// <summary>The live managed heap, after a full collection, every <c>every</c> events.</summary>
-    sealed class HeapSampler :
+    internal sealed class HeapSampler :
         IProgress<long>
     {
         readonly long _every;

@@ -9,6 +9,7 @@ using System.IO;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
+using RedisStreams.Redis;
 using StackExchange.Redis;
 
 
@@ -192,7 +193,7 @@ static class PartitionBenchmark
                 {
                     // Each event its own key, to the partition the key picks, as the publisher would.
                     var key = NewId.NextGuid();
-                    var partition = (int)(Fnv1a(key.ToString("D")) % partitions);
+                    var partition = PartitionKeys.Partition(key.ToString("D"), partitions);
                     var template = templates[partition];
                     var fields = template.Values.Select(x => x.Name == "MessageId" ? new NameValueEntry(x.Name, NewId.NextGuid().ToString())
                         : x.Name == "CorrelationId" ? new NameValueEntry(x.Name, key.ToString())
@@ -236,7 +237,7 @@ static class PartitionBenchmark
 
             var history = new RedisStreamsEventHistory(multiplexer, prefix).WithArchive(archive);
             Console.WriteLine($"  live heap before reading: {GC.GetTotalMemory(forceFullCollection: true) / 1024.0 / 1024:F1} MB");
-            var sampler = new HeapSampler(events / 10);
+            var sampler = new ArchiveBenchmark.HeapSampler(events / 10);
 
             watch.Restart();
             long read = 0;
@@ -246,7 +247,7 @@ static class PartitionBenchmark
             {
                 if (e.Message == null)
                     throw new InvalidOperationException($"{e.EntryId} did not read: {e.Error}");
-                if (last != null && CompareIds(last, e.EntryId) > 0)
+                if (last != null && StreamEntryId.Parse(last) > StreamEntryId.Parse(e.EntryId))
                     outOfOrder++;
                 last = e.EntryId;
                 sampler.Report(++read);
@@ -255,7 +256,7 @@ static class PartitionBenchmark
             Console.WriteLine($"  read {read:N0} events oldest first (half archived, 3 partitions merged) in {watch.Elapsed.TotalSeconds:F1} s "
                 + $"({read / watch.Elapsed.TotalSeconds:N0}/s), {outOfOrder} out of entry ID order; live heap at most {sampler.Peak / 1024.0 / 1024:F1} MB");
 
-            sampler = new HeapSampler(events / 10);
+            sampler = new ArchiveBenchmark.HeapSampler(events / 10);
             watch.Restart();
             var replayed = await history.Replay<HotEvent>(Endpoint, progress: sampler);
             Console.WriteLine($"  replayed {replayed:N0} events (half archived) to {Endpoint} in {watch.Elapsed.TotalSeconds:F1} s "
@@ -316,26 +317,6 @@ static class PartitionBenchmark
         return result;
     }
 
-    static int CompareIds(string a, string b)
-    {
-        static (ulong, ulong) Parse(string id)
-        {
-            var dash = id.IndexOf('-');
-            return (ulong.Parse(id[..dash], CultureInfo.InvariantCulture), ulong.Parse(id[(dash + 1)..], CultureInfo.InvariantCulture));
-        }
-
-        return Parse(a).CompareTo(Parse(b));
-    }
-
-    /// <summary>The partition hash the transport documents: 32-bit FNV-1a over the key's UTF-8 bytes.</summary>
-    static uint Fnv1a(string text)
-    {
-        var hash = 2166136261u;
-        foreach (var b in System.Text.Encoding.UTF8.GetBytes(text))
-            hash = (hash ^ b) * 16777619u;
-        return hash;
-    }
-
     static int? Option(string[] args, string name)
     {
         var i = Array.IndexOf(args, name);
@@ -375,31 +356,6 @@ static class PartitionBenchmark
         }
     }
 
-
-    /// <summary>The live managed heap, after a full collection, every <c>every</c> events.</summary>
-    sealed class HeapSampler :
-        IProgress<long>
-    {
-        readonly long _every;
-        long _next;
-
-        public HeapSampler(long every)
-        {
-            _every = Math.Max(1, every);
-            _next = _every;
-        }
-
-        public long Peak { get; private set; }
-
-        public void Report(long value)
-        {
-            if (value < _next)
-                return;
-
-            _next = (value / _every + 1) * _every;
-            Peak = Math.Max(Peak, GC.GetTotalMemory(forceFullCollection: true));
-        }
-    }
 }
 
 
