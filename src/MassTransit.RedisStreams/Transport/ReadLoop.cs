@@ -177,9 +177,9 @@ sealed class ReadLoop
                     // Not while entries are held back: a round that read its streams one after the other can leave the newest
                     // ones waiting for the next round to find the streams before them still empty, and a blocked read would make
                     // them wait for a new entry or the end of the block time. The next round reads without blocking instead.
-                    if (drained && _buffer.HeldBackCount == 0 && _blocking?.TryReader() is { } blockingReader)
+                    if (drained && BlockingReader() is { } blockingReader)
                     {
-                        if (await _blocking.Read(blockingReader, capacity).ConfigureAwait(false) is { } blocked)
+                        if (await _blocking!.Read(blockingReader, capacity).ConfigureAwait(false) is { } blocked)
                         {
                             drained = blocked.Drained;
 
@@ -229,7 +229,7 @@ sealed class ReadLoop
 
                     // Empty, and nothing held back (this round released what an earlier one held): an endpoint with a reader of
                     // its own waits in a blocked read rather than for a wake-up.
-                    if (_buffer.HeldBackCount == 0 && _blocking?.TryReader() is not null)
+                    if (BlockingReader() is not null)
                         continue;
 
                     // Empty, but the flags may be gone: the next round arms them.
@@ -294,6 +294,12 @@ sealed class ReadLoop
             _blocking?.GiveBack();
         }
     }
+
+    /// <summary>
+    /// The reader to wait in a blocked read with, once the streams were found empty: none while an entry is held back (the next
+    /// round, not blocking, releases it) or while the endpoint has no reader of its own.
+    /// </summary>
+    BlockingReader? BlockingReader() => _buffer.HeldBackCount == 0 ? _blocking?.TryReader() : null;
 
     /// <summary>
     /// Waits for a wake-up, at most <see cref="RedisStreamsTransportOptions.IdlePollInterval" />, and ends the wait early when a
