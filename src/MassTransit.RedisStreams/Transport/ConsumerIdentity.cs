@@ -78,16 +78,16 @@ sealed class ConsumerIdentity
     /// Raised, from the lease's thread, with the names of other instances whose leases ran out: their pending entries are
     /// free to claim. Each death is reported once; handlers must return at once.
     /// </summary>
-    public event Action<IReadOnlyList<string>>? ConsumersDied;
+    public event Action<IReadOnlyList<ConsumerDeath>>? ConsumersDied;
 
-    /// <summary>The names reported dead within the last <see cref="DeathMemory" />, for an endpoint that starts later.</summary>
-    public IReadOnlyList<string> RecentDeaths
+    /// <summary>The deaths reported within the last <see cref="DeathMemory" />, for an endpoint that starts later.</summary>
+    public IReadOnlyList<ConsumerDeath> RecentDeaths
     {
         get
         {
             lock (_recentDeaths)
             {
-                return _recentDeaths.Where(x => _time.GetElapsedTime(x.Value) <= DeathMemory).Select(x => x.Key).ToList();
+                return _recentDeaths.Where(x => _time.GetElapsedTime(x.Value) <= DeathMemory).Select(x => new ConsumerDeath(x.Key, x.Value)).ToList();
             }
         }
     }
@@ -143,7 +143,7 @@ sealed class ConsumerIdentity
         lease.Name = await TakeFreeName(lease.Holder).ConfigureAwait(false);
 
         // Taken again after a stop: the gap since the earlier lease moves the epoch on.
-        Standing.Renewed(sentAt, LeaseTime, lapsedInRedis: false);
+        Standing.Renewed(sentAt, lapsedInRedis: false);
 
         var thread = new Thread(() =>
         {
@@ -209,18 +209,18 @@ sealed class ConsumerIdentity
                     // Another instance holds the name now: this one moves to a free name, and what it read is that one's.
                     var previous = lease.Name;
                     lease.Name = TakeFreeName(lease.Holder).GetAwaiter().GetResult();
-                    Standing.Renewed(sentAt, LeaseTime, lapsedInRedis: true);
+                    Standing.Renewed(sentAt, lapsedInRedis: true);
                     LogContext.Warning?.Log("The consumer name {ConsumerName} was taken by another instance; continuing as {NewConsumerName}", previous,
                         lease.Name);
                 }
-                else if (Standing.Renewed(sentAt, LeaseTime, renewal.Status == ConsumerLeaseStatus.TakenAgain || renewal.Dead.Contains(lease.Name)))
+                else if (Standing.Renewed(sentAt, renewal.Status == ConsumerLeaseStatus.TakenAgain || renewal.Dead.Contains(lease.Name)))
                 {
                     LogContext.Warning?.Log(
-                        "The consumer name lease of {ConsumerName} had run out or was lost, and was taken again; entries this instance held may have been "
-                        + "claimed by others, and are checked before they are started", lease.Name);
+                        "The consumer name lease of {ConsumerName} may have run out, or was lost, and was taken again; entries this instance held may have "
+                        + "been claimed by others, and are checked before they are started", lease.Name);
                 }
 
-                Report(renewal.Dead.Where(x => x != lease.Name).ToList());
+                Report(renewal.Dead.Where(x => x != lease.Name).ToList(), sentAt);
             }
             catch (Exception exception) when (TransientFailures.IsRedisFailure(exception) || exception is InvalidOperationException)
             {
@@ -235,16 +235,18 @@ sealed class ConsumerIdentity
         }
     }
 
-    void Report(List<string> dead)
+    /// <param name="dead">The names whose leases ran out.</param>
+    /// <param name="noticedAt">When the renewal that reported them was sent: no later than Redis found them dead.</param>
+    void Report(List<string> dead, long noticedAt)
     {
         if (dead.Count == 0)
             return;
 
+        var deaths = dead.ConvertAll(x => new ConsumerDeath(x, noticedAt));
         lock (_recentDeaths)
         {
-            var now = _time.GetTimestamp();
             foreach (var name in dead)
-                _recentDeaths[name] = now;
+                _recentDeaths[name] = noticedAt;
 
             foreach (var name in _recentDeaths.Where(x => _time.GetElapsedTime(x.Value) > DeathMemory).Select(x => x.Key).ToList())
                 _recentDeaths.Remove(name);
@@ -252,7 +254,7 @@ sealed class ConsumerIdentity
 
         LogContext.Info?.Log("The consumer name leases of {Consumers} ran out: claiming their pending entries", string.Join(", ", dead));
 
-        ConsumersDied?.Invoke(dead);
+        ConsumersDied?.Invoke(deaths);
     }
 
 
@@ -277,3 +279,16 @@ sealed class ConsumerIdentity
         public void Stop() => Stopped.Set();
     }
 }
+
+
+/// <summary>
+/// The consumer name lease of another instance ran out: its pending entries are free to claim, those it has not touched since
+/// <see cref="NoticedAt" /> (a <see cref="TimeProvider" /> timestamp taken no later than Redis found the lease run out).
+/// </summary>
+/// <remarks>
+/// An instance that only stood still, or was cut off, can come back and renew its lease under the same name. Whatever it
+/// touches after that — an entry it checks and starts, one it reads anew — was touched after the death was noticed, so its
+/// idle time is shorter than the time since: claims take only entries idle longer than that, and leave the returned
+/// instance its own.
+/// </remarks>
+readonly record struct ConsumerDeath(string Name, long NoticedAt);

@@ -2,6 +2,7 @@ namespace MassTransit.RedisStreams.Transport;
 
 using System;
 using System.Threading;
+using System.Threading.Tasks;
 
 
 /// <summary>
@@ -13,7 +14,10 @@ using System.Threading;
 /// ran. That renewal was sent no earlier than this instance noted it, so as long as the last successful renewal was sent less
 /// than <see cref="ConsumerIdentity.LeaseTime" /> minus a margin ago, nobody has claimed this instance's entries. After a longer
 /// gap — the process stood still (a long GC pause, a frozen VM), or could not reach Redis — they may have been: the
-/// <see cref="Epoch" /> moves on, and every entry read in an earlier one is checked before it is started.
+/// <see cref="Epoch" /> moves on, and every entry read in an earlier one is checked before it is started. While the lease does
+/// not stand, nothing is started (<see cref="WhenStanding" />): the others may be claiming this instance's entries as a dead
+/// one's, and take only those it has not touched since they noticed (see <see cref="PendingEntries.ClaimFromDead" />), so
+/// whatever it starts must be touched — checked — after a renewal has told them it lives.
 /// </remarks>
 sealed class LeaseStanding
 {
@@ -21,6 +25,7 @@ sealed class LeaseStanding
     readonly TimeProvider _time;
     int _epoch;
     long _renewedAt;
+    TaskCompletionSource _renewal = NewRenewal();
 
     /// <param name="time">The clock.</param>
     /// <param name="safeAge">How old the last renewal may be for the lease to be standing for certain.</param>
@@ -47,30 +52,60 @@ sealed class LeaseStanding
     /// <summary>Raised when the epoch moves on, so that endpoints check the entries they hold.</summary>
     public event Action? Lapsed;
 
+    /// <summary>
+    /// Completes at once while the lease stands, else with the next successful renewal (after which <see cref="Epoch" /> says
+    /// whether the lease had lapsed meanwhile); canceled by <paramref name="cancellationToken" />.
+    /// </summary>
+    public async Task WhenStanding(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var renewal = Volatile.Read(ref _renewal).Task;
+            if (IsStanding)
+                return;
+
+            await renewal.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>The time to note before sending a renewal: a renewal that succeeds counts from when it was sent.</summary>
     public long Now() => _time.GetTimestamp();
 
     /// <summary>
     /// A renewal sent at <paramref name="sentAt" /> succeeded. <paramref name="lapsedInRedis" /> says whether Redis found the
-    /// lease run out (or lost, or given to this instance anew); either that or a gap longer than the lease since the previous
-    /// successful renewal moves the epoch on.
+    /// lease run out (or lost, or given to this instance anew); either that or a gap since the previous successful renewal
+    /// longer than the safe age — long enough for the lease to have stopped standing, so that the lease may have run out in
+    /// Redis, whose clock and round trips are not this instance's — moves the epoch on.
     /// </summary>
     /// <returns>True when the epoch moved on.</returns>
-    public bool Renewed(long sentAt, TimeSpan leaseTime, bool lapsedInRedis)
+    /// <remarks>
+    /// The epoch moves on before the renewal's time is published, and a worker reads <see cref="IsStanding" /> before
+    /// <see cref="Epoch" />: one that sees the lease standing again also sees the new epoch, so it never starts an entry of
+    /// the old one unchecked.
+    /// </remarks>
+    public bool Renewed(long sentAt, bool lapsedInRedis)
     {
-        var previous = Interlocked.Exchange(ref _renewedAt, sentAt);
-        var gap = previous != long.MinValue && _time.GetElapsedTime(previous, sentAt) > leaseTime;
-        if (!gap && !lapsedInRedis)
-            return false;
+        var previous = Interlocked.Read(ref _renewedAt);
+        var gap = previous != long.MinValue && _time.GetElapsedTime(previous, sentAt) > _safeAge;
+        var lapsed = gap || lapsedInRedis;
+        if (lapsed)
+            Interlocked.Increment(ref _epoch);
 
-        MoveOn();
-        return true;
+        Interlocked.Exchange(ref _renewedAt, sentAt);
+        Interlocked.Exchange(ref _renewal, NewRenewal()).TrySetResult();
+
+        // The instance continues under another name (or anew): whatever it read under the old one may be another's.
+        if (lapsed)
+            Lapsed?.Invoke();
+
+        return lapsed;
     }
 
-    /// <summary>The instance continues under another name (or anew): whatever it read under the old one may be another's.</summary>
-    void MoveOn()
-    {
-        Interlocked.Increment(ref _epoch);
-        Lapsed?.Invoke();
-    }
+    /// <summary>
+    /// Whether an entry read in <paramref name="epoch" /> may be started without asking Redis: the lease stands and has not
+    /// lapsed since it was read.
+    /// </summary>
+    public bool MayStartUnchecked(int epoch) => IsStanding && epoch == Epoch;
+
+    static TaskCompletionSource NewRenewal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 }

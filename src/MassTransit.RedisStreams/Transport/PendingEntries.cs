@@ -23,9 +23,9 @@ sealed class PendingEntries
     static readonly RedisValue StartOfPendingList = "0-0";
 
     /// <summary>
-    /// How long an entry of a dead consumer must have been untouched to be claimed from it. Its instance touched it last before
-    /// it died, at least the lease time minus a renewal interval before the death is noticed; an entry touched more recently
-    /// was just claimed by another instance, or read by one that took the name again.
+    /// How long an entry of a dead consumer must at least have been untouched to be claimed from it, however recently the death
+    /// was noticed. Its instance touched it last before it died, at least the lease time minus a renewal interval before the
+    /// death is noticed; an entry touched more recently was just claimed by another instance.
     /// </summary>
     static readonly TimeSpan DeadEntryMinIdle = TimeSpan.FromSeconds(1);
 
@@ -213,12 +213,14 @@ sealed class PendingEntries
 
     /// <summary>
     /// Claims the pending entries of a consumer whose instance died (its name lease ran out), in every stream, without waiting
-    /// for the claim timeout: XPENDING for that consumer, then XCLAIM of what it lists. Both take only entries idle at least
-    /// <see cref="DeadEntryMinIdle" />, so an entry that another instance claimed meanwhile, or that an instance which took the
-    /// name again has just read, is left alone; anything left over is claimed after the claim timeout as before.
+    /// for the claim timeout: XPENDING for that consumer, then XCLAIM of what it lists. Both take only entries untouched since
+    /// the death was noticed (<paramref name="sinceNoticed" />, measured anew for each batch), and at least
+    /// <see cref="DeadEntryMinIdle" />: an entry that another instance claimed meanwhile, or that the instance touched after it
+    /// came back and renewed its lease under the same name — one it checked and started, one it read anew — is left alone
+    /// (see <see cref="ConsumerDeath" />). Anything left over is claimed after the claim timeout as before.
     /// </summary>
     /// <returns>False when the buffer filled up before everything was claimed: continue once there is room.</returns>
-    public async Task<bool> ClaimFromDead(string deadConsumer)
+    public async Task<bool> ClaimFromDead(string deadConsumer, Func<TimeSpan> sinceNoticed)
     {
         var consumer = Consumer;
         if (deadConsumer == consumer)
@@ -239,12 +241,14 @@ sealed class PendingEntries
 
                 var count = Math.Min(capacity, ClaimBatch);
                 var epoch = _standing.Epoch;
-                var pending = await _pending.GetIdlePending(stream.Key, _streams.Group, deadConsumer, DeadEntryMinIdle, count).ConfigureAwait(false);
+                var sinceDeath = sinceNoticed();
+                var minIdle = sinceDeath > DeadEntryMinIdle ? sinceDeath : DeadEntryMinIdle;
+                var pending = await _pending.GetIdlePending(stream.Key, _streams.Group, deadConsumer, minIdle, count).ConfigureAwait(false);
                 if (pending.Length == 0)
                     break;
 
                 var ids = Array.ConvertAll(pending, x => x.Id);
-                var entries = await _pending.Claim(stream.Key, _streams.Group, consumer, DeadEntryMinIdle, ids).ConfigureAwait(false);
+                var entries = await _pending.Claim(stream.Key, _streams.Group, consumer, minIdle, ids).ConfigureAwait(false);
 
                 // XCLAIM counted a delivery; XPENDING told how many there were before it.
                 var counts = pending.ToDictionary(x => x.Id, x => x.DeliveryCount + 1);

@@ -24,7 +24,7 @@ sealed class PendingEntryKeeper
     readonly EntryBuffer _buffer;
     readonly TimeSpan _claimTimeout;
     readonly TimeSpan _cleanupInterval;
-    readonly HashSet<string> _deadConsumers;
+    readonly Dictionary<string, long> _deadConsumers;
     readonly PendingEntries _pending;
     readonly EndpointSignals _signals;
     readonly CancellationToken _stopping;
@@ -43,18 +43,21 @@ sealed class PendingEntryKeeper
         _cleanupInterval = TimeSpan.FromTicks(Math.Min(deadConsumerTimeout.Ticks / 2, TimeSpan.FromMinutes(5).Ticks));
         _time = time;
         _stopping = stopping;
-        _deadConsumers = new HashSet<string>(StringComparer.Ordinal);
+        _deadConsumers = new Dictionary<string, long>(StringComparer.Ordinal);
     }
 
     /// <summary>The name leases of these consumers ran out: claim their entries now, before reading more new ones.</summary>
-    public void OnConsumersDied(IReadOnlyList<string> consumers)
+    public void OnConsumersDied(IReadOnlyList<ConsumerDeath> deaths)
     {
-        if (consumers.Count == 0)
+        if (deaths.Count == 0)
             return;
 
         lock (_deadConsumers)
         {
-            _deadConsumers.UnionWith(consumers);
+            // A later death of the same name counts from when it was noticed: what the name touched before is free to claim.
+            foreach (var death in deaths)
+                _deadConsumers[death.Name] = _deadConsumers.TryGetValue(death.Name, out var noticedAt) ? Math.Max(noticedAt, death.NoticedAt) : death.NoticedAt;
+
             if (!_claimsBegun)
             {
                 _claimsBegun = true;
@@ -66,7 +69,7 @@ sealed class PendingEntryKeeper
     }
 
     /// <summary>Runs until the endpoint stops; <paramref name="recentDeaths" /> were reported before the endpoint started reading.</summary>
-    public async Task Run(IReadOnlyList<string> recentDeaths)
+    public async Task Run(IReadOnlyList<ConsumerDeath> recentDeaths)
     {
         OnConsumersDied(recentDeaths);
         try
@@ -178,17 +181,21 @@ sealed class PendingEntryKeeper
     /// <summary>Claims the entries of the dead consumers; false when some are left for when there is room.</summary>
     async Task<bool> ClaimFromDead()
     {
-        string[] dead;
+        KeyValuePair<string, long>[] dead;
         lock (_deadConsumers)
             dead = [.._deadConsumers];
 
-        foreach (var consumer in dead)
+        foreach (var (consumer, noticedAt) in dead)
         {
-            if (!await _pending.ClaimFromDead(consumer).ConfigureAwait(false))
+            if (!await _pending.ClaimFromDead(consumer, () => _time.GetElapsedTime(noticedAt)).ConfigureAwait(false))
                 return false;
 
+            // Reported dead again meanwhile: claimed again, from the later death.
             lock (_deadConsumers)
-                _deadConsumers.Remove(consumer);
+            {
+                if (_deadConsumers.TryGetValue(consumer, out var latest) && latest == noticedAt)
+                    _deadConsumers.Remove(consumer);
+            }
         }
 
         lock (_deadConsumers)

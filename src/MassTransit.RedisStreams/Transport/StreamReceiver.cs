@@ -149,6 +149,10 @@ sealed class StreamReceiver :
                 if (!before.IsCompleted)
                     await before.ConfigureAwait(false);
 
+                // While the lease does not stand, nothing is started (see IsStillOwn).
+                if (!_standing.MayStartUnchecked(delivery.Epoch))
+                    await WhenStandingOrStopping().ConfigureAwait(false);
+
                 // Buffered but never started when the endpoint stops: handed back for other instances once the workers are done.
                 if (IsStopping)
                 {
@@ -213,11 +217,13 @@ sealed class StreamReceiver :
     /// <summary>
     /// An entry read before this instance's lease may have lapsed — it stood still, or could not reach Redis, for longer than a
     /// lease — may have been claimed by another instance meanwhile: it is started only if it is still this consumer's, which
-    /// is asked of Redis (waiting as long as Redis cannot answer). Any other entry is started at once.
+    /// is asked of Redis (waiting as long as Redis cannot answer). While the lease does not stand, nothing is started until a
+    /// renewal succeeds: only then do the others know this instance lives (see <see cref="LeaseStanding" />). Any other entry
+    /// is started at once.
     /// </summary>
     async Task<bool> IsStillOwn(Delivery delivery)
     {
-        if (delivery.Epoch == _standing.Epoch && _standing.IsStanding)
+        if (_standing.MayStartUnchecked(delivery.Epoch))
             return true;
 
         var delays = new RetryDelays();
@@ -236,6 +242,18 @@ sealed class StreamReceiver :
             {
                 await Task.Delay(delays.Next(exception), _bus.Time, Stopping).ConfigureAwait(false);
             }
+        }
+    }
+
+    /// <summary>Waits for a renewal of the lease, unless the endpoint stops first.</summary>
+    async Task WhenStandingOrStopping()
+    {
+        try
+        {
+            await _standing.WhenStanding(Stopping).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (IsStopping)
+        {
         }
     }
 

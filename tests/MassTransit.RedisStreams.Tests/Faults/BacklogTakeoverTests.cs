@@ -71,6 +71,28 @@ public class BacklogTakeoverTests
         await run.AssertComebackHarmless(orphaned, thawedAt);
     }
 
+    /// <summary>
+    /// The survivor is slow to claim — one handler of 1.5 s, room for one entry — so it is still claiming the frozen instance's
+    /// entries when that instance comes back and goes on reading. What the instance touches after its return (the entries it
+    /// checked and kept, the new ones it reads) is its own again: the survivor claims none of them.
+    /// </summary>
+    [Fact]
+    public async Task An_instance_that_comes_back_while_a_slow_survivor_still_claims_its_entries_keeps_what_it_touches_after_its_return()
+    {
+        var redis = await RedisTestContext.Create();
+        await using var run = await Run.Start(redis, _output, survivorSettings: [("prefetch", 1), ("concurrency", 1), ("handler-ms", 1500)]);
+
+        var (cutAt, orphaned) = await run.Disrupt(() => run.Victim.Freeze());
+
+        // Frozen for 6 s: the lease runs out after 3 s, and the survivor has begun to claim when the instance goes on.
+        await Task.Delay(TimeSpan.FromSeconds(6) - (DateTimeOffset.UtcNow - DateTimeOffset.FromUnixTimeMilliseconds(cutAt)));
+        await run.Victim.Thaw();
+        var thawedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+        await run.AssertAllHandled();
+        await run.AssertComebackHarmless(orphaned, thawedAt);
+    }
+
     [NetworkNamespaceFact]
     public async Task The_entries_of_an_instance_cut_off_from_Redis_are_handled_ahead_of_the_backlog_and_it_starts_none_of_them_again()
     {
@@ -129,14 +151,16 @@ public class BacklogTakeoverTests
         public ConsumerHostProcess Survivor { get; }
 
         /// <summary>The two instances, reading ahead as far as the transport does by default, and a backlog for them.</summary>
-        public static async Task<Run> Start(RedisTestContext redis, ITestOutputHelper output, NetworkNamespace? network = null, string? victimRedis = null)
+        public static async Task<Run> Start(RedisTestContext redis, ITestOutputHelper output, NetworkNamespace? network = null, string? victimRedis = null,
+            (string Name, object Value)[]? survivorSettings = null)
         {
             var db = await redis.Database();
             (string, object)[] settings = [("prefetch", 64), ("concurrency", Concurrency), ("handler-ms", HandlerMs)];
+            (string Name, object Value)[] survivorOptions = [..settings.Where(x => survivorSettings?.Any(y => y.Name == x.Item1) != true), ..survivorSettings ?? []];
 
             var victim = await ConsumerHostProcess.Start(network, victimRedis ?? redis.ConnectionString, redis.KeyPrefix,
                 [..settings, ("consumer-name", "victim")]);
-            var survivor = await ConsumerHostProcess.Start(redis.ConnectionString, redis.KeyPrefix, [..settings, ("consumer-name", "survivor")]);
+            var survivor = await ConsumerHostProcess.Start(redis.ConnectionString, redis.KeyPrefix, [..survivorOptions, ("consumer-name", "survivor")]);
 
             await using (var sender = await WorkSender.Start(redis.ConnectionString, redis.KeyPrefix))
                 await sender.Send(0, Sent, parallel: 32);
@@ -197,20 +221,23 @@ public class BacklogTakeoverTests
 
         /// <summary>
         /// Back again, the victim finishes what its handlers had begun, and starts none of the entries it had read but not
-        /// begun: those were the survivor's by then. An entry it handled just before the disruption, whose acknowledgement did
-        /// not reach Redis, is handled by the survivor too: delivery is at least once.
+        /// begun that were the survivor's by then; and the survivor takes none of what the victim touches after it came back.
+        /// An entry it handled just before the disruption, whose acknowledgement did not reach Redis, is handled by the survivor
+        /// too: delivery is at least once.
         /// </summary>
         public async Task AssertComebackHarmless(HashSet<string> orphaned, long backAt)
         {
             var handlings = await Handlings();
             var counts = await _proof.Count(Sent);
-            var byEntry = handlings.Where(x => orphaned.Contains(x.EntryId)).GroupBy(x => x.EntryId).ToList();
+            var byEntry = handlings.GroupBy(x => x.EntryId).ToList();
             var twice = byEntry.Where(x => x.Count() > 1).ToList();
             var againAfterComeback = twice.Count(x => x.Any(h => h.Consumer == "survivor") && x.Any(h => h.Consumer == "victim" && h.At >= backAt));
 
-            _output.WriteLine($"{counts}; {twice.Count} of the victim's entries were handled twice, {againAfterComeback} of them by the victim after it came back");
+            _output.WriteLine($"{counts}; {twice.Count} entries were handled twice, {twice.Count(x => orphaned.Contains(x.Key))} of them pending for the "
+                + $"victim at the disruption; {againAfterComeback} of them by the victim after it came back (+{backAt - _cutAt} ms)");
             foreach (var entry in twice)
-                _output.WriteLine($"  {entry.Key}: " + string.Join(", ", entry.Select(x => $"{x.Consumer} at +{x.At - _cutAt} ms")));
+                _output.WriteLine($"  {entry.Key}{(orphaned.Contains(entry.Key) ? " (orphaned)" : "")}: "
+                    + string.Join(", ", entry.Select(x => $"{x.Consumer} at +{x.At - _cutAt} ms")));
 
             Assert.Equal(0, counts.Lost);
             Assert.True(againAfterComeback <= Concurrency,

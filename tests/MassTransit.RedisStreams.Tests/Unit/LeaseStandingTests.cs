@@ -1,6 +1,8 @@
 namespace MassTransit.RedisStreams.Tests.Unit;
 
 using System;
+using System.Threading;
+using System.Threading.Tasks;
 using Microsoft.Extensions.Time.Testing;
 using RedisStreams.Transport;
 using Xunit;
@@ -19,7 +21,7 @@ public class LeaseStandingTests
         var standing = new LeaseStanding(time, SafeAge);
         Assert.False(standing.IsStanding);
 
-        standing.Renewed(standing.Now(), Lease, lapsedInRedis: false);
+        standing.Renewed(standing.Now(), lapsedInRedis: false);
         time.Advance(TimeSpan.FromSeconds(1.9));
         Assert.True(standing.IsStanding);
 
@@ -35,13 +37,13 @@ public class LeaseStandingTests
         var lapses = 0;
         standing.Lapsed += () => lapses++;
 
-        standing.Renewed(standing.Now(), Lease, lapsedInRedis: false);
+        standing.Renewed(standing.Now(), lapsedInRedis: false);
         time.Advance(TimeSpan.FromSeconds(1));
-        Assert.False(standing.Renewed(standing.Now(), Lease, lapsedInRedis: false));
+        Assert.False(standing.Renewed(standing.Now(), lapsedInRedis: false));
 
         // Frozen for 8 s: the next renewal is far too late.
         time.Advance(TimeSpan.FromSeconds(8));
-        Assert.True(standing.Renewed(standing.Now(), Lease, lapsedInRedis: false));
+        Assert.True(standing.Renewed(standing.Now(), lapsedInRedis: false));
 
         Assert.Equal(1, standing.Epoch);
         Assert.Equal(1, lapses);
@@ -54,10 +56,58 @@ public class LeaseStandingTests
         var time = new FakeTimeProvider();
         var standing = new LeaseStanding(time, SafeAge);
 
-        standing.Renewed(standing.Now(), Lease, lapsedInRedis: false);
+        standing.Renewed(standing.Now(), lapsedInRedis: false);
         time.Advance(TimeSpan.FromSeconds(1));
 
-        Assert.True(standing.Renewed(standing.Now(), Lease, lapsedInRedis: true));
+        Assert.True(standing.Renewed(standing.Now(), lapsedInRedis: true));
         Assert.Equal(1, standing.Epoch);
+    }
+
+    [Fact]
+    public void A_renewal_sent_more_than_the_safe_age_after_the_previous_one_moves_the_epoch_on()
+    {
+        var time = new FakeTimeProvider();
+        var standing = new LeaseStanding(time, SafeAge);
+
+        standing.Renewed(standing.Now(), lapsedInRedis: false);
+        time.Advance(TimeSpan.FromSeconds(2.5));
+
+        // The lease stopped standing meanwhile: it may have run out in Redis, whose clock is not this instance's.
+        Assert.True(standing.Renewed(standing.Now(), lapsedInRedis: false));
+        Assert.Equal(1, standing.Epoch);
+    }
+
+    [Fact]
+    public async Task Once_the_lease_no_longer_stands_nothing_may_start_until_a_renewal_and_then_only_in_the_new_epoch()
+    {
+        var time = new FakeTimeProvider();
+        var standing = new LeaseStanding(time, SafeAge);
+        standing.Renewed(standing.Now(), lapsedInRedis: false);
+        Assert.True(standing.MayStartUnchecked(0));
+        Assert.True(standing.WhenStanding(CancellationToken.None).IsCompletedSuccessfully);
+
+        time.Advance(TimeSpan.FromSeconds(2.5));
+        Assert.False(standing.MayStartUnchecked(0));
+        var waiting = standing.WhenStanding(CancellationToken.None);
+        Assert.False(waiting.IsCompleted);
+
+        standing.Renewed(standing.Now(), lapsedInRedis: false);
+        await waiting.WaitAsync(TimeSpan.FromSeconds(5));
+
+        Assert.False(standing.MayStartUnchecked(0));
+        Assert.True(standing.MayStartUnchecked(1));
+    }
+
+    [Fact]
+    public async Task Waiting_for_the_lease_ends_when_the_endpoint_stops()
+    {
+        var time = new FakeTimeProvider();
+        var standing = new LeaseStanding(time, SafeAge);
+        using var stopping = new CancellationTokenSource();
+
+        var waiting = standing.WhenStanding(stopping.Token);
+        await stopping.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting.WaitAsync(TimeSpan.FromSeconds(5)));
     }
 }

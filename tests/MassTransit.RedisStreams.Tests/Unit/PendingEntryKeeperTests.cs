@@ -5,6 +5,7 @@ using System.Linq;
 using System.Threading.Tasks;
 using Fakes;
 using Infrastructure;
+using RedisStreams.Transport;
 using Xunit;
 
 
@@ -30,7 +31,7 @@ public class PendingEntryKeeperTests
             rig.Buffer.Queue(rig.Buffer.Hold(rig.Streams[0], entry, 1, 0)!.Value);
         rig.Time.Advance(TimeSpan.FromSeconds(2));
 
-        rig.Keeper.OnConsumersDied(["dead"]);
+        rig.Keeper.OnConsumersDied([new ConsumerDeath("dead", rig.Time.GetTimestamp())]);
         Assert.Equal(0, rig.Buffer.FreeForReading);
 
         // As an entry is done, the room goes to a claimed one, which the next worker takes before the new ones queued.
@@ -105,5 +106,31 @@ public class PendingEntryKeeperTests
         var claimed = await rig.Take();
         Assert.Equal(2, claimed.DeliveryCount);
         Assert.Equal(ReceiveRig.Consumer, rig.Redis.PendingOf(rig.Keys[0], ReceiveRig.Group).Single().Consumer);
+    }
+
+    [Fact]
+    public async Task A_dead_consumer_that_came_back_keeps_the_entries_it_touched_after_its_death_was_noticed()
+    {
+        await using var rig = new ReceiveRig(prefetch: 4);
+        await rig.StartKeeper();
+        var queue = rig.Keys[0];
+        for (var i = 0; i < 3; i++)
+            rig.Redis.Append(queue);
+        rig.Redis.ReadAs(queue, ReceiveRig.Group, "back", 3);
+        var ids = rig.Redis.PendingOf(queue, ReceiveRig.Group).Select(x => x.Id).ToArray();
+
+        rig.Time.Advance(TimeSpan.FromSeconds(5));
+        var noticedAt = rig.Time.GetTimestamp();
+
+        // Back 1 s later, it checks two of its entries before starting them; this instance hears of the death 2 s after that.
+        rig.Time.Advance(TimeSpan.FromSeconds(1));
+        await rig.Redis.SetIdleTime(queue, ReceiveRig.Group, "back", [ids[1], ids[2]], TimeSpan.Zero);
+        rig.Time.Advance(TimeSpan.FromSeconds(2));
+        rig.Keeper.OnConsumersDied([new ConsumerDeath("back", noticedAt)]);
+
+        var claimed = await rig.Take();
+        Assert.Equal(ids[0], claimed.Entry.Id);
+        Assert.True(await Eventually.True(() => rig.Buffer.FreeForReading > 0, Wait), "the claims are over");
+        Assert.Equal(["back", "back"], rig.Redis.PendingOf(queue, ReceiveRig.Group).Where(x => x.Id != ids[0]).Select(x => x.Consumer));
     }
 }

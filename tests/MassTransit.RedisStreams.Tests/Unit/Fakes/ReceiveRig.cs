@@ -37,7 +37,7 @@ sealed class ReceiveRig :
         Signals = new EndpointSignals();
         Buffer = new EntryBuffer(prefetch, Signals.RequestDeadClaim);
         Standing = new LeaseStanding(Time, TimeSpan.FromSeconds(2));
-        Standing.Renewed(Time.GetTimestamp(), TimeSpan.FromSeconds(3), lapsedInRedis: false);
+        Standing.Renewed(Time.GetTimestamp(), lapsedInRedis: false);
 
         var acknowledger = new Acknowledger(Redis, Group, Buffer, _stopping.Token);
         Pending = new PendingEntries(Redis, Redis, Redis, this, Buffer, acknowledger, Standing, () => Consumer, ClaimTimeout);
