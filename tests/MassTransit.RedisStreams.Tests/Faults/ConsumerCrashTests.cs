@@ -32,7 +32,9 @@ public class ConsumerCrashTests
         var db = await redis.Database();
         var proof = new Proof(db, redis.KeyPrefix);
 
-        (string, object)[] options = [("prefetch", 20), ("handler-ms", 10), ("claim-timeout-ms", 2000)];
+        // 20 handlers of 50 ms each: 400 entries a second per instance, so the killed one still holds a full buffer of the
+        // backlog when it dies (with handlers of 10 ms both instances could be through the 400 before the kill).
+        (string, object)[] options = [("prefetch", 20), ("handler-ms", 50), ("claim-timeout-ms", 2000)];
         using var doomed = await ConsumerHostProcess.Start(redis.ConnectionString, redis.KeyPrefix, [..options, ("consumer-name", "doomed")]);
         using var survivor = await ConsumerHostProcess.Start(redis.ConnectionString, redis.KeyPrefix, [..options, ("consumer-name", "survivor")]);
 
