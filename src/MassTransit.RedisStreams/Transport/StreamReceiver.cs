@@ -149,9 +149,14 @@ sealed class StreamReceiver :
                 if (!before.IsCompleted)
                     await before.ConfigureAwait(false);
 
-                // While the lease does not stand, nothing is started (see IsStillOwn).
-                if (!_standing.MayStartUnchecked(delivery.Epoch))
+                // While the lease does not stand, nothing is started; after a lapse, an entry of an earlier epoch is checked first
+                // (see IsStillOwn).
+                var mayStartUnchecked = _standing.MayStartUnchecked(delivery.Epoch);
+                if (!mayStartUnchecked)
+                {
                     await WhenStandingOrStopping().ConfigureAwait(false);
+                    mayStartUnchecked = _standing.MayStartUnchecked(delivery.Epoch);
+                }
 
                 // Buffered but never started when the endpoint stops: handed back for other instances once the workers are done.
                 if (IsStopping)
@@ -160,7 +165,7 @@ sealed class StreamReceiver :
                     return;
                 }
 
-                await Deliver(delivery).ConfigureAwait(false);
+                await Deliver(delivery, mayStartUnchecked).ConfigureAwait(false);
             }
             catch (Exception exception)
             {
@@ -175,12 +180,12 @@ sealed class StreamReceiver :
         }
     }
 
-    async Task Deliver(Delivery delivery)
+    async Task Deliver(Delivery delivery, bool mayStartUnchecked)
     {
         var completed = false;
         try
         {
-            if (!await IsStillOwn(delivery).ConfigureAwait(false))
+            if (!mayStartUnchecked && !await IsStillOwn(delivery).ConfigureAwait(false))
                 return;
 
             if (await _undeliverable.TryDivert(delivery.Stream, delivery.Entry, delivery.DeliveryCount).ConfigureAwait(false))
@@ -218,14 +223,11 @@ sealed class StreamReceiver :
     /// An entry read before this instance's lease may have lapsed — it stood still, or could not reach Redis, for longer than a
     /// lease — may have been claimed by another instance meanwhile: it is started only if it is still this consumer's, which
     /// is asked of Redis (waiting as long as Redis cannot answer). While the lease does not stand, nothing is started until a
-    /// renewal succeeds: only then do the others know this instance lives (see <see cref="LeaseStanding" />). Any other entry
-    /// is started at once.
+    /// renewal succeeds: only then do the others know this instance lives (see <see cref="LeaseStanding" />); the worker
+    /// waits for that before it asks. Any other entry is started at once, without asking.
     /// </summary>
     async Task<bool> IsStillOwn(Delivery delivery)
     {
-        if (_standing.MayStartUnchecked(delivery.Epoch))
-            return true;
-
         var delays = new RetryDelays();
         while (true)
         {
